@@ -1,0 +1,41 @@
+// oomscope: find what leaks in a Node.js heap.
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "commands.h"
+
+namespace {
+
+void Usage(std::FILE* out) {
+  std::fputs(
+      "usage: oomscope <command> [options]\n"
+      "\n"
+      "commands:\n"
+      "  analyze SNAPSHOT...   name the leak in a series of V8 heap snapshots of one process\n"
+      "\n"
+      "Run 'oomscope <command> --help' for a command's options.\n",
+      out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    Usage(stderr);
+    return oomscope::cli::kExitBadInput;
+  }
+  std::string_view cmd = argv[1];
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+    Usage(stdout);
+    return oomscope::cli::kExitOk;
+  }
+  if (cmd == "--version") {
+    std::puts("oomscope 0.1.0");
+    return oomscope::cli::kExitOk;
+  }
+  if (cmd == "analyze") return oomscope::cli::AnalyzeCommand(argc - 1, argv + 1);
+  std::fprintf(stderr, "oomscope: unknown command '%s'\n", argv[1]);
+  Usage(stderr);
+  return oomscope::cli::kExitBadInput;
+}

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "oomscope/heap/graph.h"
+#include "oomscope/heap/snapshot.h"
+
+namespace oomscope::heap {
+
+// The class of a node as DevTools' Summary names it: the constructor name for objects and
+// native nodes ("Array", "Map", "Foo"; "<div>" for "<div id=a>"), "Function" for closures,
+// "(system)" for hidden nodes, "(compiled code)", "RegExp", and "(string)", "(array)", ...
+// for the other types.
+std::string ClassName(const Snapshot& snap, NodeOrdinal n);
+
+// Interns class names: one small integer per distinct name, shared across the snapshots of a
+// series so that classes compare by id. Not thread-safe.
+class ClassTable {
+ public:
+  uint32_t Intern(std::string_view name);
+  const std::string& name(uint32_t id) const { return names_[id]; }
+  size_t size() const { return names_.size(); }
+
+ private:
+  std::vector<std::string> names_;
+  std::unordered_map<std::string, uint32_t> ids_;
+};
+
+// The dominator tree as CSR: the nodes immediately dominated by n are
+// children[first_child[n] .. first_child[n+1]).
+struct DominatorTree {
+  std::vector<uint32_t> first_child;
+  std::vector<NodeOrdinal> children;
+};
+DominatorTree BuildDominatorTree(const Snapshot& snap, const Graph& g);
+
+// Visits every node reachable in the dominator tree from the root in preorder (a dominator
+// before the nodes it dominates), iteratively. on_enter(n) runs when n is reached, on_exit(n)
+// after its whole subtree.
+template <typename Enter, typename Exit>
+void WalkDominatorTree(const Snapshot& snap, const DominatorTree& t, Enter&& on_enter, Exit&& on_exit) {
+  struct Frame {
+    NodeOrdinal node;
+    uint32_t next;
+  };
+  std::vector<Frame> stack;
+  stack.push_back({snap.root, t.first_child[snap.root]});
+  on_enter(snap.root);
+  while (!stack.empty()) {
+    Frame& f = stack.back();
+    if (f.next < t.first_child[f.node + 1]) {
+      NodeOrdinal c = t.children[f.next++];
+      on_enter(c);
+      stack.push_back({c, t.first_child[c]});
+    } else {
+      on_exit(f.node);
+      stack.pop_back();
+    }
+  }
+}
+
+struct ClassStats {
+  uint32_t class_id = 0;
+  uint64_t count = 0;
+  uint64_t self_size = 0;
+  uint64_t retained_size = 0;  // of the instances not dominated by another instance of the class
+};
+
+// Per-class totals as DevTools' Summary view computes them (nodes of self size 0 are left out).
+// `node_class` receives each node's class id. Sorted by retained size, largest first.
+std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g,
+                                            const DominatorTree& tree, ClassTable& classes,
+                                            std::vector<uint32_t>* node_class);
+
+}  // namespace oomscope::heap

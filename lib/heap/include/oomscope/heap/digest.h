@@ -1,0 +1,62 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "oomscope/heap/class_summary.h"
+#include "oomscope/heap/graph.h"
+#include "oomscope/heap/snapshot.h"
+
+namespace oomscope::heap {
+
+// Number of entries a collection-like node holds: elements of an Array, entries of a Map or Set
+// (through its backing table), properties of an object used as a dictionary. 0 for others.
+uint32_t EntryCount(const Snapshot& snap, NodeOrdinal n);
+
+// What a series keeps of a snapshot once its full graph is released: per node (sorted by id)
+// the class, sizes and entry count. About 24 bytes a node, against ~60 for the full graph, so a
+// long series costs little more memory than its last snapshot.
+struct SnapshotDigest {
+  uint64_t node_count = 0, edge_count = 0, total_size = 0;
+  uint32_t max_id = 0;  // the largest odd (V8 heap object) id
+  std::vector<uint32_t> ids;  // sorted ascending
+  std::vector<uint32_t> cls;  // ClassTable id
+  std::vector<uint32_t> self_size;  // saturated at UINT32_MAX
+  std::vector<uint64_t> retained;
+  std::vector<uint32_t> entries;
+  std::vector<ClassStats> classes;
+
+  // Position of `id` in ids, or -1.
+  int64_t Find(uint32_t id) const;
+};
+
+SnapshotDigest MakeDigest(const Snapshot& snap, const Graph& g,
+                          const std::vector<uint32_t>& node_class, std::vector<ClassStats> classes);
+
+// DevTools' "Comparison" view between two snapshots of one process, by class.
+struct ClassDiff {
+  uint32_t class_id = 0;
+  uint64_t count_before = 0, count_after = 0;
+  uint64_t self_before = 0, self_after = 0;
+  uint64_t new_count = 0, deleted_count = 0;  // by object id
+  uint64_t alloc_size = 0, freed_size = 0;
+};
+// Sorted by size delta, largest growth first; classes without any change are left out.
+std::vector<ClassDiff> DiffClasses(const SnapshotDigest& before, const SnapshotDigest& after,
+                                   bool ids_comparable);
+
+// Whether two snapshots come from one process (and one inspector session), judged by their
+// object ids: ids are stable within a session, so objects present in both must agree on their
+// class, and ids the later one gives to objects that are not new must have been seen before.
+struct IdAlignment {
+  bool same_process = false;
+  double shared_fraction = 0;    // of the earlier snapshot's ids found again
+  double class_agreement = 0;    // of the shared ids whose class matches
+  std::string explanation;
+};
+IdAlignment CheckIdAlignment(const SnapshotDigest& before, const SnapshotDigest& after,
+                             const ClassTable& classes);
+
+}  // namespace oomscope::heap

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "oomscope/common/progress.h"
+#include "oomscope/heap/snapshot.h"
+
+namespace oomscope::heap {
+
+// Per-node flags computed by the passes.
+enum NodeFlag : uint8_t {
+  kPageObject = 1,  // reachable from a user root (the root's shortcut edges: JS global objects)
+};
+
+// Derived data for one snapshot, in CSR form, all indexed by node ordinal (or edge ordinal for
+// `essential`). Built by the passes in passes.h, in this order:
+//   BuildFlags -> BuildEssentialEdges -> BuildRetainers -> ComputeDistances -> ComputeDominators
+//   -> (retained sizes come out of ComputeDominators).
+// Immutable after the passes; safe to read from several threads.
+struct Graph {
+  std::vector<uint8_t> flags;
+  std::vector<uint64_t> essential;  // bit per edge ordinal: does this edge retain its target?
+
+  // Retainers over essential edges only: the owners of the essential edges into node n are
+  // retainer_node[first_retainer[n] .. first_retainer[n+1]). (The edge itself is found by
+  // scanning the owner's edges: it is needed only for rendering a path.)
+  std::vector<uint32_t> first_retainer;
+  std::vector<NodeOrdinal> retainer_node;
+
+  // BFS distance from the root over essential edges; kUnreachable for nodes held only weakly.
+  static constexpr uint32_t kUnreachable = UINT32_MAX;
+  std::vector<uint32_t> distance;
+
+  std::vector<NodeOrdinal> dominator;  // immediate dominator; the root dominates itself
+  std::vector<uint64_t> retained;      // retained size in bytes
+
+  bool IsEssential(EdgeOrdinal e) const { return (essential[e >> 6] >> (e & 63)) & 1; }
+  uint64_t MemoryBytes() const;
+};
+
+// Runs every pass above on `snap`. `progress` may be null.
+Graph BuildGraph(const Snapshot& snap, Progress* progress);
+
+}  // namespace oomscope::heap

@@ -1,0 +1,27 @@
+#pragma once
+
+#include "oomscope/common/progress.h"
+#include "oomscope/common/status.h"
+#include "oomscope/heap/snapshot.h"
+#include "oomscope/heap/source.h"
+
+namespace oomscope::heap {
+
+struct ParseOptions {
+  Progress* progress = nullptr;  // optional; reports bytes read when the size is known
+  // Upper bound on the size of the `snapshot` header object (meta), which is parsed as a whole.
+  size_t max_header_bytes = 16 << 20;
+};
+
+// Parses a V8 .heapsnapshot from `source` in one streaming pass. The JSON text is never held
+// whole: `nodes` and `edges` go straight into flat arrays, strings into one buffer. Field
+// offsets come from snapshot.meta. Errors are Corruption (or the source's own error) with a
+// message that says what and where: the byte offset, the array and element, the field.
+// Validates what the analysis relies on: edge targets inside the node array, string ids inside
+// the string table, counts that agree with the header, types inside meta's type lists.
+Result<Snapshot> ParseSnapshot(ByteSource& source, const ParseOptions& options = {});
+
+// Convenience: opens and parses a file.
+Result<Snapshot> ParseSnapshotFile(const std::string& path, const ParseOptions& options = {});
+
+}  // namespace oomscope::heap

@@ -1,0 +1,30 @@
+#pragma once
+
+// The graph passes, one per file, each a free function over flat arrays. BuildGraph() in
+// graph.h runs them in order; tests call them one by one.
+
+#include "oomscope/common/progress.h"
+#include "oomscope/heap/graph.h"
+#include "oomscope/heap/snapshot.h"
+
+namespace oomscope::heap {
+
+// flags.cc: marks kPageObject on everything reachable over non-weak edges from the root's
+// shortcut edges (V8 adds one from the root to each user global object) and from
+// "(Document DOM trees)" roots, as DevTools' markPageOwnedNodes.
+void BuildFlags(const Snapshot& snap, Graph& g);
+
+// essential.cc: decides, once, which edges retain their target (DevTools' isEssentialEdge).
+bool IsEssentialEdge(const Snapshot& snap, const Graph& g, NodeOrdinal from, EdgeOrdinal e);
+void BuildEssentialEdges(const Snapshot& snap, Graph& g);
+
+// retainers.cc: reverse CSR over essential edges.
+void BuildRetainers(const Snapshot& snap, Graph& g);
+
+// distances.cc: BFS from the root over essential edges.
+void ComputeDistances(const Snapshot& snap, Graph& g);
+
+// dominators.cc: immediate dominators (Lengauer–Tarjan) and retained sizes.
+void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress);
+
+}  // namespace oomscope::heap

@@ -1,0 +1,114 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace oomscope::heap {
+
+// Vocabulary (as in DevTools' HeapSnapshot.ts, kept strict):
+//  - a node *ordinal* is the node's position (0..node_count-1); every array below is indexed by it;
+//  - a node *index* is an offset into the snapshot's raw `nodes` array (ordinal * node field count);
+//    it exists only in the file, the parser converts it away;
+//  - an edge *ordinal* is the edge's position (0..edge_count-1); a node's edges are the contiguous
+//    range [first_edge[n], first_edge[n+1]).
+using NodeOrdinal = uint32_t;
+using EdgeOrdinal = uint32_t;
+using StringId = uint32_t;  // index into the snapshot's string table
+inline constexpr NodeOrdinal kNoNode = UINT32_MAX;
+
+// Node and edge types, normalized: the parser maps the names in snapshot.meta onto these, so a V8
+// that reorders or adds types still parses (unknown names map to kOther/kUnknownEdge).
+enum class NodeType : uint8_t {
+  kHidden, kArray, kString, kObject, kCode, kClosure, kRegExp, kNumber, kNative, kSynthetic,
+  kConsString, kSlicedString, kSymbol, kBigInt, kObjectShape, kOther,
+};
+enum class EdgeType : uint8_t {
+  kContext, kElement, kProperty, kInternal, kHidden, kShortcut, kWeak, kUnknownEdge,
+};
+
+std::string_view NodeTypeName(NodeType t);
+std::string_view EdgeTypeName(EdgeType t);
+// Inverses of the above for V8's type names; unknown names give kOther / kUnknownEdge.
+NodeType NodeTypeFromName(std::string_view name);
+EdgeType EdgeTypeFromName(std::string_view name);
+// Element and hidden edges carry an index number, the others a string id.
+inline bool EdgeHasIndex(EdgeType t) { return t == EdgeType::kElement || t == EdgeType::kHidden; }
+
+// The string table: one contiguous buffer, so millions of short strings cost no allocations.
+class StringTable {
+ public:
+  size_t size() const { return offsets_.size() - 1; }
+  // Precondition: id < size().
+  std::string_view at(StringId id) const {
+    return std::string_view(blob_).substr(offsets_[id], offsets_[id + 1] - offsets_[id]);
+  }
+  void Append(std::string_view s) {
+    blob_.append(s);
+    offsets_.push_back(blob_.size());
+  }
+  // Appends a string whose bytes were already written at the end of blob() (by the parser).
+  void Seal() { offsets_.push_back(blob_.size()); }
+  std::string& blob() { return blob_; }
+  size_t bytes() const { return blob_.size() + offsets_.size() * sizeof(uint64_t); }
+  void Reserve(size_t n) { offsets_.reserve(n + 1); }
+
+ private:
+  std::string blob_;
+  std::vector<uint64_t> offsets_{0};
+};
+
+// What the file's snapshot.meta and header said; kept for reports and diagnostics.
+struct SnapshotMeta {
+  std::vector<std::string> node_fields, edge_fields, node_type_names, edge_type_names;
+  uint64_t declared_node_count = 0, declared_edge_count = 0;
+  uint64_t trace_function_count = 0;
+};
+
+// A parsed V8 heap snapshot as flat arrays (structure of arrays, indexed by ordinal). Only the
+// fields the analysis needs are kept; `trace_node_id` and unknown fields are dropped while parsing.
+// Immutable after parsing; safe to read from several threads.
+struct Snapshot {
+  SnapshotMeta meta;
+  NodeOrdinal root = 0;  // the synthetic root (DevTools: rootNodeIndex, almost always ordinal 0)
+
+  // Nodes.
+  std::vector<NodeType> node_type;
+  std::vector<StringId> node_name;
+  std::vector<uint32_t> node_id;         // V8 heap object id: stable within one inspector session
+  std::vector<uint32_t> node_self_size;  // kSizeOverflow: the real value is in big_self_sizes
+  std::vector<uint8_t> node_detachedness;
+  std::vector<EdgeOrdinal> first_edge;   // node_count + 1 entries (CSR)
+  std::unordered_map<NodeOrdinal, uint64_t> big_self_sizes;
+  static constexpr uint32_t kSizeOverflow = UINT32_MAX;
+
+  // Edges, grouped by owner node in node order.
+  std::vector<EdgeType> edge_type;
+  std::vector<uint32_t> edge_name;  // StringId, or the element/hidden index (EdgeHasIndex)
+  std::vector<NodeOrdinal> edge_to;
+
+  // Optional: closures' source positions (meta.location_fields), by node ordinal.
+  struct Location {
+    NodeOrdinal node;
+    uint32_t script_id, line, column;
+  };
+  std::vector<Location> locations;
+
+  StringTable strings;
+
+  uint32_t node_count() const { return static_cast<uint32_t>(node_type.size()); }
+  uint32_t edge_count() const { return static_cast<uint32_t>(edge_type.size()); }
+  uint64_t self_size(NodeOrdinal n) const {
+    uint32_t s = node_self_size[n];
+    return s == kSizeOverflow ? big_self_sizes.at(n) : s;
+  }
+  std::string_view name(NodeOrdinal n) const { return strings.at(node_name[n]); }
+  // Precondition: !EdgeHasIndex(edge_type[e]).
+  std::string_view edge_name_string(EdgeOrdinal e) const { return strings.at(edge_name[e]); }
+  // Bytes held by the arrays above (for the memory budget and reports).
+  uint64_t MemoryBytes() const;
+};
+
+}  // namespace oomscope::heap

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "oomscope/heap/class_summary.h"
+#include "oomscope/heap/digest.h"
+#include "oomscope/heap/graph.h"
+#include "oomscope/heap/report.h"
+#include "oomscope/heap/snapshot.h"
+
+namespace oomscope::heap {
+
+struct SuspectOptions {
+  size_t max_suspects = 10;
+  // An owner is reported when it grows monotonically across the series by at least one of:
+  uint64_t min_growth_bytes = 32 * 1024;  // retained bytes not explained by a growing child
+  double min_growth_heap_fraction = 0.0005;  // ... and at least this share of the heap
+  uint32_t min_entry_growth = 64;  // or entries added to a collection
+};
+
+// Leak suspects from a series: `earlier` are the digests of snapshots 1..n-1, the last snapshot
+// comes whole. Two signals, joined by owner:
+//  - growing owners: objects present in every snapshot whose retained size or entry count grows
+//    monotonically; the deepest such object in the dominator tree is the owner;
+//  - accumulating allocations (memlab's baseline/target/final): objects born after the first
+//    snapshot and alive in every later one, clustered under their nearest pre-existing dominator.
+// An owner must grow to be reported, so a bounded cache that churns is not a leak.
+std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earlier,
+                                  const Snapshot& last, const Graph& g, const DominatorTree& tree,
+                                  const std::vector<uint32_t>& node_class, const ClassTable& classes,
+                                  const std::vector<std::optional<double>>& capture_times,
+                                  const SuspectOptions& options);
+
+}  // namespace oomscope::heap

@@ -1,0 +1,184 @@
+#include "oomscope/heap/analysis.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "oomscope/heap/graph.h"
+#include "oomscope/heap/parser.h"
+
+namespace oomscope::heap {
+
+struct SeriesAnalyzer::Last {
+  Snapshot snap;
+  Graph graph;
+  DominatorTree tree;
+  std::vector<uint32_t> node_class;
+  std::vector<ClassStats> classes;
+};
+
+SeriesAnalyzer::SeriesAnalyzer(AnalyzeOptions options) : options_(std::move(options)) {}
+SeriesAnalyzer::~SeriesAnalyzer() = default;
+
+Status SeriesAnalyzer::Add(Snapshot snapshot, SnapshotInfo info) {
+  Progress* progress = options_.progress;
+  // The previous last snapshot becomes a digest before the new one is analyzed, so that two
+  // full graphs never live at once.
+  if (last_) {
+    if (progress) progress->Begin("digest", 0);
+    digests_.push_back(std::make_unique<SnapshotDigest>(
+        MakeDigest(last_->snap, last_->graph, last_->node_class, std::move(last_->classes))));
+    last_.reset();
+    if (progress) progress->End();
+  }
+  auto last = std::make_unique<Last>();
+  last->snap = std::move(snapshot);
+  last->graph = BuildGraph(last->snap, progress);
+  if (progress) progress->Begin("class summary", 0);
+  last->tree = BuildDominatorTree(last->snap, last->graph);
+  last->classes =
+      ComputeClassSummary(last->snap, last->graph, last->tree, classes_, &last->node_class);
+  if (progress) progress->End();
+  info.node_count = last->snap.node_count();
+  info.edge_count = last->snap.edge_count();
+  info.total_size = 0;
+  for (NodeOrdinal o = 0; o < last->snap.node_count(); ++o) info.total_size += last->snap.self_size(o);
+  infos_.push_back(std::move(info));
+  last_ = std::move(last);
+  return Status::Ok();
+}
+
+Status SeriesAnalyzer::AddFile(const std::string& path, std::optional<double> captured_at) {
+  ParseOptions po;
+  po.progress = options_.progress;
+  Result<Snapshot> snap = ParseSnapshotFile(path, po);
+  if (!snap.ok()) return snap.status();
+  SnapshotInfo info;
+  info.source = path;
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0) {
+    info.file_bytes = static_cast<uint64_t>(st.st_size);
+    if (!captured_at) {
+      captured_at = static_cast<double>(st.st_mtim.tv_sec) +
+                    static_cast<double>(st.st_mtim.tv_nsec) / 1e9;
+    }
+  }
+  info.captured_at = captured_at;
+  return Add(std::move(*snap), std::move(info));
+}
+
+Report SeriesAnalyzer::Finish() {
+  Report r;
+  r.generator = "oomscope 0.1.0";
+  r.snapshots = infos_;
+  r.series = infos_.size() >= 2;
+  const Last& L = *last_;
+  const size_t top = options_.top;
+
+  for (size_t i = 0; i < L.classes.size() && i < std::max<size_t>(top, 20); ++i) {
+    const ClassStats& c = L.classes[i];
+    r.classes.push_back({classes_.name(c.class_id), c.count, c.self_size, c.retained_size});
+  }
+
+  // Largest objects by retained size: user-visible ones (not the root, synthetic groups or V8
+  // internals), skipping one whose dominator is already listed, so the rows are distinct leaks.
+  {
+    std::vector<NodeOrdinal> order;
+    for (NodeOrdinal o = 0; o < L.snap.node_count(); ++o) {
+      NodeType t = L.snap.node_type[o];
+      if (o == L.snap.root || t == NodeType::kSynthetic || t == NodeType::kHidden ||
+          t == NodeType::kCode || t == NodeType::kObjectShape)
+        continue;
+      if (L.snap.name(o).starts_with("system / ")) continue;
+      order.push_back(o);
+    }
+    size_t keep = std::min<size_t>(order.size(), top * 8);
+    std::partial_sort(order.begin(), order.begin() + static_cast<long>(keep), order.end(),
+                      [&](NodeOrdinal a, NodeOrdinal b) {
+                        return L.graph.retained[a] > L.graph.retained[b];
+                      });
+    std::vector<NodeOrdinal> chosen;
+    for (size_t i = 0; i < keep && chosen.size() < top; ++i) {
+      NodeOrdinal o = order[i];
+      bool nested = false;
+      for (NodeOrdinal c : chosen) {
+        for (NodeOrdinal d = L.graph.dominator[o]; d != L.snap.root; d = L.graph.dominator[d])
+          if (d == c) {
+            nested = true;
+            break;
+          }
+        if (nested) break;
+      }
+      if (nested) continue;
+      chosen.push_back(o);
+      ObjectRow row;
+      row.id = L.snap.node_id[o];
+      row.class_name = ClassName(L.snap, o);
+      row.name = DisplayName(L.snap, o, 60);
+      row.self_size = L.snap.self_size(o);
+      row.retained_size = L.graph.retained[o];
+      row.path = FindRetainerPath(L.snap, L.graph, o).text;
+      r.largest.push_back(std::move(row));
+    }
+  }
+
+  if (r.series) {
+    Progress* progress = options_.progress;
+    if (progress) progress->Begin("diff", 0);
+    SnapshotDigest last_digest = MakeDigest(L.snap, L.graph, L.node_class, L.classes);
+    // Ids must line up between every pair of neighbours.
+    std::vector<const SnapshotDigest*> all;
+    for (const auto& d : digests_) all.push_back(d.get());
+    all.push_back(&last_digest);
+    std::vector<std::string> explanations;
+    for (size_t i = 1; i < all.size(); ++i) {
+      IdAlignment a = CheckIdAlignment(*all[i - 1], *all[i], classes_);
+      if (!a.same_process) {
+        r.same_process = false;
+        explanations.push_back("snapshots " + std::to_string(i) + " and " + std::to_string(i + 1) +
+                               ": " + a.explanation);
+      } else if (explanations.empty() && i == all.size() - 1) {
+        r.id_alignment = a.explanation;
+      }
+    }
+    if (!r.same_process) {
+      r.id_alignment = "object ids do not line up, so these snapshots are not one process's "
+                       "series (V8 keeps ids only within one process and inspector session): ";
+      for (size_t i = 0; i < explanations.size(); ++i)
+        r.id_alignment += (i ? "; " : "") + explanations[i];
+      r.notes.push_back("The snapshots do not come from one process: only the class totals are "
+                        "compared; no leak suspects are derived from object identity.");
+    }
+    for (const ClassDiff& d : DiffClasses(*all.front(), last_digest, r.same_process)) {
+      if (r.class_diff.size() >= std::max<size_t>(top, 20)) break;
+      r.class_diff.push_back({classes_.name(d.class_id), d.count_before, d.count_after,
+                              d.self_before, d.self_after, d.new_count, d.deleted_count,
+                              d.alloc_size, d.freed_size});
+    }
+    if (progress) progress->End();
+    if (r.same_process) {
+      if (progress) progress->Begin("suspects", 0);
+      std::vector<const SnapshotDigest*> earlier;
+      for (const auto& d : digests_) earlier.push_back(d.get());
+      std::vector<std::optional<double>> times;
+      for (const auto& i : infos_) times.push_back(i.captured_at);
+      SuspectOptions so = options_.suspects;
+      r.suspects = FindSuspects(earlier, L.snap, L.graph, L.tree, L.node_class, classes_, times, so);
+      if (progress) progress->End();
+    }
+  } else {
+    r.notes.push_back("One snapshot shows what is big, not what grows: capture two or more "
+                      "snapshots of the same process to find leaks.");
+  }
+  return r;
+}
+
+Result<Report> AnalyzeFiles(const std::vector<std::string>& paths, const AnalyzeOptions& options) {
+  if (paths.empty()) return InvalidArgument("no snapshot given");
+  SeriesAnalyzer a(options);
+  for (const auto& p : paths) OOMSCOPE_RETURN_IF_ERROR(a.AddFile(p));
+  return a.Finish();
+}
+
+}  // namespace oomscope::heap

@@ -1,0 +1,66 @@
+#include <charconv>
+#include <unordered_map>
+
+#include "oomscope/heap/passes.h"
+
+namespace oomscope::heap {
+namespace {
+
+// V8 names the edge from a WeakMap's backing table to a value
+//   "<n> / part of key (<Class> @<id>) -> value (<Class> @<id>) pair in WeakMap (table @<id>)".
+// Returns the table's node id, or -1 when `name` is not such an edge name.
+int64_t WeakMapTableId(std::string_view name) {
+  static constexpr std::string_view kTail = ") pair in WeakMap (table @";
+  if (name.empty() || name.back() != ')') return -1;
+  size_t tail = name.rfind(kTail);
+  if (tail == std::string_view::npos) return -1;
+  if (name.find(" / part of key (") == std::string_view::npos) return -1;
+  std::string_view id = name.substr(tail + kTail.size());
+  id.remove_suffix(1);
+  uint64_t v = 0;
+  auto [ptr, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
+  if (ec != std::errc() || ptr != id.data() + id.size()) return -1;
+  size_t digits = 0;
+  while (digits < name.size() && name[digits] >= '0' && name[digits] <= '9') ++digits;
+  if (digits == 0) return -1;
+  return static_cast<int64_t>(v);
+}
+
+}  // namespace
+
+// The one place that decides whether an edge retains its target (DevTools' isEssentialEdge):
+//  - weak edges never retain;
+//  - a WeakMap's table does not retain its values: the key does (both are needed to keep the
+//    value, so counting the key's edge alone gives the more useful dominator);
+//  - self edges do not;
+//  - shortcut edges retain only from the root, where they mark user global objects;
+//  - an object owned by the page (reachable from a global) is not retained by one that is not
+//    (e.g. the debugger), so that tooling references do not steal the dominator.
+bool IsEssentialEdge(const Snapshot& snap, const Graph& g, NodeOrdinal from, EdgeOrdinal e) {
+  const EdgeType type = snap.edge_type[e];
+  if (type == EdgeType::kWeak) return false;
+  if (type == EdgeType::kInternal) {
+    int64_t table = WeakMapTableId(snap.edge_name_string(e));
+    if (table >= 0 && static_cast<uint64_t>(table) == snap.node_id[from]) return false;
+  }
+  const NodeOrdinal to = snap.edge_to[e];
+  if (to == from) return false;
+  if (from != snap.root) {
+    if (type == EdgeType::kShortcut) return false;
+    if ((g.flags[to] & kPageObject) && !(g.flags[from] & kPageObject)) return false;
+  }
+  return true;
+}
+
+void BuildEssentialEdges(const Snapshot& snap, Graph& g) {
+  const uint32_t m = snap.edge_count();
+  g.essential.assign((m + 63) / 64, 0);
+  const uint32_t n = snap.node_count();
+  for (NodeOrdinal v = 0; v < n; ++v) {
+    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e) {
+      if (IsEssentialEdge(snap, g, v, e)) g.essential[e >> 6] |= uint64_t{1} << (e & 63);
+    }
+  }
+}
+
+}  // namespace oomscope::heap

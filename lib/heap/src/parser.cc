@@ -1,0 +1,909 @@
+// Streaming parser for V8 .heapsnapshot files.
+//
+// The file is one JSON object: {"snapshot":{meta,...},"nodes":[...],"edges":[...],
+// "trace_function_infos":[...],"trace_tree":[...],"samples":[...],"locations":[...],
+// "strings":[...]}. The header (`snapshot`) is small and parsed whole with nlohmann::json; the
+// big arrays are scanned byte by byte from a fixed-size buffer straight into flat arrays, so
+// memory stays a fraction of the file size and the text is never held whole.
+#include "oomscope/heap/parser.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace oomscope::heap {
+namespace {
+
+constexpr size_t kBufferSize = 1 << 20;
+constexpr size_t kPad = 8;  // room for the NUL sentinel after the data
+
+// Bytes are read through a buffer with a NUL sentinel after the last valid byte, so scanning
+// loops stop at the end of the data without a bounds check per byte.
+class Reader {
+ public:
+  Reader(ByteSource& src, Progress* progress)
+      : src_(src), progress_(progress), buf_(kBufferSize + kPad) {
+    p_ = end_ = buf_.data();
+    *end_ = '\0';
+    if (progress_) progress_->Begin("parse", src.SizeHint().value_or(0));
+  }
+
+  // Makes at least `n` bytes available at p() unless the input ends first. Returns the count
+  // available. Stops at the first read error (see error()).
+  size_t Ensure(size_t n) {
+    size_t have = static_cast<size_t>(end_ - p_);
+    if (have >= n || eof_ || !error_.ok()) return have;
+    // Move the unread tail to the front, then fill.
+    std::memmove(buf_.data(), p_, have);
+    base_ += static_cast<uint64_t>(p_ - buf_.data());
+    p_ = buf_.data();
+    end_ = p_ + have;
+    while (static_cast<size_t>(end_ - p_) < n && !eof_) {
+      size_t room = kBufferSize - static_cast<size_t>(end_ - buf_.data());
+      if (room == 0) break;
+      Result<size_t> r = src_.Read(end_, room);
+      if (!r.ok()) {
+        error_ = r.status();
+        break;
+      }
+      if (*r == 0) {
+        eof_ = true;
+        break;
+      }
+      end_ += *r;
+    }
+    *end_ = '\0';
+    if (progress_) progress_->Advance(Offset());
+    return static_cast<size_t>(end_ - p_);
+  }
+
+  const char* p() const { return p_; }
+  const char* end() const { return end_; }
+  void Set(const char* p) { p_ = const_cast<char*>(p); }
+  bool AtEnd() { return Ensure(1) == 0; }
+  uint64_t Offset() const { return base_ + static_cast<uint64_t>(p_ - buf_.data()); }
+  uint64_t OffsetOf(const char* p) const { return base_ + static_cast<uint64_t>(p - buf_.data()); }
+  const Status& error() const { return error_; }
+  bool eof() const { return eof_; }
+  void Finish() {
+    if (progress_) progress_->End();
+  }
+
+  // Skips JSON whitespace; returns the next byte (not consumed) or -1 at the end of input.
+  int PeekNonSpace() {
+    for (;;) {
+      if (Ensure(1) == 0) return -1;
+      while (p_ < end_ && IsSpace(*p_)) ++p_;
+      if (p_ < end_) return static_cast<unsigned char>(*p_);
+    }
+  }
+
+  static bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+ private:
+  ByteSource& src_;
+  Progress* progress_;
+  std::vector<char> buf_;
+  char* p_;
+  char* end_;
+  uint64_t base_ = 0;
+  bool eof_ = false;
+  Status error_;
+};
+
+enum class NodeRole : uint8_t { kType, kName, kId, kSelfSize, kEdgeCount, kDetachedness, kIgnore };
+enum class EdgeRole : uint8_t { kType, kNameOrIndex, kToNode, kIgnore };
+
+class Parser {
+ public:
+  Parser(ByteSource& src, const ParseOptions& opt)
+      : src_(src), opt_(opt), in_(src, opt.progress) {}
+
+  Result<Snapshot> Run() {
+    Status st = ParseTop();
+    in_.Finish();
+    if (!st.ok()) return st.WithContext(src_.Describe());
+    return std::move(snap_);
+  }
+
+ private:
+  // ---- errors ------------------------------------------------------------------------------
+
+  Status ErrorAt(uint64_t offset, const std::string& what) {
+    if (!in_.error().ok()) return in_.error();
+    return Corruption("at byte " + std::to_string(offset) + ": " + what);
+  }
+  Status Error(const std::string& what) { return ErrorAt(in_.Offset(), what); }
+  Status Truncated(const std::string& where) {
+    if (!in_.error().ok()) return in_.error();
+    if (in_.Offset() == 0)
+      return Corruption("the file is empty (0 bytes): a capture that was interrupted, e.g. by an "
+                        "OOM kill, leaves such a file");
+    return Corruption("truncated at byte " + std::to_string(in_.Offset()) + " inside " + where +
+                      ": the file ends before the snapshot does");
+  }
+
+  Status Expect(char c, const std::string& where) {
+    int n = in_.PeekNonSpace();
+    if (n < 0) return Truncated(where);
+    if (n != c) {
+      return Error(std::string("expected '") + c + "' in " + where + ", found " + Describe(n));
+    }
+    in_.Set(in_.p() + 1);
+    return Status::Ok();
+  }
+
+  static std::string Describe(int c) {
+    if (c < 0) return "end of input";
+    if (c >= 0x20 && c < 0x7f) return std::string("'") + static_cast<char>(c) + "'";
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "byte 0x%02x", c);
+    return buf;
+  }
+
+  // ---- top level ---------------------------------------------------------------------------
+
+  Status ParseTop() {
+    int c = in_.PeekNonSpace();
+    if (c < 0) return Truncated("the top-level object");
+    if (c != '{') {
+      return Error("not a heap snapshot: expected a JSON object ('{'), found " + Describe(c));
+    }
+    in_.Set(in_.p() + 1);
+    bool seen_nodes = false, seen_edges = false, seen_strings = false;
+    for (bool first = true;; first = false) {
+      c = in_.PeekNonSpace();
+      if (c < 0) return Truncated("the top-level object");
+      if (c == '}') {
+        in_.Set(in_.p() + 1);
+        break;
+      }
+      if (!first) {
+        if (c != ',') return Error("expected ',' or '}' between top-level keys, found " + Describe(c));
+        in_.Set(in_.p() + 1);
+        c = in_.PeekNonSpace();
+      }
+      std::string key;
+      OOMSCOPE_RETURN_IF_ERROR(ParseShortString(&key, "a top-level key"));
+      OOMSCOPE_RETURN_IF_ERROR(Expect(':', "the top-level object"));
+      if (key == "snapshot") {
+        OOMSCOPE_RETURN_IF_ERROR(ParseHeader());
+      } else if (key == "nodes") {
+        if (!have_header_) return Error("not a heap snapshot: \"nodes\" before any \"snapshot\" header with meta");
+        OOMSCOPE_RETURN_IF_ERROR(ParseNodes());
+        seen_nodes = true;
+      } else if (key == "edges") {
+        if (!have_header_) return Error("not a heap snapshot: \"edges\" before any \"snapshot\" header with meta");
+        OOMSCOPE_RETURN_IF_ERROR(ParseEdges());
+        seen_edges = true;
+      } else if (key == "strings") {
+        OOMSCOPE_RETURN_IF_ERROR(ParseStrings());
+        seen_strings = true;
+      } else if (key == "locations" && have_header_ && location_fields_ok_) {
+        OOMSCOPE_RETURN_IF_ERROR(ParseLocations());
+      } else {
+        OOMSCOPE_RETURN_IF_ERROR(SkipValue("\"" + key + "\""));
+      }
+    }
+    if (in_.PeekNonSpace() >= 0) return Error("unexpected data after the end of the snapshot");
+    if (!in_.error().ok()) return in_.error();
+    if (!have_header_) {
+      return Corruption("not a heap snapshot: the JSON object has no \"snapshot\" header with meta");
+    }
+    if (!seen_nodes) return Corruption("the snapshot has no \"nodes\" array");
+    if (!seen_edges) return Corruption("the snapshot has no \"edges\" array");
+    if (!seen_strings) return Corruption("the snapshot has no \"strings\" array");
+    return Validate();
+  }
+
+  // ---- header ------------------------------------------------------------------------------
+
+  Status ParseHeader() {
+    int c = in_.PeekNonSpace();
+    if (c < 0) return Truncated("\"snapshot\"");
+    if (c != '{') return Error("\"snapshot\" is not an object");
+    uint64_t start = in_.Offset();
+    std::string text;
+    OOMSCOPE_RETURN_IF_ERROR(CaptureValue(&text, opt_.max_header_bytes, "\"snapshot\""));
+    nlohmann::json h = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (h.is_discarded()) return ErrorAt(start, "\"snapshot\" is not valid JSON");
+    auto fail = [&](const std::string& what) { return ErrorAt(start, "snapshot." + what); };
+    if (!h.contains("meta") || !h["meta"].is_object()) return fail("meta is missing");
+    const auto& meta = h["meta"];
+    auto string_list = [&](const char* key, std::vector<std::string>* out) -> Status {
+      if (!meta.contains(key)) return fail(std::string("meta.") + key + " is missing");
+      const auto& v = meta[key];
+      if (!v.is_array()) return fail(std::string("meta.") + key + " is not an array");
+      for (const auto& s : v) {
+        if (!s.is_string()) return fail(std::string("meta.") + key + " holds a non-string");
+        out->push_back(s.get<std::string>());
+      }
+      return Status::Ok();
+    };
+    SnapshotMeta& m = snap_.meta;
+    OOMSCOPE_RETURN_IF_ERROR(string_list("node_fields", &m.node_fields));
+    OOMSCOPE_RETURN_IF_ERROR(string_list("edge_fields", &m.edge_fields));
+    if (m.node_fields.empty()) return fail("meta.node_fields is empty");
+    if (m.edge_fields.empty()) return fail("meta.edge_fields is empty");
+    auto type_names = [&](const char* types_key, const std::vector<std::string>& fields,
+                          std::vector<std::string>* out) -> Status {
+      auto it = std::find(fields.begin(), fields.end(), "type");
+      if (it == fields.end()) return Status::Ok();  // reported below as a missing field
+      size_t idx = static_cast<size_t>(it - fields.begin());
+      if (!meta.contains(types_key) || !meta[types_key].is_array())
+        return fail(std::string("meta.") + types_key + " is missing");
+      const auto& types = meta[types_key];
+      if (types.size() <= idx || !types[idx].is_array())
+        return fail(std::string("meta.") + types_key + "[" + std::to_string(idx) +
+                    "] (the list of type names) is missing");
+      for (const auto& s : types[idx]) {
+        if (!s.is_string()) return fail(std::string("meta.") + types_key + " holds a non-string type name");
+        out->push_back(s.get<std::string>());
+      }
+      return Status::Ok();
+    };
+    OOMSCOPE_RETURN_IF_ERROR(type_names("node_types", m.node_fields, &m.node_type_names));
+    OOMSCOPE_RETURN_IF_ERROR(type_names("edge_types", m.edge_fields, &m.edge_type_names));
+
+    // Field roles, from the names; the offsets are wherever meta puts them.
+    bool have[5] = {};
+    for (const auto& f : m.node_fields) {
+      NodeRole r = NodeRole::kIgnore;
+      if (f == "type") r = NodeRole::kType, have[0] = true;
+      else if (f == "name") r = NodeRole::kName, have[1] = true;
+      else if (f == "id") r = NodeRole::kId, have[2] = true;
+      else if (f == "self_size") r = NodeRole::kSelfSize, have[3] = true;
+      else if (f == "edge_count") r = NodeRole::kEdgeCount, have[4] = true;
+      else if (f == "detachedness") r = NodeRole::kDetachedness, has_detachedness_ = true;
+      node_roles_.push_back(r);
+    }
+    static const char* kNodeNeeded[] = {"type", "name", "id", "self_size", "edge_count"};
+    for (int i = 0; i < 5; ++i)
+      if (!have[i]) return fail(std::string("meta.node_fields lacks \"") + kNodeNeeded[i] + "\"");
+    bool ehave[3] = {};
+    for (const auto& f : m.edge_fields) {
+      EdgeRole r = EdgeRole::kIgnore;
+      if (f == "type") r = EdgeRole::kType, ehave[0] = true;
+      else if (f == "name_or_index") r = EdgeRole::kNameOrIndex, ehave[1] = true;
+      else if (f == "to_node") r = EdgeRole::kToNode, ehave[2] = true;
+      edge_roles_.push_back(r);
+    }
+    static const char* kEdgeNeeded[] = {"type", "name_or_index", "to_node"};
+    for (int i = 0; i < 3; ++i)
+      if (!ehave[i]) return fail(std::string("meta.edge_fields lacks \"") + kEdgeNeeded[i] + "\"");
+    for (const auto& n : m.node_type_names) node_type_map_.push_back(NodeTypeFromName(n));
+    for (const auto& n : m.edge_type_names) edge_type_map_.push_back(EdgeTypeFromName(n));
+
+    auto count = [&](const char* key, uint64_t* out) -> Status {
+      if (!h.contains(key)) return fail(std::string(key) + " is missing");
+      if (!h[key].is_number_unsigned()) return fail(std::string(key) + " is not a count");
+      *out = h[key].get<uint64_t>();
+      return Status::Ok();
+    };
+    OOMSCOPE_RETURN_IF_ERROR(count("node_count", &m.declared_node_count));
+    OOMSCOPE_RETURN_IF_ERROR(count("edge_count", &m.declared_edge_count));
+    if (h.contains("trace_function_count") && h["trace_function_count"].is_number_unsigned())
+      m.trace_function_count = h["trace_function_count"].get<uint64_t>();
+    if (m.declared_node_count >= kNoNode) return fail("node_count is too large");
+    if (m.declared_edge_count >= UINT32_MAX) return fail("edge_count is too large");
+    if (h.contains("root_index")) {
+      if (!h["root_index"].is_number_unsigned()) return fail("root_index is not a node index");
+      root_index_ = h["root_index"].get<uint64_t>();
+    }
+    if (meta.contains("location_fields") && meta["location_fields"].is_array()) {
+      std::vector<std::string> lf;
+      for (const auto& s : meta["location_fields"])
+        if (s.is_string()) lf.push_back(s.get<std::string>());
+      const char* want[] = {"object_index", "script_id", "line", "column"};
+      location_fields_ok_ = lf.size() == 4;
+      for (size_t i = 0; i < lf.size() && location_fields_ok_; ++i)
+        location_fields_ok_ = lf[i] == want[i];
+    }
+    have_header_ = true;
+    return Status::Ok();
+  }
+
+  // Copies one JSON value's raw text (strings honoured) into `out`, up to `limit` bytes.
+  Status CaptureValue(std::string* out, size_t limit, const std::string& where) {
+    int depth = 0;
+    bool in_string = false, escape = false;
+    for (;;) {
+      if (in_.Ensure(1) == 0) return Truncated(where);
+      const char* p = in_.p();
+      const char* e = in_.end();
+      const char* q = p;
+      for (; q < e; ++q) {
+        char c = *q;
+        if (in_string) {
+          if (escape) escape = false;
+          else if (c == '\\') escape = true;
+          else if (c == '"') in_string = false;
+          continue;
+        }
+        if (c == '"') in_string = true;
+        else if (c == '{' || c == '[') ++depth;
+        else if (c == '}' || c == ']') {
+          if (--depth == 0) {
+            ++q;
+            out->append(p, q);
+            in_.Set(q);
+            return Status::Ok();
+          }
+        }
+      }
+      out->append(p, q);
+      in_.Set(q);
+      if (out->size() > limit) {
+        return Error(where + " is larger than " + std::to_string(limit) + " bytes");
+      }
+    }
+  }
+
+  // Skips one JSON value of any kind (iteratively: nesting depth costs no stack).
+  Status SkipValue(const std::string& where) {
+    int c = in_.PeekNonSpace();
+    if (c < 0) return Truncated(where);
+    if (c == '"') {
+      in_.Set(in_.p() + 1);
+      return SkipStringBody(where);
+    }
+    if (c == '{' || c == '[') {
+      int depth = 0;
+      bool in_string = false, escape = false;
+      for (;;) {
+        if (in_.Ensure(1) == 0) return Truncated(where);
+        const char* q = in_.p();
+        const char* e = in_.end();
+        for (; q < e; ++q) {
+          char ch = *q;
+          if (in_string) {
+            if (escape) escape = false;
+            else if (ch == '\\') escape = true;
+            else if (ch == '"') in_string = false;
+            continue;
+          }
+          if (ch == '"') in_string = true;
+          else if (ch == '{' || ch == '[') ++depth;
+          else if (ch == '}' || ch == ']') {
+            if (--depth == 0) {
+              in_.Set(q + 1);
+              return Status::Ok();
+            }
+          }
+        }
+        in_.Set(q);
+      }
+    }
+    // A scalar: number, true, false, null.
+    for (;;) {
+      if (in_.Ensure(1) == 0) return Status::Ok();
+      const char* q = in_.p();
+      while (q < in_.end() && (std::isalnum(static_cast<unsigned char>(*q)) || *q == '-' ||
+                               *q == '+' || *q == '.'))
+        ++q;
+      bool more = q == in_.end();
+      in_.Set(q);
+      if (!more) return Status::Ok();
+    }
+  }
+
+  Status SkipStringBody(const std::string& where) {
+    bool escape = false;
+    for (;;) {
+      if (in_.Ensure(1) == 0) return Truncated(where);
+      const char* q = in_.p();
+      const char* e = in_.end();
+      for (; q < e; ++q) {
+        if (escape) escape = false;
+        else if (*q == '\\') escape = true;
+        else if (*q == '"') {
+          in_.Set(q + 1);
+          return Status::Ok();
+        }
+      }
+      in_.Set(q);
+    }
+  }
+
+  Status ParseShortString(std::string* out, const std::string& where) {
+    int c = in_.PeekNonSpace();
+    if (c < 0) return Truncated(where);
+    if (c != '"') return Error("expected a string for " + where + ", found " + Describe(c));
+    in_.Set(in_.p() + 1);
+    for (;;) {
+      if (in_.Ensure(1) == 0) return Truncated(where);
+      const char* q = in_.p();
+      while (q < in_.end() && *q != '"' && *q != '\\') ++q;
+      out->append(in_.p(), q);
+      if (out->size() > 256) return Error(where + " is longer than 256 bytes");
+      in_.Set(q);
+      if (q == in_.end()) continue;
+      if (*q == '\\') return Error("escapes are not expected in " + where);
+      in_.Set(q + 1);
+      return Status::Ok();
+    }
+  }
+
+  // ---- integer arrays ----------------------------------------------------------------------
+
+  // Scans a JSON array of non-negative integers, calling on_value(value, position, byte_offset)
+  // for each; on_value returns a Status to stop with. The loop is the hot path of the parser.
+  template <typename OnValue>
+  Status ScanUintArray(const std::string& name, OnValue&& on_value) {
+    OOMSCOPE_RETURN_IF_ERROR(Expect('[', "\"" + name + "\""));
+    uint64_t pos = 0;
+    int c = in_.PeekNonSpace();
+    if (c < 0) return Truncated("\"" + name + "\"");
+    if (c == ']') {
+      in_.Set(in_.p() + 1);
+      return Status::Ok();
+    }
+    for (;;) {
+      // Ensure one whole element (digits, spaces, separator) is in the buffer; elements are
+      // short, so asking for 64 bytes leaves the inner loop free of refills.
+      in_.Ensure(64);
+      const char* p = in_.p();
+      const char* e = in_.end();
+      for (;;) {
+        const char* start = p;
+        while (p < e && Reader::IsSpace(*p)) ++p;
+        uint64_t v = 0;
+        const char* digits = p;
+        while (static_cast<unsigned>(*p - '0') < 10u) {  // the NUL sentinel stops this
+          v = v * 10 + static_cast<unsigned>(*p - '0');
+          ++p;
+        }
+        size_t nd = static_cast<size_t>(p - digits);
+        while (p < e && Reader::IsSpace(*p)) ++p;
+        if (p >= e || e - p < 1) {
+          // The element runs past the buffered data: refill from its start, or fail at EOF.
+          in_.Set(start);
+          if (in_.eof() || !in_.error().ok()) {
+            in_.Set(e);
+            return Truncated(name + "[" + std::to_string(pos) + "]");
+          }
+          break;
+        }
+        if (nd == 0 || nd > 19) {
+          in_.Set(digits);
+          if (*digits == '-') return Error(name + "[" + std::to_string(pos) + "] is negative");
+          if (nd > 19) return Error(name + "[" + std::to_string(pos) + "] is too large");
+          return Error(name + "[" + std::to_string(pos) + "]: expected a number, found " +
+                       Describe(static_cast<unsigned char>(*digits)));
+        }
+        char sep = *p;
+        if (sep != ',' && sep != ']') {
+          in_.Set(p);
+          if (sep == '.' || sep == 'e' || sep == 'E')
+            return Error(name + "[" + std::to_string(pos) + "] is not an integer");
+          return Error("expected ',' or ']' after " + name + "[" + std::to_string(pos) +
+                       "], found " + Describe(static_cast<unsigned char>(sep)));
+        }
+        Status st = on_value(v, pos, digits);
+        if (!st.ok()) {
+          in_.Set(digits);
+          return st;
+        }
+        ++pos;
+        ++p;
+        if (sep == ']') {
+          in_.Set(p);
+          return Status::Ok();
+        }
+        if (e - p < 64 && !in_.eof()) {
+          in_.Set(p);
+          break;  // refill
+        }
+      }
+    }
+  }
+
+  size_t ReserveHint(uint64_t declared, size_t per_item_text_bytes) {
+    // Never trust a declared count for allocation beyond what the input could hold.
+    uint64_t cap = 1 << 22;
+    if (auto size = src_.SizeHint()) cap = std::max<uint64_t>(cap, *size / per_item_text_bytes);
+    return static_cast<size_t>(std::min<uint64_t>(declared, cap));
+  }
+
+  Status ParseNodes() {
+    const size_t nf = node_roles_.size();
+    size_t reserve = ReserveHint(snap_.meta.declared_node_count, 2 * nf);
+    snap_.node_type.reserve(reserve);
+    snap_.node_name.reserve(reserve);
+    snap_.node_id.reserve(reserve);
+    snap_.node_self_size.reserve(reserve);
+    snap_.first_edge.reserve(reserve + 1);
+    if (has_detachedness_) snap_.node_detachedness.reserve(reserve);
+    size_t field = 0;
+    uint64_t edges_total = 0;
+    const size_t type_count = node_type_map_.size();
+    Status st = ScanUintArray("nodes", [&](uint64_t v, uint64_t pos, const char* at) -> Status {
+      switch (node_roles_[field]) {
+        case NodeRole::kType:
+          if (v >= type_count) {
+            return ErrorAt(in_.OffsetOf(at), NodeWhere(pos, "type") + ": type " + std::to_string(v) +
+                                                 " is outside meta.node_types (" +
+                                                 std::to_string(type_count) + " types)");
+          }
+          snap_.node_type.push_back(node_type_map_[v]);
+          break;
+        case NodeRole::kName:
+          snap_.node_name.push_back(static_cast<StringId>(std::min<uint64_t>(v, UINT32_MAX)));
+          break;
+        case NodeRole::kId:
+          if (v > UINT32_MAX)
+            return ErrorAt(in_.OffsetOf(at), NodeWhere(pos, "id") + ": id does not fit 32 bits");
+          snap_.node_id.push_back(static_cast<uint32_t>(v));
+          break;
+        case NodeRole::kSelfSize:
+          if (v >= Snapshot::kSizeOverflow) {
+            snap_.big_self_sizes[static_cast<NodeOrdinal>(snap_.node_self_size.size())] = v;
+            v = Snapshot::kSizeOverflow;
+          }
+          snap_.node_self_size.push_back(static_cast<uint32_t>(v));
+          break;
+        case NodeRole::kEdgeCount:
+          snap_.first_edge.push_back(static_cast<EdgeOrdinal>(edges_total));
+          edges_total += v;
+          if (edges_total >= UINT32_MAX)
+            return ErrorAt(in_.OffsetOf(at), NodeWhere(pos, "edge_count") + ": too many edges");
+          break;
+        case NodeRole::kDetachedness:
+          snap_.node_detachedness.push_back(static_cast<uint8_t>(std::min<uint64_t>(v, 255)));
+          break;
+        case NodeRole::kIgnore:
+          break;
+      }
+      if (++field == nf) {
+        field = 0;
+        if (snap_.node_type.size() >= kNoNode)
+          return ErrorAt(in_.OffsetOf(at), "too many nodes");
+      }
+      return Status::Ok();
+    });
+    OOMSCOPE_RETURN_IF_ERROR(st);
+    if (field != 0) {
+      return Error("the nodes array holds " + std::to_string(snap_.node_type.size() * nf + field) +
+                   " numbers, not a multiple of the " + std::to_string(nf) +
+                   " node fields in meta.node_fields");
+    }
+    snap_.first_edge.push_back(static_cast<EdgeOrdinal>(edges_total));
+    nodes_edge_total_ = edges_total;
+    have_nodes_ = true;
+    return Status::Ok();
+  }
+
+  std::string NodeWhere(uint64_t pos, const char* field) const {
+    const size_t nf = node_roles_.size();
+    return "nodes[" + std::to_string(pos) + "] (node " + std::to_string(pos / nf) + ", field '" +
+           field + "')";
+  }
+
+  Status ParseEdges() {
+    const size_t ef = edge_roles_.size();
+    const size_t nf = node_roles_.size();
+    size_t reserve = ReserveHint(snap_.meta.declared_edge_count, 2 * ef);
+    snap_.edge_type.reserve(reserve);
+    snap_.edge_name.reserve(reserve);
+    snap_.edge_to.reserve(reserve);
+    size_t field = 0;
+    const size_t type_count = edge_type_map_.size();
+    const uint64_t node_count = have_nodes_ ? snap_.node_type.size() : UINT64_MAX;
+    auto where = [&](uint64_t pos, const char* f) {
+      return "edges[" + std::to_string(pos) + "] (edge " + std::to_string(pos / ef) + ", field '" +
+             f + "')";
+    };
+    Status st = ScanUintArray("edges", [&](uint64_t v, uint64_t pos, const char* at) -> Status {
+      switch (edge_roles_[field]) {
+        case EdgeRole::kType:
+          if (v >= type_count) {
+            return ErrorAt(in_.OffsetOf(at), where(pos, "type") + ": type " + std::to_string(v) +
+                                                 " is outside meta.edge_types (" +
+                                                 std::to_string(type_count) + " types)");
+          }
+          snap_.edge_type.push_back(edge_type_map_[v]);
+          break;
+        case EdgeRole::kNameOrIndex:
+          snap_.edge_name.push_back(static_cast<uint32_t>(std::min<uint64_t>(v, UINT32_MAX)));
+          break;
+        case EdgeRole::kToNode:
+          if (v % nf != 0) {
+            return ErrorAt(in_.OffsetOf(at), where(pos, "to_node") + ": " + std::to_string(v) +
+                                                 " is not a node index (not a multiple of " +
+                                                 std::to_string(nf) + ")");
+          }
+          if (v / nf >= node_count) {
+            return ErrorAt(in_.OffsetOf(at), where(pos, "to_node") + ": node index " +
+                                                 std::to_string(v) +
+                                                 " points outside the nodes array (" +
+                                                 std::to_string(node_count) + " nodes)");
+          }
+          if (v / nf >= kNoNode)
+            return ErrorAt(in_.OffsetOf(at), where(pos, "to_node") + ": node index too large");
+          snap_.edge_to.push_back(static_cast<NodeOrdinal>(v / nf));
+          break;
+        case EdgeRole::kIgnore:
+          break;
+      }
+      if (++field == ef) {
+        field = 0;
+        if (snap_.edge_type.size() >= UINT32_MAX) return ErrorAt(in_.OffsetOf(at), "too many edges");
+      }
+      return Status::Ok();
+    });
+    OOMSCOPE_RETURN_IF_ERROR(st);
+    if (field != 0) {
+      return Error("the edges array holds " + std::to_string(snap_.edge_type.size() * ef + field) +
+                   " numbers, not a multiple of the " + std::to_string(ef) +
+                   " edge fields in meta.edge_fields");
+    }
+    return Status::Ok();
+  }
+
+  Status ParseLocations() {
+    std::array<uint32_t, 4> rec{};
+    size_t field = 0;
+    const size_t nf = node_roles_.size();
+    return ScanUintArray("locations", [&](uint64_t v, uint64_t pos, const char* at) -> Status {
+      if (v > UINT32_MAX) return ErrorAt(in_.OffsetOf(at), "locations[" + std::to_string(pos) + "] is too large");
+      rec[field] = static_cast<uint32_t>(v);
+      if (++field == 4) {
+        field = 0;
+        if (rec[0] % nf != 0) {
+          return ErrorAt(in_.OffsetOf(at), "locations[" + std::to_string(pos - 3) +
+                                               "]: object_index is not a node index");
+        }
+        snap_.locations.push_back({static_cast<NodeOrdinal>(rec[0] / nf), rec[1], rec[2], rec[3]});
+      }
+      return Status::Ok();
+    });
+  }
+
+  // ---- strings -----------------------------------------------------------------------------
+
+  static void AppendUtf8(std::string& out, uint32_t cp) {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+
+  // Length of a valid UTF-8 sequence starting at p (at most `avail` bytes), or 0 if invalid.
+  static size_t Utf8Length(const unsigned char* p, size_t avail) {
+    unsigned char c = p[0];
+    size_t n;
+    uint32_t min;
+    if (c >= 0xC2 && c <= 0xDF) n = 2, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF) n = 3, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4) n = 4, min = 0x10000;
+    else return 0;
+    if (avail < n) return 0;
+    uint32_t cp = c & (0x3F >> (n - 1));
+    for (size_t i = 1; i < n; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return 0;
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return n;
+  }
+
+  static int HexValue(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+
+  // Parses the body of one string (after the opening quote) onto the end of `out`. Escapes are
+  // decoded; a surrogate pair becomes one code point; a lone surrogate stays visible as the text
+  // "\uD800"; bytes that are not valid UTF-8 stay visible as "\xFF". The result is valid UTF-8.
+  Status ParseStringBody(std::string& out, uint64_t index) {
+    const std::string where = "strings[" + std::to_string(index) + "]";
+    for (;;) {
+      if (in_.Ensure(16) == 0) return Truncated(where);
+      const char* p = in_.p();
+      const char* e = in_.end();
+      // Fast path: a run of plain ASCII.
+      const char* q = p;
+      while (q < e && *q != '"' && *q != '\\' && static_cast<unsigned char>(*q) < 0x80) ++q;
+      out.append(p, q);
+      in_.Set(q);
+      if (q == e) continue;
+      unsigned char c = static_cast<unsigned char>(*q);
+      if (c == '"') {
+        in_.Set(q + 1);
+        return Status::Ok();
+      }
+      if (c >= 0x80) {
+        if (in_.Ensure(4) == 0) return Truncated(where);
+        q = in_.p();
+        size_t avail = static_cast<size_t>(in_.end() - q);
+        size_t n = Utf8Length(reinterpret_cast<const unsigned char*>(q), avail);
+        if (n == 0) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\x%02X", static_cast<unsigned char>(*q));
+          out.append(buf);
+          in_.Set(q + 1);
+        } else {
+          out.append(q, n);
+          in_.Set(q + n);
+        }
+        continue;
+      }
+      // An escape.
+      if (in_.Ensure(12) < 2) return Truncated(where);
+      q = in_.p();
+      char esc = q[1];
+      switch (esc) {
+        case '"': out.push_back('"'); in_.Set(q + 2); continue;
+        case '\\': out.push_back('\\'); in_.Set(q + 2); continue;
+        case '/': out.push_back('/'); in_.Set(q + 2); continue;
+        case 'b': out.push_back('\b'); in_.Set(q + 2); continue;
+        case 'f': out.push_back('\f'); in_.Set(q + 2); continue;
+        case 'n': out.push_back('\n'); in_.Set(q + 2); continue;
+        case 'r': out.push_back('\r'); in_.Set(q + 2); continue;
+        case 't': out.push_back('\t'); in_.Set(q + 2); continue;
+        case 'u': break;
+        default:
+          return Error(where + ": invalid escape '\\" + std::string(1, esc) + "'");
+      }
+      auto hex4 = [&](const char* h) -> int {
+        if (in_.end() - h < 4) return -1;
+        int v = 0;
+        for (int i = 0; i < 4; ++i) {
+          int d = HexValue(h[i]);
+          if (d < 0) return -1;
+          v = v * 16 + d;
+        }
+        return v;
+      };
+      int u = hex4(q + 2);
+      if (u < 0) {
+        if (in_.eof() && in_.end() - q < 6) return Truncated(where);
+        return Error(where + ": invalid \\u escape (needs four hex digits)");
+      }
+      const char* next = q + 6;
+      if (u >= 0xD800 && u <= 0xDBFF) {
+        int lo = (in_.end() - next >= 6 && next[0] == '\\' && next[1] == 'u') ? hex4(next + 2) : -1;
+        if (lo >= 0xDC00 && lo <= 0xDFFF) {
+          uint32_t cp = 0x10000 + ((static_cast<uint32_t>(u) - 0xD800) << 10) +
+                        (static_cast<uint32_t>(lo) - 0xDC00);
+          AppendUtf8(out, cp);
+          in_.Set(next + 6);
+          continue;
+        }
+      }
+      if (u >= 0xD800 && u <= 0xDFFF) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "\\u%04X", static_cast<unsigned>(u) & 0xFFFFu);  // a lone surrogate, kept visible
+        out.append(buf);
+      } else {
+        AppendUtf8(out, static_cast<uint32_t>(u));
+      }
+      in_.Set(next);
+    }
+  }
+
+  Status ParseStrings() {
+    OOMSCOPE_RETURN_IF_ERROR(Expect('[', "\"strings\""));
+    std::string& blob = snap_.strings.blob();
+    uint64_t index = 0;
+    int c = in_.PeekNonSpace();
+    if (c < 0) return Truncated("\"strings\"");
+    if (c == ']') {
+      in_.Set(in_.p() + 1);
+      return Status::Ok();
+    }
+    for (;;) {
+      c = in_.PeekNonSpace();
+      if (c < 0) return Truncated("strings[" + std::to_string(index) + "]");
+      if (c != '"') {
+        return Error("strings[" + std::to_string(index) + "] is not a string (found " +
+                     Describe(c) + ")");
+      }
+      in_.Set(in_.p() + 1);
+      OOMSCOPE_RETURN_IF_ERROR(ParseStringBody(blob, index));
+      snap_.strings.Seal();
+      ++index;
+      c = in_.PeekNonSpace();
+      if (c < 0) return Truncated("\"strings\"");
+      in_.Set(in_.p() + 1);
+      if (c == ']') return Status::Ok();
+      if (c != ',') return Error("expected ',' or ']' in \"strings\", found " + Describe(c));
+    }
+  }
+
+  // ---- cross-checks ------------------------------------------------------------------------
+
+  Status Validate() {
+    const SnapshotMeta& m = snap_.meta;
+    const uint64_t nodes = snap_.node_type.size();
+    const uint64_t edges = snap_.edge_type.size();
+    if (nodes != m.declared_node_count) {
+      return Corruption("snapshot.node_count is " + std::to_string(m.declared_node_count) +
+                        " but the nodes array holds " + std::to_string(nodes) + " nodes");
+    }
+    if (edges != m.declared_edge_count) {
+      return Corruption("snapshot.edge_count is " + std::to_string(m.declared_edge_count) +
+                        " but the edges array holds " + std::to_string(edges) + " edges");
+    }
+    if (edges != nodes_edge_total_) {
+      return Corruption("the nodes' edge_count fields add up to " +
+                        std::to_string(nodes_edge_total_) + " but the edges array holds " +
+                        std::to_string(edges) + " edges");
+    }
+    if (nodes == 0) return Corruption("the snapshot has no nodes (not even the root)");
+    const size_t nf = node_roles_.size();
+    if (root_index_ % nf != 0 || root_index_ / nf >= nodes)
+      return Corruption("snapshot.root_index " + std::to_string(root_index_) + " is not a node");
+    snap_.root = static_cast<NodeOrdinal>(root_index_ / nf);
+    // Edges parsed before the nodes (keys out of V8's order) are range-checked here.
+    for (uint64_t e = 0; e < edges; ++e) {
+      if (snap_.edge_to[e] >= nodes) {
+        return Corruption("edges: edge " + std::to_string(e) + " points to node ordinal " +
+                          std::to_string(snap_.edge_to[e]) + ", outside the nodes array (" +
+                          std::to_string(nodes) + " nodes)");
+      }
+    }
+    const uint64_t strings = snap_.strings.size();
+    for (uint64_t n = 0; n < nodes; ++n) {
+      if (snap_.node_name[n] >= strings) {
+        return Corruption("node " + std::to_string(n) + " (id " + std::to_string(snap_.node_id[n]) +
+                          "): name " + std::to_string(snap_.node_name[n]) +
+                          " is outside the string table (" + std::to_string(strings) + " strings)");
+      }
+    }
+    for (uint64_t e = 0; e < edges; ++e) {
+      if (!EdgeHasIndex(snap_.edge_type[e]) && snap_.edge_name[e] >= strings) {
+        return Corruption("edge " + std::to_string(e) + ": name " +
+                          std::to_string(snap_.edge_name[e]) + " is outside the string table (" +
+                          std::to_string(strings) + " strings)");
+      }
+    }
+    std::erase_if(snap_.locations, [&](const Snapshot::Location& l) { return l.node >= nodes; });
+    return Status::Ok();
+  }
+
+  ByteSource& src_;
+  const ParseOptions& opt_;
+  Reader in_;
+  Snapshot snap_;
+  bool have_header_ = false, have_nodes_ = false, has_detachedness_ = false;
+  bool location_fields_ok_ = false;
+  uint64_t root_index_ = 0;
+  uint64_t nodes_edge_total_ = 0;
+  std::vector<NodeRole> node_roles_;
+  std::vector<EdgeRole> edge_roles_;
+  std::vector<NodeType> node_type_map_;
+  std::vector<EdgeType> edge_type_map_;
+};
+
+}  // namespace
+
+Result<Snapshot> ParseSnapshot(ByteSource& source, const ParseOptions& options) {
+  Parser parser(source, options);
+  return parser.Run();
+}
+
+Result<Snapshot> ParseSnapshotFile(const std::string& path, const ParseOptions& options) {
+  Result<std::unique_ptr<ByteSource>> src = OpenFileSource(path);
+  if (!src.ok()) return src.status();
+  return ParseSnapshot(**src, options);
+}
+
+}  // namespace oomscope::heap

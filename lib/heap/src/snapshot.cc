@@ -1,0 +1,88 @@
+#include "oomscope/heap/snapshot.h"
+
+#include "oomscope/heap/graph.h"
+
+namespace oomscope::heap {
+
+NodeType NodeTypeFromName(std::string_view n) {
+  static const std::pair<std::string_view, NodeType> kMap[] = {
+      {"hidden", NodeType::kHidden},         {"array", NodeType::kArray},
+      {"string", NodeType::kString},         {"object", NodeType::kObject},
+      {"code", NodeType::kCode},             {"closure", NodeType::kClosure},
+      {"regexp", NodeType::kRegExp},         {"number", NodeType::kNumber},
+      {"native", NodeType::kNative},         {"synthetic", NodeType::kSynthetic},
+      {"concatenated string", NodeType::kConsString},
+      {"sliced string", NodeType::kSlicedString},
+      {"symbol", NodeType::kSymbol},         {"bigint", NodeType::kBigInt},
+      {"object shape", NodeType::kObjectShape},
+  };
+  for (const auto& [name, type] : kMap)
+    if (name == n) return type;
+  return NodeType::kOther;
+}
+
+EdgeType EdgeTypeFromName(std::string_view n) {
+  static const std::pair<std::string_view, EdgeType> kMap[] = {
+      {"context", EdgeType::kContext},   {"element", EdgeType::kElement},
+      {"property", EdgeType::kProperty}, {"internal", EdgeType::kInternal},
+      {"hidden", EdgeType::kHidden},     {"shortcut", EdgeType::kShortcut},
+      {"weak", EdgeType::kWeak},
+  };
+  for (const auto& [name, type] : kMap)
+    if (name == n) return type;
+  return EdgeType::kUnknownEdge;
+}
+
+std::string_view NodeTypeName(NodeType t) {
+  switch (t) {
+    case NodeType::kHidden: return "hidden";
+    case NodeType::kArray: return "array";
+    case NodeType::kString: return "string";
+    case NodeType::kObject: return "object";
+    case NodeType::kCode: return "code";
+    case NodeType::kClosure: return "closure";
+    case NodeType::kRegExp: return "regexp";
+    case NodeType::kNumber: return "number";
+    case NodeType::kNative: return "native";
+    case NodeType::kSynthetic: return "synthetic";
+    case NodeType::kConsString: return "concatenated string";
+    case NodeType::kSlicedString: return "sliced string";
+    case NodeType::kSymbol: return "symbol";
+    case NodeType::kBigInt: return "bigint";
+    case NodeType::kObjectShape: return "object shape";
+    case NodeType::kOther: return "other";
+  }
+  return "other";
+}
+
+std::string_view EdgeTypeName(EdgeType t) {
+  switch (t) {
+    case EdgeType::kContext: return "context";
+    case EdgeType::kElement: return "element";
+    case EdgeType::kProperty: return "property";
+    case EdgeType::kInternal: return "internal";
+    case EdgeType::kHidden: return "hidden";
+    case EdgeType::kShortcut: return "shortcut";
+    case EdgeType::kWeak: return "weak";
+    case EdgeType::kUnknownEdge: return "unknown";
+  }
+  return "unknown";
+}
+
+template <typename V>
+static uint64_t Bytes(const V& v) {
+  return v.capacity() * sizeof(typename V::value_type);
+}
+
+uint64_t Snapshot::MemoryBytes() const {
+  return Bytes(node_type) + Bytes(node_name) + Bytes(node_id) + Bytes(node_self_size) +
+         Bytes(node_detachedness) + Bytes(first_edge) + Bytes(edge_type) + Bytes(edge_name) +
+         Bytes(edge_to) + Bytes(locations) + strings.bytes();
+}
+
+uint64_t Graph::MemoryBytes() const {
+  return Bytes(flags) + Bytes(essential) + Bytes(first_retainer) + Bytes(retainer_node) +
+         Bytes(distance) + Bytes(dominator) + Bytes(retained);
+}
+
+}  // namespace oomscope::heap

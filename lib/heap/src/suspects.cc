@@ -1,0 +1,321 @@
+#include "oomscope/heap/suspects.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <unordered_map>
+
+#include "oomscope/common/format.h"
+
+namespace oomscope::heap {
+namespace {
+
+// Objects that can own a leak: JS objects and closures a program made. V8's own structures
+// (maps, code, shapes, the string table, synthetic roots) grow as a program warms up and are
+// never what a developer can fix, so they are left out; closure contexts stay in.
+bool CanOwnLeak(const Snapshot& snap, NodeOrdinal v) {
+  if (v == snap.root) return false;
+  NodeType t = snap.node_type[v];
+  if (t != NodeType::kObject && t != NodeType::kClosure) return false;
+  std::string_view name = snap.name(v);
+  if (name.starts_with("system / ")) return name == "system / Context";
+  return true;
+}
+
+struct Series {
+  std::vector<std::optional<uint64_t>> retained, entries;
+};
+
+// Each step non-decreasing, at least half of the steps strictly increasing, and a total growth.
+bool GrowsMonotonically(const std::vector<std::optional<uint64_t>>& v, uint64_t min_total) {
+  if (v.size() < 2 || !v.front() || !v.back()) return false;
+  size_t steps = 0, up = 0;
+  for (size_t i = 1; i < v.size(); ++i) {
+    if (!v[i] || !v[i - 1]) return false;
+    ++steps;
+    if (*v[i] < *v[i - 1]) return false;
+    if (*v[i] > *v[i - 1]) ++up;
+  }
+  return up * 2 >= steps && *v.back() >= *v.front() + min_total && up > 0;
+}
+
+uint64_t Fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+struct Cluster {
+  uint64_t count = 0;
+  uint64_t bytes = 0;  // retained by the cluster's top-level objects
+  std::vector<NodeOrdinal> samples;  // the largest top-level objects
+};
+
+SuspectSample MakeSample(const Snapshot& snap, const Graph& g, NodeOrdinal o) {
+  SuspectSample s;
+  s.id = snap.node_id[o];
+  s.class_name = ClassName(snap, o);
+  s.name = DisplayName(snap, o, 60);
+  s.self_size = snap.self_size(o);
+  s.retained_size = g.retained[o];
+  return s;
+}
+
+// The last few entries an owner holds: array elements, Map/Set table slots, properties.
+std::vector<NodeOrdinal> LastEntries(const Snapshot& snap, NodeOrdinal v, size_t n) {
+  std::vector<NodeOrdinal> out;
+  NodeOrdinal holder = v;
+  std::string_view name = snap.name(v);
+  if (name == "Map" || name == "Set") {
+    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e)
+      if (snap.edge_type[e] == EdgeType::kInternal && snap.edge_name_string(e) == "table")
+        holder = snap.edge_to[e];
+  }
+  for (EdgeOrdinal e = snap.first_edge[holder + 1]; e > snap.first_edge[holder] && out.size() < n;) {
+    --e;
+    EdgeType t = snap.edge_type[e];
+    bool entry = t == EdgeType::kElement || (holder != v && t == EdgeType::kInternal) ||
+                 (t == EdgeType::kProperty && snap.edge_name_string(e) != "__proto__");
+    if (!entry) continue;
+    NodeOrdinal to = snap.edge_to[e];
+    if (snap.node_type[to] == NodeType::kHidden || snap.node_type[to] == NodeType::kObjectShape) continue;
+    out.push_back(to);
+  }
+  return out;
+}
+
+// For a closure context: the variable whose value retains the most.
+std::optional<EdgeOrdinal> DominantVariable(const Snapshot& snap, const Graph& g, NodeOrdinal v) {
+  std::optional<EdgeOrdinal> best;
+  for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e) {
+    if (snap.edge_type[e] != EdgeType::kContext) continue;
+    if (!best || g.retained[snap.edge_to[e]] > g.retained[snap.edge_to[*best]]) best = e;
+  }
+  return best;
+}
+
+std::string Classify(const Snapshot& snap, const Graph& g, NodeOrdinal v, const RetainerPath& path,
+                     bool entries_grow, std::optional<EdgeOrdinal> variable) {
+  std::string_view name = snap.name(v);
+  if (name == "system / Context") {
+    if (variable) {
+      NodeType t = snap.node_type[snap.edge_to[*variable]];
+      if (t == NodeType::kConsString || t == NodeType::kString) return "growing-string";
+    }
+    return "growing-closure-context";
+  }
+  if (name == "TimersList" || name == "Timeout" || name == "Immediate") return "growing-timers";
+  if (name == "Array") {
+    bool listeners = path.key.find("_events") != std::string::npos;
+    if (!listeners) {
+      auto last = LastEntries(snap, v, 3);
+      listeners = !last.empty() && std::all_of(last.begin(), last.end(), [&](NodeOrdinal o) {
+        return snap.node_type[o] == NodeType::kClosure;
+      });
+    }
+    return listeners ? "growing-listeners" : "growing-array";
+  }
+  if (name == "Map") return "growing-map";
+  if (name == "Set") return "growing-set";
+  (void)g;
+  return entries_grow ? "growing-object" : "growing-retained";
+}
+
+}  // namespace
+
+std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earlier,
+                                  const Snapshot& last, const Graph& g, const DominatorTree& tree,
+                                  const std::vector<uint32_t>& node_class, const ClassTable& classes,
+                                  const std::vector<std::optional<double>>& capture_times,
+                                  const SuspectOptions& options) {
+  (void)node_class;
+  (void)classes;
+  std::vector<Suspect> out;
+  const size_t k = earlier.size();  // snapshots before the last one
+  if (k == 0) return out;
+  const uint32_t n = last.node_count();
+  const SnapshotDigest& first = *earlier.front();
+
+  // 1. Birth: the first snapshot of the unbroken run of presence that ends in the last one.
+  std::vector<uint8_t> birth(n);
+  std::vector<uint32_t> pos0(n, UINT32_MAX);  // position in the first digest, for birth 0
+  for (NodeOrdinal o = 0; o < n; ++o) {
+    size_t b = k;
+    for (size_t j = k; j-- > 0;) {
+      int64_t p = earlier[j]->Find(last.node_id[o]);
+      if (p < 0) break;
+      b = j;
+      if (j == 0) pos0[o] = static_cast<uint32_t>(p);
+    }
+    birth[o] = static_cast<uint8_t>(std::min<size_t>(b, 255));
+  }
+
+  // 2. Growth not explained by a growing child: delta(v) minus the growth of v's dominator
+  // children that existed from the start. What is left came from objects that are new under v.
+  std::vector<int64_t> delta(n, 0), child_growth(n, 0);
+  for (NodeOrdinal o = 0; o < n; ++o)
+    if (birth[o] == 0)
+      delta[o] = static_cast<int64_t>(g.retained[o]) - static_cast<int64_t>(first.retained[pos0[o]]);
+  for (NodeOrdinal o = 0; o < n; ++o)
+    if (birth[o] == 0 && o != last.root && delta[o] > 0) child_growth[g.dominator[o]] += delta[o];
+
+  // 3. Accumulating allocations (needs a baseline, a target and a final snapshot).
+  std::unordered_map<NodeOrdinal, Cluster> clusters;
+  if (k >= 2) {
+    std::vector<NodeOrdinal> anchor(n, last.root);
+    auto accumulated = [&](NodeOrdinal o) { return birth[o] >= 1 && birth[o] <= k - 1; };
+    WalkDominatorTree(
+        last, tree,
+        [&](NodeOrdinal o) {
+          anchor[o] = (birth[o] == 0 || o == last.root) ? o : anchor[g.dominator[o]];
+          if (!accumulated(o)) return;
+          Cluster& c = clusters[anchor[o]];
+          ++c.count;
+          if (accumulated(g.dominator[o])) return;  // counted in its top-level object
+          c.bytes += g.retained[o];
+          c.samples.push_back(o);
+          if (c.samples.size() > 16) {
+            std::sort(c.samples.begin(), c.samples.end(),
+                      [&](NodeOrdinal a, NodeOrdinal b) { return g.retained[a] > g.retained[b]; });
+            c.samples.resize(5);
+          }
+        },
+        [](NodeOrdinal) {});
+  }
+
+  const uint64_t total = std::max<uint64_t>(1, [&] {
+    uint64_t t = 0;
+    for (NodeOrdinal o = 0; o < n; ++o) t += last.self_size(o);
+    return t;
+  }());
+  const uint64_t min_bytes = std::max<uint64_t>(
+      options.min_growth_bytes,
+      static_cast<uint64_t>(options.min_growth_heap_fraction * static_cast<double>(total)));
+
+  for (NodeOrdinal v = 0; v < n; ++v) {
+    if (birth[v] != 0 || !CanOwnLeak(last, v)) continue;
+    int64_t residual = delta[v] - child_growth[v];
+    uint32_t entries_last = EntryCount(last, v);
+    uint32_t entries_first = first.entries[pos0[v]];
+    bool maybe_bytes = residual >= static_cast<int64_t>(min_bytes);
+    bool maybe_entries = entries_last >= entries_first + options.min_entry_growth;
+    if (!maybe_bytes && !maybe_entries) continue;
+
+    Series s;
+    for (size_t j = 0; j < k; ++j) {
+      int64_t p = earlier[j]->Find(last.node_id[v]);
+      s.retained.push_back(earlier[j]->retained[static_cast<size_t>(p)]);
+      s.entries.push_back(earlier[j]->entries[static_cast<size_t>(p)]);
+    }
+    s.retained.push_back(g.retained[v]);
+    s.entries.push_back(entries_last);
+    bool bytes_grow = maybe_bytes && GrowsMonotonically(s.retained, min_bytes);
+    bool entries_grow = maybe_entries && GrowsMonotonically(s.entries, options.min_entry_growth);
+    if (!bytes_grow && !entries_grow) continue;
+
+    Suspect x;
+    x.owner_id = last.node_id[v];
+    x.owner_class = ClassName(last, v);
+    x.owner_name = DisplayName(last, v, 60);
+    x.path = FindRetainerPath(last, g, v);
+    if (!x.path.steps.empty()) {
+      const PathStep& in = x.path.steps.back();
+      if (in.edge_type == EdgeType::kProperty || in.edge_type == EdgeType::kContext ||
+          in.edge_type == EdgeType::kElement)
+        x.held_under = in.edge;
+    }
+    std::optional<EdgeOrdinal> variable;
+    if (last.name(v) == "system / Context") {
+      variable = DominantVariable(last, g, v);
+      if (variable) {
+        NodeOrdinal to = last.edge_to[*variable];
+        std::string var(last.edge_name_string(*variable));
+        // The context itself reads as "(closure scope)"; its variable names the leak.
+        for (std::string* text : {&x.path.text, &x.path.key}) {
+          static const std::string kCls = " (system / Context)";
+          if (text->ends_with(kCls)) text->resize(text->size() - kCls.size());
+        }
+        std::string tail = " \xE2\x86\x92 " + var + " (" + ClassName(last, to) + ")";
+        x.path.text += tail;
+        x.path.key += tail;
+        x.held_under = var;
+      }
+    }
+    x.kind = Classify(last, g, v, x.path, entries_grow, variable);
+    x.retained_by_snapshot = s.retained;
+    x.entries_by_snapshot = s.entries;
+    const double grown = static_cast<double>(*s.retained.back()) - static_cast<double>(*s.retained.front());
+    x.growth_bytes_per_snapshot = grown / static_cast<double>(k);
+    if (capture_times.size() == k + 1 && capture_times.front() && capture_times.back() &&
+        *capture_times.back() > *capture_times.front()) {
+      x.growth_bytes_per_hour = grown * 3600.0 / (*capture_times.back() - *capture_times.front());
+    }
+    auto cit = clusters.find(v);
+    if (cit != clusters.end()) {
+      x.leaked_objects = cit->second.count;
+      x.leaked_bytes = cit->second.bytes;
+      auto& smp = cit->second.samples;
+      std::sort(smp.begin(), smp.end(),
+                [&](NodeOrdinal a, NodeOrdinal b) { return g.retained[a] > g.retained[b]; });
+      for (size_t i = 0; i < smp.size() && i < 5; ++i) x.samples.push_back(MakeSample(last, g, smp[i]));
+    } else {
+      x.leaked_objects = entries_last > entries_first ? entries_last - entries_first : 0;
+      x.leaked_bytes = grown > 0 ? static_cast<uint64_t>(grown) : 0;
+    }
+    if (x.samples.empty()) {
+      for (NodeOrdinal o : LastEntries(last, variable ? last.edge_to[*variable] : v, 3))
+        x.samples.push_back(MakeSample(last, g, o));
+    }
+
+    // Confidence: how many independent signals agree.
+    double c = 0.45;
+    size_t steps = k;
+    if (steps >= 2) c += 0.15;  // three or more snapshots, every step checked
+    if (bytes_grow && entries_grow) c += 0.1;
+    if (x.leaked_objects >= 100 || (entries_grow && *s.entries.back() - *s.entries.front() >= 1000)) c += 0.1;
+    if (cit != clusters.end() && cit->second.count >= 10) c += 0.1;
+    if (grown >= 0.01 * static_cast<double>(total)) c += 0.05;
+    x.confidence = std::min(0.99, c);
+
+    char buf[256];
+    if (entries_grow) {
+      std::snprintf(buf, sizeof buf, "entries grew in every step: %llu -> %llu",
+                    static_cast<unsigned long long>(*s.entries.front()),
+                    static_cast<unsigned long long>(*s.entries.back()));
+      x.evidence.emplace_back(buf);
+    }
+    if (bytes_grow || grown > 0) {
+      x.evidence.push_back("retained size grew " + FormatBytesDelta(grown) + " over " +
+                           std::to_string(k) + (k == 1 ? " interval" : " intervals") +
+                           (bytes_grow ? ", never shrinking" : ""));
+    }
+    if (cit != clusters.end()) {
+      x.evidence.push_back(std::to_string(cit->second.count) +
+                           " objects allocated after the first snapshot are still alive in the last, "
+                           "held under this owner");
+    }
+    if (k == 1) x.evidence.emplace_back("only two snapshots: take a third to confirm");
+    out.push_back(std::move(x));
+  }
+
+  // Rank: bytes grown, then confidence; keep a stable id from the collapsed path.
+  std::sort(out.begin(), out.end(), [](const Suspect& a, const Suspect& b) {
+    double ga = a.growth_bytes_per_snapshot, gb = b.growth_bytes_per_snapshot;
+    if (ga != gb) return ga > gb;
+    return a.confidence > b.confidence;
+  });
+  if (out.size() > options.max_suspects) out.resize(options.max_suspects);
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].rank = static_cast<int>(i + 1);
+    char id[32];
+    std::snprintf(id, sizeof id, "%016llx",
+                  static_cast<unsigned long long>(Fnv1a(out[i].owner_class + "|" + out[i].path.key)));
+    out[i].id = id;
+  }
+  return out;
+}
+
+}  // namespace oomscope::heap

@@ -1,0 +1,115 @@
+// Whole-pipeline tests on real snapshots written by V8 (tests/fixtures/gen_series.js, run by
+// ctest's fixture step into OOMSCOPE_FIXTURE_DIR).
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "oomscope/heap/analysis.h"
+
+using namespace oomscope;
+using namespace oomscope::heap;
+
+namespace {
+std::vector<std::string> Series(const std::string& scenario, int n = 3) {
+  std::vector<std::string> files;
+  for (int i = 1; i <= n; ++i)
+    files.push_back(std::string(OOMSCOPE_FIXTURE_DIR) + "/" + scenario + "-" + std::to_string(i) + ".heapsnapshot");
+  return files;
+}
+Report Analyze(const std::vector<std::string>& files) {
+  Result<Report> r = AnalyzeFiles(files, AnalyzeOptions{});
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  return std::move(r).value();
+}
+std::string Describe(const Report& r) {
+  std::string s;
+  for (const auto& x : r.suspects) s += "#" + std::to_string(x.rank) + " " + x.kind + " " + x.owner_class + " " + x.held_under + " :: " + x.path.text + "\n";
+  return s;
+}
+}  // namespace
+
+TEST_SUITE("real") {
+TEST_CASE("the story's leak: supportedExtensions on the cached validators/name.js module") {
+  Report r = Analyze(Series("story"));
+  INFO(Describe(r));
+  REQUIRE(r.same_process);
+  REQUIRE_FALSE(r.suspects.empty());
+  const Suspect& top = r.suspects.front();
+  CHECK(top.owner_class == "Array");
+  CHECK(top.held_under == "supportedExtensions");
+  CHECK(top.kind == "growing-array");
+  CHECK(top.path.text.find("Module \"\xE2\x80\xA6/validators/name.js\"") != std::string::npos);
+  CHECK(top.path.text.find("supportedExtensions (Array)") != std::string::npos);
+  REQUIRE(top.entries_by_snapshot.size() == 3);
+  CHECK(*top.entries_by_snapshot[0] < *top.entries_by_snapshot[1]);
+  CHECK(*top.entries_by_snapshot[1] < *top.entries_by_snapshot[2]);
+  CHECK(top.growth_bytes_per_hour.has_value());
+  CHECK(top.confidence >= 0.6);
+  CHECK(top.id.size() == 16);
+  // The id is stable: analyzing the series again names the same suspect.
+  CHECK(Analyze(Series("story")).suspects.front().id == top.id);
+}
+
+TEST_CASE("an unbounded Map cache") {
+  Report r = Analyze(Series("map-cache"));
+  INFO(Describe(r));
+  REQUIRE_FALSE(r.suspects.empty());
+  CHECK(r.suspects.front().owner_class == "Map");
+  CHECK(r.suspects.front().kind == "growing-map");
+  CHECK(r.suspects.front().leaked_objects >= 100);
+  CHECK_FALSE(r.suspects.front().samples.empty());
+}
+
+TEST_CASE("listeners added per request and never removed") {
+  Report r = Analyze(Series("listeners"));
+  INFO(Describe(r));
+  REQUIRE_FALSE(r.suspects.empty());
+  CHECK(r.suspects.front().kind == "growing-listeners");
+}
+
+TEST_CASE("a string grown by concatenation") {
+  Report r = Analyze(Series("string-concat"));
+  INFO(Describe(r));
+  REQUIRE_FALSE(r.suspects.empty());
+  CHECK(r.suspects.front().kind == "growing-string");
+}
+
+TEST_CASE("controls: a bounded LRU cache that churns, and a steady server, report nothing") {
+  for (const char* scenario : {"bounded-cache", "steady"}) {
+    CAPTURE(scenario);
+    Report r = Analyze(Series(scenario));
+    INFO(Describe(r));
+    CHECK(r.same_process);
+    CHECK(r.suspects.empty());
+  }
+}
+
+TEST_CASE("snapshots of different processes are detected; the class diff still works") {
+  Report r = Analyze({Series("story")[0], Series("map-cache")[2]});
+  CHECK_FALSE(r.same_process);
+  CHECK(r.suspects.empty());
+  CHECK_FALSE(r.class_diff.empty());
+  CHECK(r.id_alignment.find("do not line up") != std::string::npos);
+}
+
+TEST_CASE("one snapshot: summary and largest retainers, no suspects") {
+  Report r = Analyze({Series("story")[2]});
+  CHECK_FALSE(r.series);
+  CHECK(r.suspects.empty());
+  CHECK_FALSE(r.classes.empty());
+  CHECK_FALSE(r.largest.empty());
+  for (const auto& o : r.largest) CHECK(o.retained_size >= o.self_size);
+}
+
+TEST_CASE("the JSON report round-trips and names its schema") {
+  Report r = Analyze(Series("story"));
+  nlohmann::json j = ReportToJson(r);
+  CHECK(j["schema"] == "oomscope.report/v1");
+  Report back;
+  REQUIRE(ReportFromJson(j, &back));
+  CHECK(ReportToJson(back) == j);
+}
+}

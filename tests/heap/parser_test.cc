@@ -1,0 +1,135 @@
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "graph_builder.h"
+#include "oomscope/heap/parser.h"
+
+using namespace oomscope;
+using namespace oomscope::heap;
+
+namespace {
+const std::string kFixtures = std::string(OOMSCOPE_SOURCE_DIR) + "/tests/fixtures/";
+
+Status ParseError(const std::string& path) {
+  Result<Snapshot> r = ParseSnapshotFile(path);
+  return r.ok() ? Status::Ok() : r.status();
+}
+}  // namespace
+
+TEST_CASE("parses the hand-written tiny snapshot") {
+  Result<Snapshot> r = ParseSnapshotFile(kFixtures + "tiny.heapsnapshot");
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  const Snapshot& s = *r;
+  CHECK(s.node_count() == s.meta.declared_node_count);
+  CHECK(s.edge_count() == s.meta.declared_edge_count);
+  CHECK(s.first_edge.size() == s.node_count() + 1u);
+  CHECK(s.first_edge.back() == s.edge_count());
+  CHECK(s.root == 0);
+  CHECK(s.meta.node_fields.size() == 7);
+}
+
+TEST_CASE("field offsets come from meta: a reordered layout parses to the same graph") {
+  testing::SnapshotBuilder b;
+  uint32_t a = b.Node("object", "A", 10), s = b.Node("string", "text", 24);
+  b.Edge(0, "element", "1", a);
+  b.Edge(a, "property", "name", s);
+  Snapshot x = b.Parse(false), y = b.Parse(true);
+  CHECK(x.node_count() == y.node_count());
+  CHECK(x.node_id == y.node_id);
+  CHECK(x.node_self_size == y.node_self_size);
+  CHECK(x.edge_to == y.edge_to);
+  CHECK(y.name(a) == "A");
+  CHECK(y.self_size(s) == 24);
+}
+
+TEST_CASE("a stream delivered a few bytes at a time parses the same as the file") {
+  std::ifstream f(kFixtures + "tiny.heapsnapshot", std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string text = ss.str();
+  size_t pos = 0;
+  auto src = MakeCallbackSource(
+      [&](char* buf, size_t n) -> Result<size_t> {
+        size_t k = std::min<size_t>({n, 3, text.size() - pos});
+        std::memcpy(buf, text.data() + pos, k);
+        pos += k;
+        return k;
+      },
+      "trickle");
+  Result<Snapshot> a = ParseSnapshot(*src);
+  Result<Snapshot> b = ParseSnapshotFile(kFixtures + "tiny.heapsnapshot");
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(a->node_id == b->node_id);
+  CHECK(a->edge_to == b->edge_to);
+  CHECK(a->strings.size() == b->strings.size());
+}
+
+TEST_CASE("strings: escapes, surrogate pairs, lone surrogates and invalid UTF-8 stay visible") {
+  Result<Snapshot> r = ParseSnapshotFile(kFixtures + "bad/unicode.heapsnapshot");
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  std::vector<std::string> all;
+  for (size_t i = 0; i < r->strings.size(); ++i) all.emplace_back(r->strings.at(static_cast<StringId>(i)));
+  auto has = [&](const std::string& needle) {
+    for (const auto& s : all)
+      if (s.find(needle) != std::string::npos) return true;
+    return false;
+  };
+  CHECK(has("caf\xC3\xA9"));          // \u00e9
+  CHECK(has("\xF0\x9F\x98\x80"));     // \ud83d\ude00 -> U+1F600
+  CHECK(has("\\uD800"));              // a lone surrogate, visible
+  CHECK(has("\\xFF"));                // a raw invalid byte, visible
+}
+
+TEST_CASE("bad input: a clear error that says what and where") {
+  struct Case {
+    const char* file;
+    const char* expect;
+  } cases[] = {
+      {"bad/empty.heapsnapshot", "empty (0 bytes)"},
+      {"bad/not-json.heapsnapshot", "not a heap snapshot"},
+      {"bad/not-snapshot.json", "not a heap snapshot"},
+      {"bad/truncated.heapsnapshot", "truncated at byte"},
+      {"bad/missing-meta-fields.heapsnapshot", "edge_fields"},
+      {"bad/edge-out-of-range.heapsnapshot", "outside the nodes array"},
+      {"bad/count-mismatch.heapsnapshot", "node_count"},
+      {"bad/bad-escape.heapsnapshot", "invalid \\u escape"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.file);
+    Status st = ParseError(kFixtures + c.file);
+    CHECK_FALSE(st.ok());
+    CHECK(st.code() == Code::kCorruption);
+    CHECK_MESSAGE(st.message().find(c.expect) != std::string::npos, st.message());
+    CHECK_MESSAGE(st.message().find(c.file) != std::string::npos, st.message());  // names the file
+  }
+  CHECK(ParseError(kFixtures + "no-such-file.heapsnapshot").code() == Code::kNotFound);
+  CHECK(ParseError(kFixtures).code() == Code::kInvalidArgument);  // a directory
+}
+
+TEST_CASE("errors carry byte offsets for problems inside the arrays") {
+  std::string text = testing::SnapshotBuilder().Json();
+  size_t at = text.find("\"nodes\":[") + 9;
+  text.insert(at, "99,");  // a type outside meta.node_types, and a count that no longer fits
+  std::istringstream in(text);
+  auto src = MakeStreamSource(in, "mutated");
+  Result<Snapshot> r = ParseSnapshot(*src);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("at byte " + std::to_string(at)) != std::string::npos);
+  CHECK(r.status().message().find("outside meta.node_types") != std::string::npos);
+}
+
+TEST_CASE("a declared count never drives a huge allocation") {
+  std::string text = testing::SnapshotBuilder().Json();
+  size_t at = text.find("\"node_count\":1");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 14, "\"node_count\":4000000000");
+  std::istringstream in(text);
+  auto src = MakeStreamSource(in, "huge-count");
+  Result<Snapshot> r = ParseSnapshot(*src);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("node_count") != std::string::npos);
+}
