@@ -10,6 +10,12 @@ std::string ClassName(const Snapshot& snap, NodeOrdinal n) {
     case NodeType::kObject:
     case NodeType::kNative: {
       std::string_view name = snap.name(n);
+      std::string detached;
+      if (snap.node_type[n] == NodeType::kNative && !snap.node_detachedness.empty() &&
+          snap.node_detachedness[n] == 2) {
+        detached = "Detached " + std::string(name);
+        name = detached;
+      }
       if (name.starts_with('<')) {
         size_t sp = name.find(' ');
         if (sp != std::string_view::npos) return std::string(name.substr(0, sp)) + ">";
@@ -56,11 +62,12 @@ std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g
   std::vector<uint32_t> local;
   std::vector<uint32_t>& cls = node_class ? *node_class : local;
   cls.resize(n);
-  // Names repeat a lot: intern by (type, name string id) first, so each distinct pair builds
+  // Names repeat a lot: intern by (detached, type, name string id) first, so each distinct pair builds
   // its class name once.
   std::unordered_map<uint64_t, uint32_t> by_pair;
   for (NodeOrdinal o = 0; o < n; ++o) {
-    uint64_t key = (static_cast<uint64_t>(snap.node_type[o]) << 32) | snap.node_name[o];
+    uint64_t detached = snap.node_detachedness.empty() ? 0 : snap.node_detachedness[o] == 2;
+    uint64_t key = (detached << 40) | (static_cast<uint64_t>(snap.node_type[o]) << 32) | snap.node_name[o];
     auto [it, inserted] = by_pair.try_emplace(key, 0);
     if (inserted) it->second = classes.Intern(ClassName(snap, o));
     cls[o] = it->second;

@@ -876,6 +876,7 @@ class Parser {
       }
     }
     std::erase_if(snap_.locations, [&](const Snapshot::Location& l) { return l.node >= nodes; });
+    PropagateDetachedness(snap_);
     return Status::Ok();
   }
 

@@ -111,4 +111,10 @@ struct Snapshot {
   uint64_t MemoryBytes() const;
 };
 
+// Embedder (native) nodes carry a DOM link state: 0 unknown, 1 attached, 2 detached. V8 writes it
+// for the nodes that know it; this spreads it to their native children over non-hidden,
+// non-weak edges (attached wins), as DevTools does, so "Detached <X>" classes match. Runs once,
+// at the end of parsing.
+void PropagateDetachedness(Snapshot& snap);
+
 }  // namespace oomscope::heap
