@@ -56,10 +56,12 @@ std::string SnapshotBuilder::Json(bool reversed) const {
   }
   std::vector<E> edges = edges_;
   std::stable_sort(edges.begin(), edges.end(), [](const E& a, const E& b) { return a.from < b.from; });
+  std::vector<uint64_t> edge_counts(nodes_.size(), 0);
+  for (const E& e : edges) ++edge_counts[e.from];
   json nodes = json::array();
   for (uint32_t o = 0; o < nodes_.size(); ++o) {
     const N& n = nodes_[o];
-    uint64_t ec = static_cast<uint64_t>(std::count_if(edges.begin(), edges.end(), [&](const E& e) { return e.from == o; }));
+    uint64_t ec = edge_counts[o];
     for (const auto& f : fields) {
       if (f == "type") nodes.push_back(IndexOf(kNodeTypes, n.type));
       else if (f == "name") nodes.push_back(str(n.name));
