@@ -36,15 +36,24 @@ int64_t WeakMapTableId(std::string_view name) {
 //  - shortcut edges retain only from the root, where they mark user global objects;
 //  - an object owned by the page (reachable from a global) is not retained by one that is not
 //    (e.g. the debugger), so that tooling references do not steal the dominator.
-bool IsEssentialEdge(const Snapshot& snap, const Graph& g, NodeOrdinal from, EdgeOrdinal e) {
+// `table_of_name`, when given, caches the WeakMap name test per string id (-2: not yet known).
+bool IsEssentialEdge(const Snapshot& snap, const Graph& g, NodeOrdinal from, EdgeOrdinal e,
+                     std::vector<int64_t>* table_of_name) {
   const EdgeType type = snap.edge_type[e];
   if (type == EdgeType::kWeak) return false;
-  if (type == EdgeType::kInternal) {
-    int64_t table = WeakMapTableId(snap.edge_name_string(e));
-    if (table >= 0 && static_cast<uint64_t>(table) == snap.node_id[from]) return false;
-  }
   const NodeOrdinal to = snap.edge_to[e];
   if (to == from) return false;
+  if (type == EdgeType::kInternal) {
+    int64_t table;
+    if (table_of_name) {
+      int64_t& cached = (*table_of_name)[snap.edge_name[e]];
+      if (cached == -2) cached = WeakMapTableId(snap.edge_name_string(e));
+      table = cached;
+    } else {
+      table = WeakMapTableId(snap.edge_name_string(e));
+    }
+    if (table >= 0 && static_cast<uint64_t>(table) == snap.node_id[from]) return false;
+  }
   if (from != snap.root) {
     if (type == EdgeType::kShortcut) return false;
     if ((g.flags[to] & kPageObject) && !(g.flags[from] & kPageObject)) return false;
@@ -56,9 +65,10 @@ void BuildEssentialEdges(const Snapshot& snap, Graph& g) {
   const uint32_t m = snap.edge_count();
   g.essential.assign((m + 63) / 64, 0);
   const uint32_t n = snap.node_count();
+  std::vector<int64_t> table_of_name(snap.strings.size(), -2);
   for (NodeOrdinal v = 0; v < n; ++v) {
     for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e) {
-      if (IsEssentialEdge(snap, g, v, e)) g.essential[e >> 6] |= uint64_t{1} << (e & 63);
+      if (IsEssentialEdge(snap, g, v, e, &table_of_name)) g.essential[e >> 6] |= uint64_t{1} << (e & 63);
     }
   }
 }

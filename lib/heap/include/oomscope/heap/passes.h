@@ -3,6 +3,8 @@
 // The graph passes, one per file, each a free function over flat arrays. BuildGraph() in
 // graph.h runs them in order; tests call them one by one.
 
+#include <vector>
+
 #include "oomscope/common/progress.h"
 #include "oomscope/heap/graph.h"
 #include "oomscope/heap/snapshot.h"
@@ -15,7 +17,9 @@ namespace oomscope::heap {
 void BuildFlags(const Snapshot& snap, Graph& g);
 
 // essential.cc: decides, once, which edges retain their target (DevTools' isEssentialEdge).
-bool IsEssentialEdge(const Snapshot& snap, const Graph& g, NodeOrdinal from, EdgeOrdinal e);
+// `table_of_name` (optional, one entry per string, initialized to -2) caches a per-name test.
+bool IsEssentialEdge(const Snapshot& snap, const Graph& g, NodeOrdinal from, EdgeOrdinal e,
+                     std::vector<int64_t>* table_of_name = nullptr);
 void BuildEssentialEdges(const Snapshot& snap, Graph& g);
 
 // retainers.cc: reverse CSR over essential edges.
