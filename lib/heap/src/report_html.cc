@@ -9,7 +9,8 @@
 namespace oomscope::heap {
 namespace {
 
-std::string Esc(const std::string& s) {
+std::string Esc(const std::string& raw) {
+  std::string s = EscapeControlChars(raw);
   std::string o;
   o.reserve(s.size() + 16);
   for (unsigned char c : s) {
@@ -20,13 +21,7 @@ std::string Esc(const std::string& s) {
       case '"': o += "&quot;"; break;
       case '\'': o += "&#39;"; break;
       default:
-        if (c < 0x20 && c != '\n' && c != '\t') {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02X", c);
-          o += buf;
-        } else {
-          o.push_back(static_cast<char>(c));
-        }
+        o.push_back(static_cast<char>(c));
     }
   }
   return o;

@@ -6,21 +6,8 @@
 namespace oomscope::heap {
 namespace {
 
-// Names from a snapshot may hold control characters (terminal escapes): show them as \xNN.
-std::string Clean(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02X", c);
-      out += buf;
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  return out;
-}
+// Names from a snapshot may hold control characters (terminal escapes).
+std::string Clean(const std::string& s) { return EscapeControlChars(s); }
 
 std::string Pad(std::string s, size_t w) {
   if (s.size() < w) s.append(w - s.size(), ' ');

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace oomscope {
 
@@ -13,5 +14,9 @@ std::string FormatBytesDelta(double bytes);
 std::string FormatSeconds(double seconds);
 // RFC 3339 UTC with seconds: "2026-11-27T01:02:03Z".
 std::string FormatUnixTime(int64_t unix_seconds);
+
+// Control characters (and DEL) as "\xNN", so untrusted text cannot drive a terminal or break a
+// line-oriented format; other bytes unchanged.
+std::string EscapeControlChars(std::string_view s);
 
 }  // namespace oomscope
