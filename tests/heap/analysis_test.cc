@@ -59,6 +59,7 @@ TEST_CASE("an unbounded Map cache") {
   REQUIRE_FALSE(r.suspects.empty());
   CHECK(r.suspects.front().owner_class == "Map");
   CHECK(r.suspects.front().kind == "growing-map");
+  CHECK(r.suspects.front().held_under == "requestCache");
   CHECK(r.suspects.front().leaked_objects >= 100);
   CHECK_FALSE(r.suspects.front().samples.empty());
 }
@@ -68,6 +69,7 @@ TEST_CASE("listeners added per request and never removed") {
   INFO(Describe(r));
   REQUIRE_FALSE(r.suspects.empty());
   CHECK(r.suspects.front().kind == "growing-listeners");
+  CHECK(r.suspects.front().path.text.find("_events") != std::string::npos);
 }
 
 TEST_CASE("a string grown by concatenation") {
@@ -75,6 +77,20 @@ TEST_CASE("a string grown by concatenation") {
   INFO(Describe(r));
   REQUIRE_FALSE(r.suspects.empty());
   CHECK(r.suspects.front().kind == "growing-string");
+  CHECK(r.suspects.front().held_under == "auditLog");
+}
+
+TEST_CASE("timers that are never cleared, and a growing closure chain") {
+  Report timers = Analyze(Series("timers"));
+  INFO(Describe(timers));
+  REQUIRE_FALSE(timers.suspects.empty());
+  CHECK(timers.suspects.front().kind == "growing-timers");
+  CHECK(timers.suspects.front().leaked_objects >= 1000);
+  Report chain = Analyze(Series("closure-chain"));
+  INFO(Describe(chain));
+  REQUIRE_FALSE(chain.suspects.empty());
+  CHECK(chain.suspects.front().kind == "growing-closure-context");
+  CHECK(chain.suspects.front().held_under == "pipeline");
 }
 
 TEST_CASE("controls: a bounded LRU cache that churns, and a steady server, report nothing") {
