@@ -1,146 +1,141 @@
 // Immediate dominators and retained sizes.
 //
-// The algorithm is from Thomas Lengauer and Robert Endre Tarjan, "A fast algorithm for finding
-// dominators in a flowgraph", ACM TOPLAS 1(1), 1979, in its simple form (path compression
-// without balancing, O(m log n)), written iteratively: a recursive DFS or EVAL overflows the
-// stack on real heaps. Graph details follow Chrome DevTools so that retained sizes agree with
-// what people see there: only essential edges count; nodes that are unreachable but have only
-// weak retainers hang off the root with their own subtree; nodes still unreachable (cliques that
-// retain one another) hang off the root one by one.
+// Semi-NCA: the semidominators of Lengauer and Tarjan ("A fast algorithm for finding
+// dominators in a flowgraph", ACM TOPLAS 1(1), 1979) computed with path compression, then each
+// immediate dominator as the nearest common ancestor of its DFS parent and its semidominator
+// (Georgiadis, "Linear-Time Algorithms for Dominators and Related Problems", PhD thesis,
+// Princeton 2005; also Cooper, Harvey and Kennedy's observation that walking up a partial
+// dominator tree is cheap in practice). Everything is indexed by DFS preorder number, so the
+// hot arrays are walked in order, and six arrays of n words suffice where the classic
+// formulation needs ten. Iterative throughout: recursion overflows the stack on real heaps.
+//
+// Graph details follow Chrome DevTools so that retained sizes agree with what people see there:
+// only essential edges count; unreachable nodes that have only weak retainers hang off the root
+// with their own DFS subtree; nodes still unreachable (cliques that retain one another) hang
+// off the root one by one.
 #include "oomscope/heap/passes.h"
 
 namespace oomscope::heap {
 
 void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   const uint32_t count = snap.node_count();
-  // Vertices are numbered 1..count (ordinal + 1); 0 means "none", as in the paper.
   const size_t len = static_cast<size_t>(count) + 1;
-  std::vector<uint32_t> parent(len, 0), ancestor(len, 0), vertex(len, 0), label(len, 0), semi(len, 0);
-  std::vector<uint32_t> scratch(len, 0);  // DFS: next edge per vertex; later: the compress stack
+  // By vertex (ordinal): its DFS number, 0 while unvisited.
+  std::vector<uint32_t> num(count, 0);
+  // By DFS number 1..n: the vertex, its DFS parent's number, its semidominator's number, the
+  // smallest semidominator on its compressed path (label), and its forest ancestor.
+  std::vector<uint32_t> vert(len, 0), par(len, 0), semi(len, 0), label(len, 0), anc(len, 0);
   uint32_t n = 0;
   if (progress) progress->Begin("dominators", 2ull * count);
 
-  auto dfs = [&](uint32_t root) {
-    scratch[root] = snap.first_edge[root - 1];
-    uint32_t v = root;
-    while (v != 0) {
-      if (semi[v] == 0) {
-        semi[v] = ++n;
-        vertex[n] = label[v] = v;
-      }
-      uint32_t next = parent[v];
-      const uint32_t vo = v - 1;
-      const EdgeOrdinal end = snap.first_edge[vo + 1];
-      for (; scratch[v] < end; ++scratch[v]) {
-        EdgeOrdinal e = scratch[v];
+  struct Frame {
+    NodeOrdinal v;
+    EdgeOrdinal next;
+  };
+  std::vector<Frame> stack;
+  auto visit = [&](NodeOrdinal v, uint32_t parent_number) {
+    num[v] = ++n;
+    vert[n] = v;
+    par[n] = parent_number;
+    stack.push_back({v, snap.first_edge[v]});
+  };
+  auto dfs = [&](NodeOrdinal start, uint32_t parent_number) {
+    visit(start, parent_number);
+    while (!stack.empty()) {
+      Frame& f = stack.back();
+      const EdgeOrdinal end = snap.first_edge[f.v + 1];
+      bool descended = false;
+      while (f.next < end) {
+        EdgeOrdinal e = f.next++;
         if (!g.IsEssential(e)) continue;
-        uint32_t w = snap.edge_to[e] + 1;
-        if (semi[w] == 0) {
-          parent[w] = v;
-          scratch[w] = snap.first_edge[w - 1];
-          next = w;
-          break;
-        }
+        NodeOrdinal w = snap.edge_to[e];
+        if (num[w] != 0) continue;
+        visit(w, num[f.v]);  // may reallocate: `f` is not used after this
+        descended = true;
+        break;
       }
-      v = next;
+      if (!descended) stack.pop_back();
     }
   };
 
-  const uint32_t r = snap.root + 1;
-  dfs(r);
+  dfs(snap.root, 0);
+  // Orphans: nodes with only weak retainers start their own subtree under the root.
   if (n < count) {
-    // Orphans: nodes with only weak retainers; each starts its own subtree under the root.
-    for (uint32_t v = 1; v <= count; ++v) {
-      if (semi[v] == 0 && g.first_retainer[v] == g.first_retainer[v - 1]) {
-        parent[v] = r;
-        dfs(v);
+    for (NodeOrdinal v = 0; v < count; ++v)
+      if (num[v] == 0 && g.first_retainer[v] == g.first_retainer[v + 1]) dfs(v, 1);
+  }
+  // What is left retains itself in cycles: each hangs off the root, which becomes its
+  // predecessor (its semidominator is then the root, the smallest number).
+  const uint32_t first_fiat = n + 1;
+  if (n < count) {
+    for (NodeOrdinal v = 0; v < count; ++v) {
+      if (num[v] == 0) {
+        num[v] = ++n;
+        vert[n] = v;
+        par[n] = 1;
       }
     }
   }
-  // Nodes still unvisited (cliques retaining one another) hang off the root one by one. The
-  // root becomes a real predecessor of each (DevTools leaves their dominator unset here).
-  std::vector<bool> rooted_by_fiat(len, false);
-  if (n < count) {
-    for (uint32_t v = 1; v <= count; ++v) {
-      if (semi[v] == 0) {
-        rooted_by_fiat[v] = true;
-        parent[v] = r;
-        semi[v] = ++n;
-        vertex[n] = label[v] = v;
-      }
-    }
-  }
+  std::vector<Frame>().swap(stack);
   if (progress) progress->Advance(count);
 
-  std::vector<uint32_t>& stack = scratch;
-  auto compress = [&](uint32_t v) {
-    uint32_t sp = 0;
-    while (ancestor[ancestor[v]] != 0) {
-      stack[++sp] = v;
-      v = ancestor[v];
+  // EVAL for a processed vertex v (number > the current w): the smallest semidominator on the
+  // path from v up to, not including, the root of its tree in the forest of processed vertices,
+  // with path compression done iteratively.
+  std::vector<uint32_t> compress_stack;
+  auto eval = [&](uint32_t v0) -> uint32_t {
+    uint32_t v = v0;
+    while (anc[anc[v]] != 0) {
+      compress_stack.push_back(v);
+      v = anc[v];
     }
-    while (sp > 0) {
-      uint32_t w = stack[sp--];
-      if (semi[label[ancestor[w]]] < semi[label[w]]) label[w] = label[ancestor[w]];
-      ancestor[w] = ancestor[ancestor[w]];
+    while (!compress_stack.empty()) {
+      uint32_t x = compress_stack.back();
+      compress_stack.pop_back();
+      if (label[anc[x]] < label[x]) label[x] = label[anc[x]];
+      anc[x] = anc[anc[x]];
     }
-  };
-  auto eval = [&](uint32_t v) -> uint32_t {
-    if (ancestor[v] == 0) return v;
-    compress(v);
-    return label[v];
+    return label[v0];
   };
 
-  std::vector<uint32_t> dom(len, 0), bucket_head(len, 0), bucket_next(len, 0);
-  for (uint32_t i = n; i >= 2; --i) {
-    const uint32_t w = vertex[i];
-    const uint32_t wo = w - 1;
-    const uint32_t rb = g.first_retainer[wo], re = g.first_retainer[wo + 1];
-    if (rb == re || rooted_by_fiat[w]) {
-      semi[w] = semi[r];  // an orphan: the root is its predecessor, and the smallest number
-    } else {
-      for (uint32_t k = rb; k < re; ++k) {
-        uint32_t u = eval(g.retainer_node[k] + 1);
-        if (semi[u] < semi[w]) semi[w] = semi[u];
+  for (uint32_t w = n; w >= 2; --w) {
+    uint32_t s = par[w];  // the DFS tree edge is a predecessor too
+    if (w < first_fiat) {
+      const NodeOrdinal wv = vert[w];
+      for (uint32_t k = g.first_retainer[wv]; k < g.first_retainer[wv + 1]; ++k) {
+        uint32_t v = num[g.retainer_node[k]];
+        uint32_t c = v < w ? v : eval(v);
+        if (c < s) s = c;
       }
+    } else {
+      s = 1;
     }
-    const uint32_t sv = vertex[semi[w]];
-    bucket_next[w] = bucket_head[sv];
-    bucket_head[sv] = w;
-    ancestor[w] = parent[w];  // LINK(parent(w), w)
-    const uint32_t p = parent[w];
-    for (uint32_t v = bucket_head[p]; v != 0; v = bucket_next[v]) {
-      uint32_t u = eval(v);
-      dom[v] = semi[u] < semi[v] ? u : p;
-    }
-    bucket_head[p] = 0;
-    if (progress && (i & 0xFFFF) == 0) progress->Advance(count + (n - i));
+    semi[w] = s;
+    label[w] = s;
+    anc[w] = par[w];  // LINK
+    if (progress && (w & 0xFFFF) == 0) progress->Advance(count + (n - w));
   }
-  dom[r] = r;
-  for (uint32_t i = 2; i <= n; ++i) {
-    const uint32_t w = vertex[i];
-    if (dom[w] != vertex[semi[w]]) dom[w] = dom[dom[w]];
+
+  // NCA: walk up from the DFS parent until at or above the semidominator. `anc` is free now.
+  std::vector<uint32_t>& idom = anc;
+  idom[1] = 1;
+  for (uint32_t w = 2; w <= n; ++w) {
+    uint32_t d = par[w];
+    while (d > semi[w]) d = idom[d];
+    idom[w] = d;
   }
-  // Free the working arrays before allocating the results.
-  std::vector<uint32_t>().swap(parent);
-  std::vector<uint32_t>().swap(ancestor);
+
   std::vector<uint32_t>().swap(label);
   std::vector<uint32_t>().swap(semi);
-  std::vector<uint32_t>().swap(scratch);
-  std::vector<uint32_t>().swap(bucket_head);
-  std::vector<uint32_t>().swap(bucket_next);
-
+  std::vector<uint32_t>().swap(par);
   g.dominator.resize(count);
   g.retained.resize(count);
-  for (uint32_t o = 0; o < count; ++o) {
-    g.dominator[o] = dom[o + 1] - 1;
+  for (NodeOrdinal o = 0; o < count; ++o) {
+    g.dominator[o] = vert[idom[num[o]]];
     g.retained[o] = snap.self_size(o);
   }
-  // Children come after their dominator in DFS order: accumulate in reverse.
-  for (uint32_t i = n; i > 1; --i) {
-    const uint32_t o = vertex[i] - 1;
-    g.retained[g.dominator[o]] += g.retained[o];
-  }
+  // A dominator precedes what it dominates in preorder: accumulate in reverse.
+  for (uint32_t w = n; w >= 2; --w) g.retained[vert[idom[w]]] += g.retained[vert[w]];
   if (progress) progress->End();
 }
 
