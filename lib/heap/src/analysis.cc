@@ -126,7 +126,8 @@ Report SeriesAnalyzer::Finish() {
   if (r.series) {
     Progress* progress = options_.progress;
     if (progress) progress->Begin("diff", 0);
-    SnapshotDigest last_digest = MakeDigest(L.snap, L.graph, L.node_class, L.classes);
+    SnapshotDigest last_digest =
+        MakeDigest(L.snap, L.graph, L.node_class, L.classes, /*identity_only=*/true);
     // Ids must line up between every pair of neighbours.
     std::vector<const SnapshotDigest*> all;
     for (const auto& d : digests_) all.push_back(d.get());

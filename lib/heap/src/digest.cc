@@ -54,7 +54,8 @@ int64_t SnapshotDigest::Find(uint32_t id) const {
 }
 
 SnapshotDigest MakeDigest(const Snapshot& snap, const Graph& g,
-                          const std::vector<uint32_t>& node_class, std::vector<ClassStats> classes) {
+                          const std::vector<uint32_t>& node_class, std::vector<ClassStats> classes,
+                          bool identity_only) {
   SnapshotDigest d;
   const uint32_t n = snap.node_count();
   d.node_count = n;
@@ -66,8 +67,10 @@ SnapshotDigest MakeDigest(const Snapshot& snap, const Graph& g,
   d.ids.resize(n);
   d.cls.resize(n);
   d.self_size.resize(n);
-  d.retained.resize(n);
-  d.entries.resize(n);
+  if (!identity_only) {
+    d.retained.resize(n);
+    d.entries.resize(n);
+  }
   for (uint32_t i = 0; i < n; ++i) {
     NodeOrdinal o = order[i];
     d.ids[i] = snap.node_id[o];
@@ -75,8 +78,10 @@ SnapshotDigest MakeDigest(const Snapshot& snap, const Graph& g,
     uint64_t s = snap.self_size(o);
     d.total_size += s;
     d.self_size[i] = static_cast<uint32_t>(std::min<uint64_t>(s, UINT32_MAX));
-    d.retained[i] = g.retained[o];
-    d.entries[i] = EntryCount(snap, o);
+    if (!identity_only) {
+      d.retained[i] = g.retained[o];
+      d.entries[i] = EntryCount(snap, o);
+    }
   }
   // V8 hands out heap object ids as odd numbers in increasing order; embedder (native) nodes get
   // even ids derived from addresses, which say nothing about order.
