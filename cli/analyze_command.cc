@@ -124,6 +124,7 @@ int AnalyzeCommand(int argc, char** argv) {
     std::string text = heap::RenderText(report, top, color);
     std::fwrite(text.data(), 1, text.size(), stdout);
   }
+  std::fflush(stdout);
   if (!html.empty()) {
     if (!WriteFile(html, heap::RenderHtml(report))) {
       std::fprintf(stderr, "oomscope analyze: cannot write %s: %s\n", html.c_str(), std::strerror(errno));
