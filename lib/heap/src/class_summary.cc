@@ -62,15 +62,26 @@ std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g
   std::vector<uint32_t> local;
   std::vector<uint32_t>& cls = node_class ? *node_class : local;
   cls.resize(n);
-  // Names repeat a lot: intern by (detached, type, name string id) first, so each distinct pair builds
-  // its class name once.
-  std::unordered_map<uint64_t, uint32_t> by_pair;
+  // Build each class name once: for objects and native nodes the class follows the name (and
+  // the DOM link state), for every other type it follows the type alone.
+  constexpr uint32_t kUnset = UINT32_MAX;
+  std::vector<uint32_t> by_name(snap.strings.size(), kUnset);
+  std::unordered_map<StringId, uint32_t> by_detached_name;
+  uint32_t by_type[32];
+  std::fill(std::begin(by_type), std::end(by_type), kUnset);
   for (NodeOrdinal o = 0; o < n; ++o) {
-    uint64_t detached = snap.node_detachedness.empty() ? 0 : snap.node_detachedness[o] == 2;
-    uint64_t key = (detached << 40) | (static_cast<uint64_t>(snap.node_type[o]) << 32) | snap.node_name[o];
-    auto [it, inserted] = by_pair.try_emplace(key, 0);
-    if (inserted) it->second = classes.Intern(ClassName(snap, o));
-    cls[o] = it->second;
+    const NodeType t = snap.node_type[o];
+    uint32_t* slot;
+    if (t == NodeType::kObject || t == NodeType::kNative) {
+      bool detached = t == NodeType::kNative && !snap.node_detachedness.empty() &&
+                      snap.node_detachedness[o] == 2;
+      slot = detached ? &by_detached_name.try_emplace(snap.node_name[o], kUnset).first->second
+                      : &by_name[snap.node_name[o]];
+    } else {
+      slot = &by_type[static_cast<size_t>(t) & 31];
+    }
+    if (*slot == kUnset) *slot = classes.Intern(ClassName(snap, o));
+    cls[o] = *slot;
   }
   std::vector<ClassStats> stats(classes.size());
   for (uint32_t c = 0; c < stats.size(); ++c) stats[c].class_id = c;

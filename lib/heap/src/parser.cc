@@ -509,69 +509,99 @@ class Parser {
     return static_cast<size_t>(std::min<uint64_t>(declared, cap));
   }
 
+  // Field offsets of one record, from the roles (kNoField when absent).
+  static constexpr size_t kNoField = SIZE_MAX;
+  template <typename Role>
+  static size_t OffsetOf(const std::vector<Role>& roles, Role r) {
+    for (size_t i = 0; i < roles.size(); ++i)
+      if (roles[i] == r) return i;
+    return kNoField;
+  }
+
+  // Grows a column to hold index i, by half again, so the hot loop writes by index.
+  template <typename V>
+  static void Fit(V& v, size_t i) {
+    if (i >= v.size()) v.resize(std::max<size_t>(i + 1, v.size() + v.size() / 2 + 1024));
+  }
+
+  // Values are gathered one record (one node: meta.node_fields) at a time and then stored by
+  // field offset, so the per-number work is a store and a compare.
   Status ParseNodes() {
     const size_t nf = node_roles_.size();
-    size_t reserve = ReserveHint(snap_.meta.declared_node_count, 2 * nf);
-    snap_.node_type.reserve(reserve);
-    snap_.node_name.reserve(reserve);
-    snap_.node_id.reserve(reserve);
-    snap_.node_self_size.reserve(reserve);
-    snap_.first_edge.reserve(reserve + 1);
-    if (has_detachedness_) snap_.node_detachedness.reserve(reserve);
-    size_t field = 0;
+    if (nf > 64) return Error("meta.node_fields has more than 64 fields");
+    const size_t t_off = OffsetOf(node_roles_, NodeRole::kType);
+    const size_t n_off = OffsetOf(node_roles_, NodeRole::kName);
+    const size_t i_off = OffsetOf(node_roles_, NodeRole::kId);
+    const size_t s_off = OffsetOf(node_roles_, NodeRole::kSelfSize);
+    const size_t e_off = OffsetOf(node_roles_, NodeRole::kEdgeCount);
+    const size_t d_off = OffsetOf(node_roles_, NodeRole::kDetachedness);
+    size_t cap = ReserveHint(snap_.meta.declared_node_count, 2 * nf);
+    Snapshot& s = snap_;
+    s.node_type.resize(cap);
+    s.node_name.resize(cap);
+    s.node_id.resize(cap);
+    s.node_self_size.resize(cap);
+    s.first_edge.resize(cap + 1);
+    if (d_off != kNoField) s.node_detachedness.resize(cap);
+    uint64_t rec[64];
+    size_t field = 0, count = 0;
     uint64_t edges_total = 0;
     const size_t type_count = node_type_map_.size();
+    uint64_t rec_at = 0;  // byte offset where the record starts: errors point there
     Status st = ScanUintArray("nodes", [&](uint64_t v, uint64_t pos, const char* at) -> Status {
-      switch (node_roles_[field]) {
-        case NodeRole::kType:
-          if (v >= type_count) {
-            return ErrorAt(in_.OffsetOf(at), NodeWhere(pos, "type") + ": type " + std::to_string(v) +
-                                                 " is outside meta.node_types (" +
-                                                 std::to_string(type_count) + " types)");
-          }
-          snap_.node_type.push_back(node_type_map_[v]);
-          break;
-        case NodeRole::kName:
-          snap_.node_name.push_back(static_cast<StringId>(std::min<uint64_t>(v, UINT32_MAX)));
-          break;
-        case NodeRole::kId:
-          if (v > UINT32_MAX)
-            return ErrorAt(in_.OffsetOf(at), NodeWhere(pos, "id") + ": id does not fit 32 bits");
-          snap_.node_id.push_back(static_cast<uint32_t>(v));
-          break;
-        case NodeRole::kSelfSize:
-          if (v >= Snapshot::kSizeOverflow) {
-            snap_.big_self_sizes[static_cast<NodeOrdinal>(snap_.node_self_size.size())] = v;
-            v = Snapshot::kSizeOverflow;
-          }
-          snap_.node_self_size.push_back(static_cast<uint32_t>(v));
-          break;
-        case NodeRole::kEdgeCount:
-          snap_.first_edge.push_back(static_cast<EdgeOrdinal>(edges_total));
-          edges_total += v;
-          if (edges_total >= UINT32_MAX)
-            return ErrorAt(in_.OffsetOf(at), NodeWhere(pos, "edge_count") + ": too many edges");
-          break;
-        case NodeRole::kDetachedness:
-          snap_.node_detachedness.push_back(static_cast<uint8_t>(std::min<uint64_t>(v, 255)));
-          break;
-        case NodeRole::kIgnore:
-          break;
+      if (field == 0) rec_at = in_.OffsetOf(at);
+      rec[field] = v;
+      if (++field < nf) return Status::Ok();
+      field = 0;
+      const uint64_t record_pos = pos + 1 - nf;
+      if (count >= s.node_type.size()) {
+        if (count >= kNoNode - 1) return ErrorAt(rec_at, "too many nodes");
+        Fit(s.node_type, count);
+        Fit(s.node_name, count);
+        Fit(s.node_id, count);
+        Fit(s.node_self_size, count);
+        Fit(s.first_edge, count + 1);
+        if (d_off != kNoField) Fit(s.node_detachedness, count);
       }
-      if (++field == nf) {
-        field = 0;
-        if (snap_.node_type.size() >= kNoNode)
-          return ErrorAt(in_.OffsetOf(at), "too many nodes");
+      const uint64_t type = rec[t_off];
+      if (type >= type_count) {
+        return ErrorAt(rec_at, NodeWhere(record_pos + t_off, "type") + ": type " +
+                                             std::to_string(type) + " is outside meta.node_types (" +
+                                             std::to_string(type_count) + " types)");
       }
+      if (rec[i_off] > UINT32_MAX)
+        return ErrorAt(rec_at, NodeWhere(record_pos + i_off, "id") + ": id does not fit 32 bits");
+      s.node_type[count] = node_type_map_[type];
+      s.node_name[count] = static_cast<StringId>(std::min<uint64_t>(rec[n_off], UINT32_MAX));
+      s.node_id[count] = static_cast<uint32_t>(rec[i_off]);
+      uint64_t size = rec[s_off];
+      if (size >= Snapshot::kSizeOverflow) {
+        s.big_self_sizes[static_cast<NodeOrdinal>(count)] = size;
+        size = Snapshot::kSizeOverflow;
+      }
+      s.node_self_size[count] = static_cast<uint32_t>(size);
+      s.first_edge[count] = static_cast<EdgeOrdinal>(edges_total);
+      edges_total += rec[e_off];
+      if (edges_total >= UINT32_MAX) {
+        return ErrorAt(rec_at, NodeWhere(record_pos + e_off, "edge_count") + ": too many edges");
+      }
+      if (d_off != kNoField) s.node_detachedness[count] = static_cast<uint8_t>(std::min<uint64_t>(rec[d_off], 255));
+      ++count;
       return Status::Ok();
     });
     OOMSCOPE_RETURN_IF_ERROR(st);
     if (field != 0) {
-      return Error("the nodes array holds " + std::to_string(snap_.node_type.size() * nf + field) +
+      return Error("the nodes array holds " + std::to_string(count * nf + field) +
                    " numbers, not a multiple of the " + std::to_string(nf) +
                    " node fields in meta.node_fields");
     }
-    snap_.first_edge.push_back(static_cast<EdgeOrdinal>(edges_total));
+    s.node_type.resize(count);
+    s.node_name.resize(count);
+    s.node_id.resize(count);
+    s.node_self_size.resize(count);
+    if (d_off != kNoField) s.node_detachedness.resize(count);
+    s.first_edge.resize(count + 1);
+    s.first_edge[count] = static_cast<EdgeOrdinal>(edges_total);
     nodes_edge_total_ = edges_total;
     have_nodes_ = true;
     return Status::Ok();
@@ -586,61 +616,67 @@ class Parser {
   Status ParseEdges() {
     const size_t ef = edge_roles_.size();
     const size_t nf = node_roles_.size();
-    size_t reserve = ReserveHint(snap_.meta.declared_edge_count, 2 * ef);
-    snap_.edge_type.reserve(reserve);
-    snap_.edge_name.reserve(reserve);
-    snap_.edge_to.reserve(reserve);
-    size_t field = 0;
+    if (ef > 64) return Error("meta.edge_fields has more than 64 fields");
+    const size_t t_off = OffsetOf(edge_roles_, EdgeRole::kType);
+    const size_t n_off = OffsetOf(edge_roles_, EdgeRole::kNameOrIndex);
+    const size_t to_off = OffsetOf(edge_roles_, EdgeRole::kToNode);
+    size_t cap = ReserveHint(snap_.meta.declared_edge_count, 2 * ef);
+    Snapshot& s = snap_;
+    s.edge_type.resize(cap);
+    s.edge_name.resize(cap);
+    s.edge_to.resize(cap);
+    uint64_t rec[64];
+    size_t field = 0, count = 0;
     const size_t type_count = edge_type_map_.size();
-    const uint64_t node_count = have_nodes_ ? snap_.node_type.size() : UINT64_MAX;
+    const uint64_t node_count = have_nodes_ ? s.node_type.size() : UINT64_MAX;
     auto where = [&](uint64_t pos, const char* f) {
       return "edges[" + std::to_string(pos) + "] (edge " + std::to_string(pos / ef) + ", field '" +
              f + "')";
     };
+    uint64_t rec_at = 0;  // byte offset where the record starts: errors point there
     Status st = ScanUintArray("edges", [&](uint64_t v, uint64_t pos, const char* at) -> Status {
-      switch (edge_roles_[field]) {
-        case EdgeRole::kType:
-          if (v >= type_count) {
-            return ErrorAt(in_.OffsetOf(at), where(pos, "type") + ": type " + std::to_string(v) +
-                                                 " is outside meta.edge_types (" +
-                                                 std::to_string(type_count) + " types)");
-          }
-          snap_.edge_type.push_back(edge_type_map_[v]);
-          break;
-        case EdgeRole::kNameOrIndex:
-          snap_.edge_name.push_back(static_cast<uint32_t>(std::min<uint64_t>(v, UINT32_MAX)));
-          break;
-        case EdgeRole::kToNode:
-          if (v % nf != 0) {
-            return ErrorAt(in_.OffsetOf(at), where(pos, "to_node") + ": " + std::to_string(v) +
-                                                 " is not a node index (not a multiple of " +
-                                                 std::to_string(nf) + ")");
-          }
-          if (v / nf >= node_count) {
-            return ErrorAt(in_.OffsetOf(at), where(pos, "to_node") + ": node index " +
-                                                 std::to_string(v) +
-                                                 " points outside the nodes array (" +
-                                                 std::to_string(node_count) + " nodes)");
-          }
-          if (v / nf >= kNoNode)
-            return ErrorAt(in_.OffsetOf(at), where(pos, "to_node") + ": node index too large");
-          snap_.edge_to.push_back(static_cast<NodeOrdinal>(v / nf));
-          break;
-        case EdgeRole::kIgnore:
-          break;
+      if (field == 0) rec_at = in_.OffsetOf(at);
+      rec[field] = v;
+      if (++field < ef) return Status::Ok();
+      field = 0;
+      const uint64_t record_pos = pos + 1 - ef;
+      if (count >= s.edge_type.size()) {
+        if (count >= UINT32_MAX - 1) return ErrorAt(rec_at, "too many edges");
+        Fit(s.edge_type, count);
+        Fit(s.edge_name, count);
+        Fit(s.edge_to, count);
       }
-      if (++field == ef) {
-        field = 0;
-        if (snap_.edge_type.size() >= UINT32_MAX) return ErrorAt(in_.OffsetOf(at), "too many edges");
+      const uint64_t type = rec[t_off], to = rec[to_off];
+      if (type >= type_count) {
+        return ErrorAt(rec_at, where(record_pos + t_off, "type") + ": type " +
+                                             std::to_string(type) + " is outside meta.edge_types (" +
+                                             std::to_string(type_count) + " types)");
       }
+      if (to % nf != 0) {
+        return ErrorAt(rec_at, where(record_pos + to_off, "to_node") + ": " +
+                                             std::to_string(to) + " is not a node index (not a multiple of " +
+                                             std::to_string(nf) + ")");
+      }
+      if (to / nf >= node_count || to / nf >= kNoNode) {
+        return ErrorAt(rec_at, where(record_pos + to_off, "to_node") + ": node index " +
+                                             std::to_string(to) + " points outside the nodes array (" +
+                                             std::to_string(node_count) + " nodes)");
+      }
+      s.edge_type[count] = edge_type_map_[type];
+      s.edge_name[count] = static_cast<uint32_t>(std::min<uint64_t>(rec[n_off], UINT32_MAX));
+      s.edge_to[count] = static_cast<NodeOrdinal>(to / nf);
+      ++count;
       return Status::Ok();
     });
     OOMSCOPE_RETURN_IF_ERROR(st);
     if (field != 0) {
-      return Error("the edges array holds " + std::to_string(snap_.edge_type.size() * ef + field) +
+      return Error("the edges array holds " + std::to_string(count * ef + field) +
                    " numbers, not a multiple of the " + std::to_string(ef) +
                    " edge fields in meta.edge_fields");
     }
+    s.edge_type.resize(count);
+    s.edge_name.resize(count);
+    s.edge_to.resize(count);
     return Status::Ok();
   }
 
