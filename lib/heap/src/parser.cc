@@ -10,6 +10,10 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <functional>
+#include <future>
+#include <optional>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -25,8 +29,8 @@ constexpr size_t kPad = 8;  // room for the NUL sentinel after the data
 // loops stop at the end of the data without a bounds check per byte.
 class Reader {
  public:
-  Reader(ByteSource& src, Progress* progress)
-      : src_(src), progress_(progress), buf_(kBufferSize + kPad) {
+  Reader(ByteSource& src, Progress* progress, uint64_t base = 0)
+      : src_(src), progress_(progress), buf_(kBufferSize + kPad), base_(base) {
     p_ = end_ = buf_.data();
     *end_ = '\0';
     if (progress_) progress_->Begin("parse", src.SizeHint().value_or(0));
@@ -90,7 +94,7 @@ class Reader {
   std::vector<char> buf_;
   char* p_;
   char* end_;
-  uint64_t base_ = 0;
+  uint64_t base_;
   bool eof_ = false;
   Status error_;
 };
@@ -100,12 +104,61 @@ enum class EdgeRole : uint8_t { kType, kNameOrIndex, kToNode, kIgnore };
 
 class Parser {
  public:
-  Parser(ByteSource& src, const ParseOptions& opt)
-      : src_(src), opt_(opt), in_(src, opt.progress) {}
+  Parser(ByteSource& src, const ParseOptions& opt, uint64_t base = 0, Progress* progress = nullptr)
+      : src_(src), opt_(opt), in_(src, base == 0 ? opt.progress : progress, base) {}
 
   Result<Snapshot> Run() {
     Status st = ParseTop();
     in_.Finish();
+    if (!st.ok()) return st.WithContext(src_.Describe());
+    return std::move(snap_);
+  }
+
+  // Split parsing of a file on two threads (see ParseFileInTwo): this parser reads the header
+  // and the nodes, and reports where the next key starts.
+  Status RunHeadAndNodes(uint64_t* next_key_offset) {
+    stop_after_nodes_ = true;
+    Status st = ParseTop();
+    if (!st.ok()) {
+      in_.Finish();
+      return st;
+    }
+    if (!stopped_after_nodes_) return FailedPrecondition("no nodes array to split after");
+    int c = in_.PeekNonSpace();
+    if (c != ',') return FailedPrecondition("unexpected layout after the nodes array");
+    in_.Set(in_.p() + 1);
+    if (in_.PeekNonSpace() != '"') return FailedPrecondition("unexpected layout after the nodes array");
+    *next_key_offset = in_.Offset();
+    return Status::Ok();
+  }
+
+  // The other half: starts at the key after the nodes array (read with the header's meta taken
+  // from `head`) and parses to the end of the file.
+  Status RunRest(const Parser& head) {
+    node_roles_ = head.node_roles_;
+    edge_roles_ = head.edge_roles_;
+    node_type_map_ = head.node_type_map_;
+    edge_type_map_ = head.edge_type_map_;
+    location_fields_ok_ = head.location_fields_ok_;
+    have_header_ = true;
+    resume_mid_object_ = true;
+    snap_.meta = head.snap_.meta;
+    Status st = ParseTop();
+    in_.Finish();
+    return st;
+  }
+
+  // Joins the two halves and runs the cross-checks.
+  Result<Snapshot> Merge(Parser&& rest) {
+    in_.Finish();
+    if (!rest.seen_edges_ || !rest.seen_strings_)
+      return FailedPrecondition("split parse did not see edges and strings");
+    snap_.edge_type = std::move(rest.snap_.edge_type);
+    snap_.edge_name = std::move(rest.snap_.edge_name);
+    snap_.edge_to = std::move(rest.snap_.edge_to);
+    snap_.strings = std::move(rest.snap_.strings);
+    snap_.locations = std::move(rest.snap_.locations);
+    Status st = Validate();
     if (!st.ok()) return st.WithContext(src_.Describe());
     return std::move(snap_);
   }
@@ -148,14 +201,27 @@ class Parser {
   // ---- top level ---------------------------------------------------------------------------
 
   Status ParseTop() {
-    int c = in_.PeekNonSpace();
-    if (c < 0) return Truncated("the top-level object");
-    if (c != '{') {
-      return Error("not a heap snapshot: expected a JSON object ('{'), found " + Describe(c));
+    int c;
+    bool seen_nodes = false;
+    bool& seen_edges = seen_edges_;
+    bool& seen_strings = seen_strings_;
+    if (!resume_mid_object_) {
+      c = in_.PeekNonSpace();
+      if (c < 0) return Truncated("the top-level object");
+      if (c != '{') {
+        return Error("not a heap snapshot: expected a JSON object ('{'), found " + Describe(c));
+      }
+      in_.Set(in_.p() + 1);
     }
-    in_.Set(in_.p() + 1);
-    bool seen_nodes = false, seen_edges = false, seen_strings = false;
     for (bool first = true;; first = false) {
+      if (resume_mid_object_ && first) {
+        // Positioned on the key after the nodes array: read it as if a ',' came before.
+        std::string key;
+        OOMSCOPE_RETURN_IF_ERROR(ParseShortString(&key, "a top-level key"));
+        OOMSCOPE_RETURN_IF_ERROR(Expect(':', "the top-level object"));
+        OOMSCOPE_RETURN_IF_ERROR(ParseKey(key, &seen_nodes));
+        continue;
+      }
       c = in_.PeekNonSpace();
       if (c < 0) return Truncated("the top-level object");
       if (c == '}') {
@@ -170,34 +236,44 @@ class Parser {
       std::string key;
       OOMSCOPE_RETURN_IF_ERROR(ParseShortString(&key, "a top-level key"));
       OOMSCOPE_RETURN_IF_ERROR(Expect(':', "the top-level object"));
-      if (key == "snapshot") {
-        OOMSCOPE_RETURN_IF_ERROR(ParseHeader());
-      } else if (key == "nodes") {
-        if (!have_header_) return Error("not a heap snapshot: \"nodes\" before any \"snapshot\" header with meta");
-        OOMSCOPE_RETURN_IF_ERROR(ParseNodes());
-        seen_nodes = true;
-      } else if (key == "edges") {
-        if (!have_header_) return Error("not a heap snapshot: \"edges\" before any \"snapshot\" header with meta");
-        OOMSCOPE_RETURN_IF_ERROR(ParseEdges());
-        seen_edges = true;
-      } else if (key == "strings") {
-        OOMSCOPE_RETURN_IF_ERROR(ParseStrings());
-        seen_strings = true;
-      } else if (key == "locations" && have_header_ && location_fields_ok_) {
-        OOMSCOPE_RETURN_IF_ERROR(ParseLocations());
-      } else {
-        OOMSCOPE_RETURN_IF_ERROR(SkipValue("\"" + key + "\""));
+      OOMSCOPE_RETURN_IF_ERROR(ParseKey(key, &seen_nodes));
+      if (stop_after_nodes_ && seen_nodes) {
+        stopped_after_nodes_ = !seen_edges && !seen_strings;
+        return Status::Ok();
       }
     }
+    if (resume_mid_object_) seen_nodes = true;  // the other half had them
     if (in_.PeekNonSpace() >= 0) return Error("unexpected data after the end of the snapshot");
     if (!in_.error().ok()) return in_.error();
     if (!have_header_) {
       return Corruption("not a heap snapshot: the JSON object has no \"snapshot\" header with meta");
     }
+    if (resume_mid_object_) return Status::Ok();  // the head half validates the whole
     if (!seen_nodes) return Corruption("the snapshot has no \"nodes\" array");
     if (!seen_edges) return Corruption("the snapshot has no \"edges\" array");
     if (!seen_strings) return Corruption("the snapshot has no \"strings\" array");
     return Validate();
+  }
+
+  Status ParseKey(const std::string& key, bool* seen_nodes) {
+    if (key == "snapshot") return ParseHeader();
+    if (key == "nodes") {
+      if (!have_header_) return Error("not a heap snapshot: \"nodes\" before any \"snapshot\" header with meta");
+      if (resume_mid_object_) return FailedPrecondition("nodes after the split point");
+      *seen_nodes = true;
+      return ParseNodes();
+    }
+    if (key == "edges") {
+      if (!have_header_) return Error("not a heap snapshot: \"edges\" before any \"snapshot\" header with meta");
+      seen_edges_ = true;
+      return ParseEdges();
+    }
+    if (key == "strings") {
+      seen_strings_ = true;
+      return ParseStrings();
+    }
+    if (key == "locations" && have_header_ && location_fields_ok_) return ParseLocations();
+    return SkipValue("\"" + key + "\"");
   }
 
   // ---- header ------------------------------------------------------------------------------
@@ -304,6 +380,7 @@ class Parser {
         location_fields_ok_ = lf[i] == want[i];
     }
     have_header_ = true;
+    if (on_header_) on_header_();
     return Status::Ok();
   }
 
@@ -921,6 +998,11 @@ class Parser {
   Reader in_;
   Snapshot snap_;
   bool have_header_ = false, have_nodes_ = false, has_detachedness_ = false;
+  bool seen_edges_ = false, seen_strings_ = false;
+ public:
+  std::function<void()> on_header_;  // called once the header's meta is known
+ private:
+  bool stop_after_nodes_ = false, stopped_after_nodes_ = false, resume_mid_object_ = false;
   bool location_fields_ok_ = false;
   uint64_t root_index_ = 0;
   uint64_t nodes_edge_total_ = 0;
@@ -937,7 +1019,81 @@ Result<Snapshot> ParseSnapshot(ByteSource& source, const ParseOptions& options) 
   return parser.Run();
 }
 
+namespace {
+
+// Finds the key that follows the nodes array without parsing it: the nodes array holds only
+// numbers, so the first '"' after `from` starts the next key. Reads through `src`.
+std::optional<uint64_t> FindNextQuote(ByteSource& src, uint64_t from) {
+  if (!src.Seek(from)) return std::nullopt;
+  std::vector<char> buf(1 << 20);
+  uint64_t off = from;
+  for (;;) {
+    Result<size_t> r = src.Read(buf.data(), buf.size());
+    if (!r.ok() || *r == 0) return std::nullopt;
+    const void* q = std::memchr(buf.data(), '"', *r);
+    if (q) return off + static_cast<uint64_t>(static_cast<const char*>(q) - buf.data());
+    off += *r;
+  }
+}
+
+// Parses a file on two threads: this one reads the header and the nodes, another reads the
+// edges and what follows (strings). V8 writes the nodes array first and it holds only numbers,
+// so the split point is the first '"' after it; each half checks that the file really has that
+// layout, and anything unexpected returns nullopt so that the caller parses sequentially (which
+// also gives the precise error for a bad file).
+std::optional<Result<Snapshot>> ParseFileInTwo(const std::string& path, const ParseOptions& options) {
+  Result<std::unique_ptr<ByteSource>> head_src = OpenFileSource(path);
+  Result<std::unique_ptr<ByteSource>> rest_src = OpenFileSource(path);
+  if (!head_src.ok() || !rest_src.ok()) return std::nullopt;
+  std::optional<uint64_t> size = (*head_src)->SizeHint();
+  if (!size || *size < options.split_min_bytes) return std::nullopt;  // not worth a thread
+
+  Parser head(**head_src, options);
+  std::optional<Parser> rest;
+  Status rest_status = FailedPrecondition("not run");
+  std::optional<uint64_t> rest_start;
+  std::promise<bool> header_ready;
+  std::future<bool> header_ready_f = header_ready.get_future();
+  std::thread worker([&] {
+    // The nodes array starts within the first megabytes (after the header): find the quote
+    // after it. Search from the start for the "nodes" key, then for the next quote.
+    std::vector<char> buf(1 << 20);
+    ByteSource& src = **rest_src;
+    Result<size_t> r = src.Read(buf.data(), buf.size());
+    if (!r.ok()) return;
+    std::string_view first(buf.data(), *r);
+    size_t k = first.find("\"nodes\":");
+    if (k == std::string_view::npos) return;
+    rest_start = FindNextQuote(src, k + 8);
+    if (!rest_start || !header_ready_f.get()) return;
+    if (!src.Seek(*rest_start)) return;
+    rest.emplace(src, options, *rest_start, nullptr);
+    rest_status = rest->RunRest(head);
+  });
+  bool signalled = false;
+  head.on_header_ = [&] {
+    signalled = true;
+    header_ready.set_value(true);
+  };
+  uint64_t next_key = 0;
+  Status st = head.RunHeadAndNodes(&next_key);
+  if (!signalled) header_ready.set_value(false);
+  worker.join();
+  if (!st.ok() || !rest_status.ok() || !rest_start || *rest_start != next_key) {
+    if (options.progress) options.progress->End();
+    return std::nullopt;
+  }
+  Result<Snapshot> merged = head.Merge(std::move(*rest));
+  if (!merged.ok()) return std::nullopt;
+  return merged;
+}
+
+}  // namespace
+
 Result<Snapshot> ParseSnapshotFile(const std::string& path, const ParseOptions& options) {
+  std::optional<Result<Snapshot>> split = ParseFileInTwo(path, options);
+  if (options.used_two_threads) *options.used_two_threads = split.has_value();
+  if (split) return std::move(*split);
   Result<std::unique_ptr<ByteSource>> src = OpenFileSource(path);
   if (!src.ok()) return src.status();
   return ParseSnapshot(**src, options);

@@ -27,6 +27,9 @@ class FileSource final : public ByteSource {
   }
   std::optional<uint64_t> SizeHint() const override { return size_; }
   std::string Describe() const override { return path_; }
+  bool Seek(uint64_t offset) override {
+    return ::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) == static_cast<off_t>(offset);
+  }
 
  private:
   int fd_;

@@ -11,6 +11,10 @@ struct ParseOptions {
   Progress* progress = nullptr;  // optional; reports bytes read when the size is known
   // Upper bound on the size of the `snapshot` header object (meta), which is parsed as a whole.
   size_t max_header_bytes = 16 << 20;
+  // ParseSnapshotFile reads files at least this large on two threads (nodes on one, edges and
+  // strings on the other); smaller files, streams and anything unusual are read sequentially.
+  uint64_t split_min_bytes = 64ull << 20;
+  bool* used_two_threads = nullptr;  // optional out: set to whether the split read was used
 };
 
 // Parses a V8 .heapsnapshot from `source` in one streaming pass. The JSON text is never held
@@ -21,7 +25,8 @@ struct ParseOptions {
 // the string table, counts that agree with the header, types inside meta's type lists.
 Result<Snapshot> ParseSnapshot(ByteSource& source, const ParseOptions& options = {});
 
-// Convenience: opens and parses a file.
+// Opens and parses a file; large files on two threads (see ParseOptions::split_min_bytes), with
+// the same result and the same errors as a sequential parse.
 Result<Snapshot> ParseSnapshotFile(const std::string& path, const ParseOptions& options = {});
 
 }  // namespace oomscope::heap

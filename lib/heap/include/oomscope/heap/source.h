@@ -23,6 +23,12 @@ class ByteSource {
   virtual std::optional<uint64_t> SizeHint() const { return std::nullopt; }
   // A name for messages ("a.heapsnapshot", "upload 3f2a...").
   virtual std::string Describe() const = 0;
+  // Moves the read position to `offset` from the start, where the source allows it (files);
+  // returns false otherwise. Lets the parser read two parts of a file at once.
+  virtual bool Seek(uint64_t offset) {
+    (void)offset;
+    return false;
+  }
 };
 
 // Opens a regular file. Errors: NotFound, InvalidArgument (a directory, not a regular file).
