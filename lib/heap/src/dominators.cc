@@ -78,6 +78,9 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   }
   std::vector<Frame>().swap(stack);
   if (progress) progress->Advance(count);
+  // From here on vertices are named by number: rewrite the retainers so, and drop `num`.
+  for (uint32_t& r : g.retainer_node) r = num[r];
+  std::vector<uint32_t>().swap(num);
 
   // EVAL for a processed vertex v (number > the current w): the smallest semidominator on the
   // path from v up to, not including, the root of its tree in the forest of processed vertices,
@@ -103,7 +106,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
     if (w < first_fiat) {
       const NodeOrdinal wv = vert[w];
       for (uint32_t k = g.first_retainer[wv]; k < g.first_retainer[wv + 1]; ++k) {
-        uint32_t v = num[g.retainer_node[k]];
+        uint32_t v = g.retainer_node[k];
         uint32_t c = v < w ? v : eval(v);
         if (c < s) s = c;
       }
@@ -128,10 +131,13 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   std::vector<uint32_t>().swap(label);
   std::vector<uint32_t>().swap(semi);
   std::vector<uint32_t>().swap(par);
+  std::vector<uint32_t>().swap(g.first_retainer);
+  std::vector<NodeOrdinal>().swap(g.retainer_node);
   g.dominator.resize(count);
   g.retained.resize(count);
-  for (NodeOrdinal o = 0; o < count; ++o) {
-    g.dominator[o] = vert[idom[num[o]]];
+  for (uint32_t w = 1; w <= n; ++w) {
+    const NodeOrdinal o = vert[w];
+    g.dominator[o] = vert[idom[w]];
     g.retained[o] = snap.self_size(o);
   }
   // A dominator precedes what it dominates in preorder: accumulate in reverse.

@@ -13,10 +13,10 @@ Graph BuildGraph(const Snapshot& snap, Progress* progress) {
   if (progress) progress->Advance(2);
   BuildRetainers(snap, g);
   if (progress) progress->End();
+  ComputeDominators(snap, g, progress);
   if (progress) progress->Begin("distances", 0);
   ComputeDistances(snap, g);
   if (progress) progress->End();
-  ComputeDominators(snap, g, progress);
   return g;
 }
 

@@ -70,32 +70,26 @@ std::string ModuleFileName(const Snapshot& snap, NodeOrdinal n) {
 RetainerPath FindRetainerPath(const Snapshot& snap, const Graph& g, NodeOrdinal target) {
   RetainerPath path;
   if (target == snap.root || g.distance[target] == Graph::kUnreachable) return path;
-  // Walk back from the target along retainers one step closer to the root.
+  // Walk back along the BFS parents; for each hop take the owner's best edge to the node:
+  // one a developer wrote (property, variable, element) over a V8 internal.
   std::vector<std::pair<NodeOrdinal, EdgeOrdinal>> hops;  // (owner, edge) into the next node
   NodeOrdinal cur = target;
   while (cur != snap.root) {
-    uint32_t want = g.distance[cur] - 1;
-    NodeOrdinal best = kNoNode;
+    NodeOrdinal owner = g.parent[cur];
+    if (owner == kNoNode) return RetainerPath{};  // cannot happen for a reachable node
     EdgeOrdinal best_edge = 0;
     int best_score = -1;
-    for (uint32_t k = g.first_retainer[cur]; k < g.first_retainer[cur + 1]; ++k) {
-      NodeOrdinal r = g.retainer_node[k];
-      if (g.distance[r] != want) continue;
-      for (EdgeOrdinal e = snap.first_edge[r]; e < snap.first_edge[r + 1]; ++e) {
-        if (snap.edge_to[e] != cur || !g.IsEssential(e)) continue;
-        int score = IsUserEdge(snap.edge_type[e]) ? 2 : 0;
-        if (snap.node_type[r] != NodeType::kSynthetic && snap.node_type[r] != NodeType::kHidden)
-          score += 1;
-        if (score > best_score) {
-          best_score = score;
-          best = r;
-          best_edge = e;
-        }
+    for (EdgeOrdinal e = snap.first_edge[owner]; e < snap.first_edge[owner + 1]; ++e) {
+      if (snap.edge_to[e] != cur || !g.IsEssential(e)) continue;
+      int score = IsUserEdge(snap.edge_type[e]) ? 1 : 0;
+      if (score > best_score) {
+        best_score = score;
+        best_edge = e;
       }
     }
-    if (best == kNoNode) return RetainerPath{};  // inconsistent distances: cannot happen
-    hops.emplace_back(best, best_edge);
-    cur = best;
+    if (best_score < 0) return RetainerPath{};
+    hops.emplace_back(owner, best_edge);
+    cur = owner;
   }
   std::reverse(hops.begin(), hops.end());
   for (const auto& [owner, e] : hops) {

@@ -15,22 +15,27 @@ enum NodeFlag : uint8_t {
 
 // Derived data for one snapshot, in CSR form, all indexed by node ordinal (or edge ordinal for
 // `essential`). Built by the passes in passes.h, in this order:
-//   BuildFlags -> BuildEssentialEdges -> BuildRetainers -> ComputeDistances -> ComputeDominators
-//   -> (retained sizes come out of ComputeDominators).
+//   BuildFlags -> BuildEssentialEdges -> BuildRetainers -> ComputeDominators (retained sizes
+//   come out of it; it consumes the retainers) -> ComputeDistances.
 // Immutable after the passes; safe to read from several threads.
 struct Graph {
   std::vector<uint8_t> flags;
   std::vector<uint64_t> essential;  // bit per edge ordinal: does this edge retain its target?
 
   // Retainers over essential edges only: the owners of the essential edges into node n are
-  // retainer_node[first_retainer[n] .. first_retainer[n+1]). (The edge itself is found by
-  // scanning the owner's edges: it is needed only for rendering a path.)
+  // retainer_node[first_retainer[n] .. first_retainer[n+1]). Only ComputeDominators needs
+  // them; it rewrites retainer_node in place and releases both (empty afterwards).
   std::vector<uint32_t> first_retainer;
   std::vector<NodeOrdinal> retainer_node;
 
   // BFS distance from the root over essential edges; kUnreachable for nodes held only weakly.
+  // `parent` is the node the BFS reached each node from (kNoNode for the root and unreachable
+  // nodes): following it gives a shortest retaining path. User roots (the root's shortcut edges
+  // to global objects) are expanded first, so among equally short paths one through the
+  // program's own objects is preferred, as DevTools does.
   static constexpr uint32_t kUnreachable = UINT32_MAX;
   std::vector<uint32_t> distance;
+  std::vector<NodeOrdinal> parent;
 
   std::vector<NodeOrdinal> dominator;  // immediate dominator; the root dominates itself
   std::vector<uint64_t> retained;      // retained size in bytes
