@@ -384,7 +384,8 @@ class Parser {
     return Status::Ok();
   }
 
-  // Copies one JSON value's raw text (strings honoured) into `out`, up to `limit` bytes.
+  // Reads one JSON object or array (strings honoured, nesting by counting, so depth costs no
+  // stack), copying its raw text into `out` when given, up to `limit` bytes.
   Status CaptureValue(std::string* out, size_t limit, const std::string& where) {
     int depth = 0;
     bool in_string = false, escape = false;
@@ -406,15 +407,15 @@ class Parser {
         else if (c == '}' || c == ']') {
           if (--depth == 0) {
             ++q;
-            out->append(p, q);
+            if (out) out->append(p, q);
             in_.Set(q);
             return Status::Ok();
           }
         }
       }
-      out->append(p, q);
+      if (out) out->append(p, q);
       in_.Set(q);
-      if (out->size() > limit) {
+      if (out && out->size() > limit) {
         return Error(where + " is larger than " + std::to_string(limit) + " bytes");
       }
     }
@@ -428,33 +429,7 @@ class Parser {
       in_.Set(in_.p() + 1);
       return SkipStringBody(where);
     }
-    if (c == '{' || c == '[') {
-      int depth = 0;
-      bool in_string = false, escape = false;
-      for (;;) {
-        if (in_.Ensure(1) == 0) return Truncated(where);
-        const char* q = in_.p();
-        const char* e = in_.end();
-        for (; q < e; ++q) {
-          char ch = *q;
-          if (in_string) {
-            if (escape) escape = false;
-            else if (ch == '\\') escape = true;
-            else if (ch == '"') in_string = false;
-            continue;
-          }
-          if (ch == '"') in_string = true;
-          else if (ch == '{' || ch == '[') ++depth;
-          else if (ch == '}' || ch == ']') {
-            if (--depth == 0) {
-              in_.Set(q + 1);
-              return Status::Ok();
-            }
-          }
-        }
-        in_.Set(q);
-      }
-    }
+    if (c == '{' || c == '[') return CaptureValue(nullptr, 0, where);
     // A scalar: number, true, false, null.
     for (;;) {
       if (in_.Ensure(1) == 0) return Status::Ok();
