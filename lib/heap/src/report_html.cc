@@ -124,6 +124,18 @@ std::string RenderHtml(const Report& r) {
     h += "<section><h2>Leak suspects</h2>";
     if (r.suspects.empty()) {
       h += "<p class=\"ok\">No leak suspects: nothing the program owns grew steadily across the series.</p>";
+    } else {
+      h += "<p>" + std::to_string(r.suspects.size()) +
+           (r.suspects.size() == 1 ? " object grows" : " objects grow") +
+           " steadily across the series, most growth first. Each shows what holds it (the "
+           "retainer path from the GC roots), its retained size in every snapshot, and the "
+           "evidence.</p><ol>";
+      for (const Suspect& x : r.suspects) {
+        h += "<li><a href=\"#s-" + Esc(x.id) + "\">" +
+             Esc(x.held_under.empty() ? x.owner_name : x.held_under) + " (" + Esc(x.owner_class) +
+             ")</a> &middot; " + Esc(FormatBytesDelta(x.growth_bytes_per_snapshot)) + " per snapshot</li>";
+      }
+      h += "</ol>";
     }
     h += "</section>";
     for (const Suspect& x : r.suspects) {
