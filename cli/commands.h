@@ -11,5 +11,6 @@ inline constexpr int kExitBadInput = 2;
 inline constexpr int kExitLeakFound = 3;
 
 int AnalyzeCommand(int argc, char** argv);
+int CaptureCommand(int argc, char** argv);
 
 }  // namespace oomscope::cli

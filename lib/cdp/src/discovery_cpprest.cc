@@ -1,0 +1,60 @@
+// Inspector discovery over HTTP (/json/list, /json/version). cpprestsdk stays in this file.
+#include <cpprest/http_client.h>
+
+#include <nlohmann/json.hpp>
+
+#include "oomscope/cdp/inspector.h"
+
+namespace oomscope::cdp {
+namespace {
+
+Result<nlohmann::json> GetJson(const Endpoint& ep, const std::string& path,
+                               std::chrono::milliseconds timeout) {
+  try {
+    web::http::client::http_client_config cfg;
+    cfg.set_timeout(timeout);
+    web::http::client::http_client client("http://" + ep.ToString(), cfg);
+    web::http::http_response resp = client.request(web::http::methods::GET, path).get();
+    if (resp.status_code() != web::http::status_codes::OK) {
+      return Unavailable("inspector at " + ep.ToString() + path + " answered HTTP " +
+                         std::to_string(resp.status_code()));
+    }
+    std::string body = resp.extract_utf8string(true).get();
+    nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
+    if (j.is_discarded()) return Corruption("inspector at " + ep.ToString() + path + " sent no JSON");
+    return j;
+  } catch (const std::exception& e) {
+    return Unavailable("no inspector at " + ep.ToString() + ": " + e.what());
+  }
+}
+
+std::string Str(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+}  // namespace
+
+Result<std::vector<Target>> ListTargets(const Endpoint& ep, std::chrono::milliseconds timeout) {
+  Result<nlohmann::json> j = GetJson(ep, "/json/list", timeout);
+  if (!j.ok()) return j.status();
+  if (!j->is_array()) return Corruption("inspector /json/list is not an array");
+  std::vector<Target> out;
+  for (const auto& t : *j) {
+    if (!t.is_object()) continue;
+    Target x{Str(t, "id"), Str(t, "type"), Str(t, "title"), Str(t, "url"), Str(t, "webSocketDebuggerUrl")};
+    if (!x.websocket_url.empty()) out.push_back(std::move(x));
+  }
+  return out;
+}
+
+Result<VersionInfo> GetVersion(const Endpoint& ep, std::chrono::milliseconds timeout) {
+  Result<nlohmann::json> j = GetJson(ep, "/json/version", timeout);
+  if (!j.ok()) return j.status();
+  if (!j->is_object()) return Corruption("inspector /json/version is not an object");
+  VersionInfo v{Str(*j, "Browser"), Str(*j, "Protocol-Version"), ""};
+  if (v.browser.rfind("node.js/", 0) == 0) v.node_version = v.browser.substr(8);
+  return v;
+}
+
+}  // namespace oomscope::cdp
