@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <regex>
 
 extern char** environ;
 
@@ -35,7 +34,7 @@ NodeProcess::NodeProcess(const std::vector<std::string>& args) {
     return;
   }
   std::string seen;
-  const std::regex re("Debugger listening on ws://127\\.0\\.0\\.1:([0-9]+)/");
+  const std::string marker = "Debugger listening on ws://127.0.0.1:";
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd p{stderr_fd_, POLLIN, 0};
@@ -44,9 +43,12 @@ NodeProcess::NodeProcess(const std::vector<std::string>& args) {
     ssize_t n = ::read(stderr_fd_, buf, sizeof buf);
     if (n <= 0) break;
     seen.append(buf, static_cast<size_t>(n));
-    std::smatch m;
-    if (std::regex_search(seen, m, re)) {
-      port_ = std::stoi(m[1]);
+    size_t at = seen.find(marker);
+    if (at != std::string::npos) {
+      size_t digits = at + marker.size();
+      size_t end = seen.find('/', digits);
+      if (end == std::string::npos) continue;  // the rest of the line is still coming
+      port_ = std::stoi(seen.substr(digits, end - digits));
       break;
     }
   }
