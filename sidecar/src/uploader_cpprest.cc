@@ -1,0 +1,84 @@
+// Snapshot uploads over cpprestsdk's HTTP client. cpprestsdk stays in this file.
+#include <cpprest/filestream.h>
+#include <cpprest/http_client.h>
+
+#include <nlohmann/json.hpp>
+
+#include "oomscope/common/log.h"
+#include "uploader.h"
+
+namespace oomscope::sidecar {
+
+Result<UploadResult> UploadOnce(const UploadTarget& target, const SpoolEntry& entry) {
+  try {
+    web::http::client::http_client_config cfg;
+    cfg.set_timeout(target.timeout);
+    web::http::client::http_client client(target.base_url, cfg);
+    auto body = concurrency::streams::fstream::open_istream(entry.data_path, std::ios::in | std::ios::binary).get();
+    web::http::http_request req(web::http::methods::POST);
+    req.set_request_uri("/v1/snapshots");
+    req.headers().add("Authorization", "Bearer " + target.token);
+    req.headers().add("X-Oomscope-Sha256", entry.sha256);
+    req.headers().add("X-Oomscope-Metadata", entry.meta.dump(-1, ' ', /*ensure_ascii=*/true));
+    req.set_body(body, entry.bytes, "application/octet-stream");
+    web::http::http_response resp = client.request(req).get();
+    body.close().wait();
+    UploadResult r;
+    r.http_status = resp.status_code();
+    std::string text = resp.extract_utf8string(true).get();
+    nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    std::string message = j.is_object() ? j.value("message", text) : text;
+    if (r.http_status == 200 || r.http_status == 201) {
+      r.duplicate = r.http_status == 200;
+      if (j.is_object()) {
+        r.snapshot_id = j.value("id", "");
+        r.series_id = j.value("series", "");
+      }
+      return r;
+    }
+    std::string what = "analyzer answered HTTP " + std::to_string(r.http_status) + ": " + message.substr(0, 300);
+    switch (r.http_status) {
+      case 400: return InvalidArgument(what);
+      case 401: return Status(Code::kUnauthenticated, what);
+      case 403: return Status(Code::kPermissionDenied, what);
+      case 413: return ResourceExhausted(what);
+      default: return Unavailable(what);  // 429, 5xx, 507 and the like: try again later
+    }
+  } catch (const std::exception& e) {
+    return Unavailable(std::string("upload to ") + target.base_url + " failed: " + e.what());
+  }
+}
+
+void DrainSpool(Spool& spool, const UploadTarget& target, Backoff& backoff, const std::atomic<bool>& stop,
+                UploadStats& stats, const std::function<void(std::chrono::milliseconds)>& sleep) {
+  while (!stop) {
+    std::vector<SpoolEntry> pending = spool.Pending();
+    if (pending.empty()) return;
+    const SpoolEntry& e = pending.front();
+    Result<UploadResult> r = UploadOnce(target, e);
+    if (r.ok()) {
+      backoff.Reset();
+      (r->duplicate ? stats.duplicates : stats.uploaded)++;
+      log::Info(r->duplicate ? "snapshot already at the analyzer" : "snapshot uploaded",
+                {{"id", e.id}, {"bytes", std::to_string(e.bytes)}, {"series", r->series_id}});
+      (void)spool.Remove(e.id);
+      continue;
+    }
+    const Code c = r.status().code();
+    if (c == Code::kInvalidArgument || c == Code::kResourceExhausted) {
+      // The analyzer will never take this one: keep the others moving.
+      stats.rejected++;
+      log::Error("snapshot rejected by the analyzer, dropped", {{"id", e.id}, {"error", r.status().message()}});
+      (void)spool.Remove(e.id);
+      continue;
+    }
+    // Down, overloaded, or a credential problem (the Secret may be rotated): wait and retry.
+    stats.retries++;
+    auto wait = backoff.Next();
+    log::Warn("upload failed, will retry",
+              {{"id", e.id}, {"error", r.status().message()}, {"retry_in_ms", std::to_string(wait.count())}});
+    sleep(wait);
+  }
+}
+
+}  // namespace oomscope::sidecar
