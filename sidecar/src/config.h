@@ -1,0 +1,35 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "oomscope/common/status.h"
+
+namespace oomscope::sidecar {
+
+// Everything the sidecar is told, from flags or environment variables (flags win). The
+// operator sets the environment; docs/sidecar.md lists every key.
+struct Config {
+  std::string inspector = "127.0.0.1:9229";  // OOMSCOPE_INSPECTOR, --inspector
+  bool allow_remote_inspector = false;        // --allow-remote-inspector
+  std::string analyzer_url;                   // OOMSCOPE_ANALYZER_URL, --analyzer-url ("" : spool only)
+  std::string token_file;                     // OOMSCOPE_TOKEN_FILE, --token-file
+  std::string spool_dir = "/var/lib/oomscope/spool";  // OOMSCOPE_SPOOL_DIR, --spool-dir
+  uint64_t spool_max_bytes = 4ull << 30;      // OOMSCOPE_SPOOL_MAX_BYTES, --spool-max-bytes
+  int series_count = 3;                       // OOMSCOPE_SERIES_COUNT, --count
+  std::chrono::milliseconds series_interval{std::chrono::seconds(60)};  // OOMSCOPE_SERIES_INTERVAL_SECONDS, --interval
+  std::string listen = "0.0.0.0:9464";        // OOMSCOPE_LISTEN, --listen (/metrics, /healthz, /capture)
+  bool once = false;                          // --once: exit when the series is uploaded
+  std::string log_format = "json";            // OOMSCOPE_LOG_FORMAT, --log-format (json|text)
+  // Who the snapshots are of (downward API): POD_NAME, POD_NAMESPACE, CONTAINER_NAME, WORKLOAD_NAME.
+  std::string pod, ns, container, workload;
+};
+
+// Parses flags over the environment `env`. InvalidArgument with the offending key on a bad value.
+Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, std::string>& env);
+std::map<std::string, std::string> ProcessEnvironment();
+extern const char* const kConfigHelp;
+
+}  // namespace oomscope::sidecar

@@ -1,0 +1,137 @@
+// oomscope-sidecar as a process: a real Node app with its inspector, a real HTTP receiver.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "child_process.h"
+#include "node_process.h"
+#include "oomscope/heap/analysis.h"
+
+using namespace oomscope;
+using oomscope::testing::ChildProcess;
+using oomscope::testing::NodeProcess;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kSrc = OOMSCOPE_SOURCE_DIR;
+
+fs::path Fresh(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("oomscope-sidecar-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+std::vector<std::string> Stored(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& de : fs::directory_iterator(dir))
+    if (de.path().extension() == ".heapsnapshot") out.push_back(de.path().string());
+  return out;
+}
+
+// An HTTP request through Node's fetch: "STATUS\nBODY".
+std::string Fetch(const std::string& method, const std::string& url) {
+  std::string cmd = "node -e 'fetch(process.argv[1],{method:process.argv[2]}).then(async r=>console.log(r.status+\"\\n\"+await r.text())).catch(e=>console.log(\"0\\n\"+e))' '" +
+                    url + "' " + method;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+bool WaitUntil(const std::function<bool()>& cond, int seconds) {
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return cond();
+}
+
+std::vector<std::string> SidecarArgs(const NodeProcess& node, const std::string& receiver_port,
+                                     const fs::path& spool, const fs::path& token) {
+  return {OOMSCOPE_SIDECAR, "--inspector", node.address(), "--analyzer-url", "http://127.0.0.1:" + receiver_port,
+          "--token-file", token.string(), "--spool-dir", spool.string(), "--listen", "127.0.0.1:0",
+          "--interval", "0"};
+}
+
+}  // namespace
+
+TEST_CASE("the sidecar ships a timed series from a real Node process; ids line up; metadata travels") {
+  fs::path rx = Fresh("rx"), spool = Fresh("spool"), work = Fresh("work");
+  std::ofstream(work / "token") << "s3cret\n";
+  ChildProcess receiver({"node", kSrc + "/tests/sidecar/receiver.js", "--dir", rx.string(), "--token", "s3cret"}, "listening ");
+  REQUIRE(receiver.ok());
+  NodeProcess node({kSrc + "/tests/cdp/target.js"});
+  REQUIRE(node.ok());
+  auto args = SidecarArgs(node, receiver.ready(), spool, work / "token");
+  args.insert(args.end(), {"--count", "2", "--once"});
+  ChildProcess sidecar(args, "\"port\":\"", ChildProcess::Stream::kStderr);
+  REQUIRE(sidecar.ok());
+  REQUIRE(WaitUntil([&] { return Stored(rx).size() == 2; }, 60));
+  std::vector<std::string> files = Stored(rx);
+  std::set<int> sequences;
+  std::set<std::string> series;
+  for (const auto& f : files) {
+    std::ifstream in(f + ".meta.json");
+    nlohmann::json m = nlohmann::json::parse(in);
+    sequences.insert(m["sequence"].get<int>());
+    series.insert(m["series"].get<std::string>());
+    CHECK(m["memory"]["rss"].get<uint64_t>() > 0);
+    CHECK(m["node_version"].get<std::string>().rfind("v", 0) == 0);
+  }
+  CHECK(sequences == std::set<int>{1, 2});
+  CHECK(series.size() == 1);
+  std::sort(files.begin(), files.end(), [](const std::string& a, const std::string& b) {
+    return fs::last_write_time(a) < fs::last_write_time(b);
+  });
+  Result<heap::Report> report = heap::AnalyzeFiles(files, heap::AnalyzeOptions{});
+  REQUIRE(report.ok());
+  CHECK(report->same_process);
+  // --once: it exits by itself once the spool is empty.
+  CHECK(WaitUntil([&] { return ::waitpid(sidecar.pid(), nullptr, WNOHANG) == sidecar.pid(); }, 30));
+  fs::remove_all(rx);
+  fs::remove_all(spool);
+  fs::remove_all(work);
+}
+
+TEST_CASE("the sidecar's endpoints: /healthz, /metrics, POST /capture") {
+  fs::path rx = Fresh("rx2"), spool = Fresh("spool2"), work = Fresh("work2");
+  std::ofstream(work / "token") << "s3cret\n";
+  ChildProcess receiver({"node", kSrc + "/tests/sidecar/receiver.js", "--dir", rx.string(), "--token", "s3cret"}, "listening ");
+  REQUIRE(receiver.ok());
+  NodeProcess node({kSrc + "/tests/cdp/target.js"});
+  REQUIRE(node.ok());
+  auto args = SidecarArgs(node, receiver.ready(), spool, work / "token");
+  args.insert(args.end(), {"--count", "1"});
+  ChildProcess sidecar(args, "\"port\":\"", ChildProcess::Stream::kStderr);
+  REQUIRE(sidecar.ok());
+  std::string base = "http://127.0.0.1:" + sidecar.ready().substr(0, sidecar.ready().find('"'));
+  REQUIRE(WaitUntil([&] { return Fetch("GET", base + "/healthz").rfind("200", 0) == 0; }, 20));
+  REQUIRE(WaitUntil([&] { return Stored(rx).size() == 1; }, 60));
+  CHECK(Fetch("POST", base + "/capture").rfind("202", 0) == 0);
+  REQUIRE(WaitUntil([&] { return Stored(rx).size() == 2; }, 60));
+  std::string metrics;
+  REQUIRE(WaitUntil([&] {
+    metrics = Fetch("GET", base + "/metrics");
+    return metrics.find("oomscope_sidecar_uploads_total{result=\"uploaded\"} 2") != std::string::npos;
+  }, 20));
+  CHECK(metrics.find("oomscope_sidecar_captures_total{result=\"ok\"} 2") != std::string::npos);
+  CHECK(metrics.find("oomscope_sidecar_target_heap_used_bytes") != std::string::npos);
+  CHECK(metrics.find("oomscope_sidecar_inspector_connected 1") != std::string::npos);
+  CHECK(Fetch("GET", base + "/nope").rfind("404", 0) == 0);
+  CHECK(Fetch("DELETE", base + "/capture").rfind("405", 0) == 0);
+  fs::remove_all(rx);
+  fs::remove_all(spool);
+  fs::remove_all(work);
+}
