@@ -19,6 +19,8 @@ const char* const kConfigHelp =
     "  --interval S               OOMSCOPE_SERIES_INTERVAL_SECONDS seconds between them (60)\n"
     "  --listen HOST:PORT         OOMSCOPE_LISTEN                  /metrics, /healthz, POST /capture (0.0.0.0:9464)\n"
     "  --log-format json|text     OOMSCOPE_LOG_FORMAT\n"
+    "  --diagnostic-dir DIR       OOMSCOPE_DIAGNOSTIC_DIR          ship snapshots Node writes itself there\n"
+    "                                                              (--heapsnapshot-near-heap-limit, --diagnostic-dir)\n"
     "  --once                                                      exit once the series is captured and uploaded\n"
     "  metadata from the downward API: POD_NAME, POD_NAMESPACE, CONTAINER_NAME, WORKLOAD_NAME\n";
 
@@ -40,7 +42,7 @@ Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, st
       {"token-file", "OOMSCOPE_TOKEN_FILE"},       {"spool-dir", "OOMSCOPE_SPOOL_DIR"},
       {"spool-max-bytes", "OOMSCOPE_SPOOL_MAX_BYTES"}, {"count", "OOMSCOPE_SERIES_COUNT"},
       {"interval", "OOMSCOPE_SERIES_INTERVAL_SECONDS"}, {"listen", "OOMSCOPE_LISTEN"},
-      {"log-format", "OOMSCOPE_LOG_FORMAT"}};
+      {"log-format", "OOMSCOPE_LOG_FORMAT"}, {"diagnostic-dir", "OOMSCOPE_DIAGNOSTIC_DIR"}};
   for (const auto& [flag, var] : kEnv) {
     auto it = env.find(var);
     if (it != env.end() && !it->second.empty()) v[flag] = it->second;
@@ -81,6 +83,7 @@ Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, st
     else if (key == "spool-dir") c.spool_dir = val;
     else if (key == "listen") c.listen = val;
     else if (key == "log-format") c.log_format = val;
+    else if (key == "diagnostic-dir") c.diagnostic_dir = val;
     else if (key != "count" && key != "interval" && key != "spool-max-bytes")
       return InvalidArgument("unknown option --" + key);
   }

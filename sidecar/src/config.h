@@ -22,6 +22,7 @@ struct Config {
   std::chrono::milliseconds series_interval{std::chrono::seconds(60)};  // OOMSCOPE_SERIES_INTERVAL_SECONDS, --interval
   std::string listen = "0.0.0.0:9464";        // OOMSCOPE_LISTEN, --listen (/metrics, /healthz, /capture)
   bool once = false;                          // --once: exit when the series is uploaded
+  std::string diagnostic_dir;                 // OOMSCOPE_DIAGNOSTIC_DIR, --diagnostic-dir: Node's own snapshots
   std::string log_format = "json";            // OOMSCOPE_LOG_FORMAT, --log-format (json|text)
   // Who the snapshots are of (downward API): POD_NAME, POD_NAMESPACE, CONTAINER_NAME, WORKLOAD_NAME.
   std::string pod, ns, container, workload;

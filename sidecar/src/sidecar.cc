@@ -8,6 +8,9 @@
 #include "oomscope/cdp/session.h"
 #include "oomscope/common/backoff.h"
 #include "oomscope/common/log.h"
+#include "diagnostic_dir.h"
+
+#include <filesystem>
 
 namespace oomscope::sidecar {
 
@@ -59,6 +62,44 @@ void Sidecar::UploadLoop() {
   }
 }
 
+// Node's own snapshots (written near the heap limit, before an OOM) come with no inspector
+// session: each is a series of one, shipped like the others.
+void Sidecar::WatchDiagnosticDir() {
+  DiagnosticDirWatcher watcher(config_.diagnostic_dir);
+  while (!stop_) {
+    for (const std::string& path : watcher.Poll()) {
+      std::string name = std::filesystem::path(path).filename().string();
+      std::string incoming = spool_->IncomingPath();
+      std::error_code ec;
+      std::filesystem::rename(path, incoming, ec);
+      if (ec) {  // another filesystem: copy, then remove
+        std::filesystem::copy_file(path, incoming, ec);
+        if (!ec) std::filesystem::remove(path, ec);
+      }
+      if (ec) {
+        log::Error("cannot take Node's snapshot", {{"file", path}, {"error", ec.message()}});
+        continue;
+      }
+      nlohmann::json meta = {{"namespace", config_.ns}, {"pod", config_.pod}, {"container", config_.container},
+                             {"workload", config_.workload}, {"series", "node-" + name}, {"sequence", 1},
+                             {"captured_at", static_cast<double>(std::time(nullptr))},
+                             {"trigger", "node-wrote-it"}, {"file", name}};
+      uint64_t dropped_before = spool_->dropped();
+      Result<SpoolEntry> e = spool_->Add(incoming, meta);
+      metrics_.spool_dropped->Increment(static_cast<double>(spool_->dropped() - dropped_before));
+      if (e.ok()) {
+        metrics_.captures_ok->Increment();
+        log::Info("picked up a snapshot Node wrote", {{"file", name}, {"bytes", std::to_string(e->bytes)}, {"id", e->id}});
+        cv_.notify_all();
+      } else {
+        log::Error("snapshot not spooled", {{"file", name}, {"error", e.status().message()}});
+      }
+    }
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, 1s, [&] { return stop_.load(); });
+  }
+}
+
 int Sidecar::Run() {
   Result<cdp::Endpoint> ep = cdp::ParseEndpoint(config_.inspector, config_.allow_remote_inspector);
   if (!ep.ok()) {
@@ -66,6 +107,8 @@ int Sidecar::Run() {
     return 2;
   }
   std::thread uploader([this] { UploadLoop(); });
+  std::thread watcher;
+  if (!config_.diagnostic_dir.empty()) watcher = std::thread([this] { WatchDiagnosticDir(); });
   Backoff reconnect(500ms, 30s);
   char series[32];
   int session_no = 0;
@@ -139,6 +182,10 @@ int Sidecar::Run() {
     if (config_.once && series_done_) break;
   }
   uploader.join();
+  if (watcher.joinable()) {
+    Stop();
+    watcher.join();
+  }
   return 0;
 }
 

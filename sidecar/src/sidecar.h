@@ -27,6 +27,7 @@ class Sidecar {
 
  private:
   void UploadLoop();
+  void WatchDiagnosticDir();
   bool WaitFor(std::chrono::milliseconds d);  // false when stopped or a capture was requested
 
   Config config_;

@@ -13,6 +13,7 @@
 #include "child_process.h"
 #include "node_process.h"
 #include "oomscope/heap/analysis.h"
+#include "oomscope/heap/parser.h"
 
 using namespace oomscope;
 using oomscope::testing::ChildProcess;
@@ -134,4 +135,34 @@ TEST_CASE("the sidecar's endpoints: /healthz, /metrics, POST /capture") {
   fs::remove_all(rx);
   fs::remove_all(spool);
   fs::remove_all(work);
+}
+
+TEST_CASE("a snapshot Node writes itself near its heap limit is picked up and shipped, though Node dies") {
+  fs::path rx = Fresh("rx3"), spool = Fresh("spool3"), work = Fresh("work3"), diag = Fresh("diag3");
+  std::ofstream(work / "token") << "s3cret\n";
+  std::ofstream(work / "leak.js") << "const keep = [];\n"
+                                     "setInterval(() => { for (let i = 0; i < 20000; i++) keep.push({ i, s: 'x'.repeat(20) + i }); }, 5);\n";
+  ChildProcess receiver({"node", kSrc + "/tests/sidecar/receiver.js", "--dir", rx.string(), "--token", "s3cret"}, "listening ");
+  REQUIRE(receiver.ok());
+  ChildProcess sidecar({OOMSCOPE_SIDECAR, "--inspector", "127.0.0.1:1", "--analyzer-url", "http://127.0.0.1:" + receiver.ready(),
+                        "--token-file", (work / "token").string(), "--spool-dir", spool.string(), "--listen", "127.0.0.1:0",
+                        "--diagnostic-dir", diag.string()},
+                       "\"port\":\"", ChildProcess::Stream::kStderr);
+  REQUIRE(sidecar.ok());
+  std::string cmd = "node --heapsnapshot-near-heap-limit=1 --max-old-space-size=40 --diagnostic-dir=" + diag.string() + " " +
+                    (work / "leak.js").string() + " >/dev/null 2>&1";
+  int status = std::system(cmd.c_str());
+  CHECK(status != 0);  // Node ran out of heap and died, after writing its snapshot
+  REQUIRE(WaitUntil([&] { return Stored(rx).size() == 1; }, 60));
+  std::string file = Stored(rx)[0];
+  std::ifstream in(file + ".meta.json");
+  nlohmann::json m = nlohmann::json::parse(in);
+  CHECK(m["trigger"] == "node-wrote-it");
+  CHECK(m["file"].get<std::string>().rfind("Heap.", 0) == 0);
+  CHECK(heap::ParseSnapshotFile(file).ok());
+  CHECK(fs::is_empty(diag));
+  fs::remove_all(rx);
+  fs::remove_all(spool);
+  fs::remove_all(work);
+  fs::remove_all(diag);
 }

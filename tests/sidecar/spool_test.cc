@@ -92,3 +92,24 @@ TEST_CASE("spool: debris of a crash is cleared, whole entries are kept") {
   CHECK(files == 2);  // the kept entry's data and metadata only
   fs::remove_all(dir);
 }
+
+#include "diagnostic_dir.h"
+
+TEST_CASE("Node's own snapshots are reported once complete, once") {
+  fs::path dir = Fresh("diag");
+  fs::create_directories(dir);
+  DiagnosticDirWatcher w(dir.string());
+  std::string f = (dir / "Heap.20261127.030450.31878.0.001.heapsnapshot").string();
+  std::ofstream(f) << "{\"snapshot\":{";  // being written
+  std::ofstream(dir / "notes.txt") << "}";
+  CHECK(w.Poll().empty());
+  CHECK(w.Poll().empty());  // stable but incomplete: not reported
+  std::ofstream(f, std::ios::app) << "},\"strings\":[]}\n";
+  CHECK(w.Poll().empty());  // changed since the last poll
+  auto ready = w.Poll();
+  REQUIRE(ready.size() == 1);
+  CHECK(ready[0] == f);
+  fs::remove(f);  // the caller takes it away
+  CHECK(w.Poll().empty());
+  fs::remove_all(dir);
+}
