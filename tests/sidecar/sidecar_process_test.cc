@@ -66,16 +66,29 @@ std::vector<std::string> SidecarArgs(const NodeProcess& node, const std::string&
           "--interval", "0"};
 }
 
+// Per test: a receiver with its store, a spool, a token file, and the Node app to watch.
+struct Setup {
+  explicit Setup(const std::string& name)
+      : rx(Fresh("rx-" + name)), spool(Fresh("spool-" + name)), work(Fresh("work-" + name)),
+        receiver({"node", kSrc + "/tests/sidecar/receiver.js", "--dir", rx.string(), "--token", "s3cret"}, "listening ") {
+    std::ofstream(work / "token") << "s3cret\n";
+  }
+  ~Setup() {
+    for (const auto& d : {rx, spool, work}) fs::remove_all(d);
+  }
+  fs::path rx, spool, work;
+  ChildProcess receiver;
+};
+
 }  // namespace
 
 TEST_CASE("the sidecar ships a timed series from a real Node process; ids line up; metadata travels") {
-  fs::path rx = Fresh("rx"), spool = Fresh("spool"), work = Fresh("work");
-  std::ofstream(work / "token") << "s3cret\n";
-  ChildProcess receiver({"node", kSrc + "/tests/sidecar/receiver.js", "--dir", rx.string(), "--token", "s3cret"}, "listening ");
-  REQUIRE(receiver.ok());
+  Setup s("series");
+  const fs::path& rx = s.rx;
+  REQUIRE(s.receiver.ok());
   NodeProcess node({kSrc + "/tests/cdp/target.js"});
   REQUIRE(node.ok());
-  auto args = SidecarArgs(node, receiver.ready(), spool, work / "token");
+  auto args = SidecarArgs(node, s.receiver.ready(), s.spool, s.work / "token");
   args.insert(args.end(), {"--count", "2", "--once"});
   ChildProcess sidecar(args, "\"port\":\"", ChildProcess::Stream::kStderr);
   REQUIRE(sidecar.ok());
@@ -101,19 +114,15 @@ TEST_CASE("the sidecar ships a timed series from a real Node process; ids line u
   CHECK(report->same_process);
   // --once: it exits by itself once the spool is empty.
   CHECK(WaitUntil([&] { return ::waitpid(sidecar.pid(), nullptr, WNOHANG) == sidecar.pid(); }, 30));
-  fs::remove_all(rx);
-  fs::remove_all(spool);
-  fs::remove_all(work);
 }
 
 TEST_CASE("the sidecar's endpoints: /healthz, /metrics, POST /capture") {
-  fs::path rx = Fresh("rx2"), spool = Fresh("spool2"), work = Fresh("work2");
-  std::ofstream(work / "token") << "s3cret\n";
-  ChildProcess receiver({"node", kSrc + "/tests/sidecar/receiver.js", "--dir", rx.string(), "--token", "s3cret"}, "listening ");
-  REQUIRE(receiver.ok());
+  Setup s("endpoints");
+  const fs::path& rx = s.rx;
+  REQUIRE(s.receiver.ok());
   NodeProcess node({kSrc + "/tests/cdp/target.js"});
   REQUIRE(node.ok());
-  auto args = SidecarArgs(node, receiver.ready(), spool, work / "token");
+  auto args = SidecarArgs(node, s.receiver.ready(), s.spool, s.work / "token");
   args.insert(args.end(), {"--count", "1"});
   ChildProcess sidecar(args, "\"port\":\"", ChildProcess::Stream::kStderr);
   REQUIRE(sidecar.ok());
@@ -132,19 +141,16 @@ TEST_CASE("the sidecar's endpoints: /healthz, /metrics, POST /capture") {
   CHECK(metrics.find("oomscope_sidecar_inspector_connected 1") != std::string::npos);
   CHECK(Fetch("GET", base + "/nope").rfind("404", 0) == 0);
   CHECK(Fetch("DELETE", base + "/capture").rfind("405", 0) == 0);
-  fs::remove_all(rx);
-  fs::remove_all(spool);
-  fs::remove_all(work);
 }
 
 TEST_CASE("a snapshot Node writes itself near its heap limit is picked up and shipped, though Node dies") {
-  fs::path rx = Fresh("rx3"), spool = Fresh("spool3"), work = Fresh("work3"), diag = Fresh("diag3");
-  std::ofstream(work / "token") << "s3cret\n";
+  Setup s("diag");
+  const fs::path &rx = s.rx, &work = s.work, &spool = s.spool;
+  fs::path diag = Fresh("diag");
   std::ofstream(work / "leak.js") << "const keep = [];\n"
                                      "setInterval(() => { for (let i = 0; i < 20000; i++) keep.push({ i, s: 'x'.repeat(20) + i }); }, 5);\n";
-  ChildProcess receiver({"node", kSrc + "/tests/sidecar/receiver.js", "--dir", rx.string(), "--token", "s3cret"}, "listening ");
-  REQUIRE(receiver.ok());
-  ChildProcess sidecar({OOMSCOPE_SIDECAR, "--inspector", "127.0.0.1:1", "--analyzer-url", "http://127.0.0.1:" + receiver.ready(),
+  REQUIRE(s.receiver.ok());
+  ChildProcess sidecar({OOMSCOPE_SIDECAR, "--inspector", "127.0.0.1:1", "--analyzer-url", "http://127.0.0.1:" + s.receiver.ready(),
                         "--token-file", (work / "token").string(), "--spool-dir", spool.string(), "--listen", "127.0.0.1:0",
                         "--diagnostic-dir", diag.string()},
                        "\"port\":\"", ChildProcess::Stream::kStderr);
@@ -161,8 +167,5 @@ TEST_CASE("a snapshot Node writes itself near its heap limit is picked up and sh
   CHECK(m["file"].get<std::string>().rfind("Heap.", 0) == 0);
   CHECK(heap::ParseSnapshotFile(file).ok());
   CHECK(fs::is_empty(diag));
-  fs::remove_all(rx);
-  fs::remove_all(spool);
-  fs::remove_all(work);
   fs::remove_all(diag);
 }
