@@ -16,7 +16,6 @@ Metrics::Metrics() : registry(std::make_shared<prometheus::Registry>()) {
   auto& captures = BuildCounter().Name("oomscope_sidecar_captures_total").Help("Heap snapshots attempted, by result.").Register(*registry);
   captures_ok = &captures.Add({{"result", "ok"}});
   captures_failed = &captures.Add({{"result", "failed"}});
-  captures_skipped = &captures.Add({{"result", "skipped"}});
   capture_duration = &BuildHistogram()
                           .Name("oomscope_sidecar_capture_duration_seconds")
                           .Help("Time to take and store one heap snapshot.")

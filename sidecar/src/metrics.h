@@ -22,7 +22,6 @@ struct Metrics {
   prometheus::Gauge* external;
   prometheus::Counter* captures_ok;
   prometheus::Counter* captures_failed;
-  prometheus::Counter* captures_skipped;
   prometheus::Histogram* capture_duration;
   prometheus::Gauge* snapshot_bytes;
   prometheus::Counter* uploads_uploaded;

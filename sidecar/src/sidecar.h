@@ -22,7 +22,6 @@ class Sidecar {
   int Run();
   void Stop();
   void RequestCapture();
-  bool Healthy() const { return healthy_; }
   Metrics& metrics() { return metrics_; }
 
  private:
@@ -34,7 +33,7 @@ class Sidecar {
   std::unique_ptr<Spool> spool_;
   UploadTarget target_;
   Metrics metrics_;
-  std::atomic<bool> stop_{false}, healthy_{true}, capture_requested_{false}, series_done_{false};
+  std::atomic<bool> stop_{false}, capture_requested_{false}, series_done_{false};
   std::mutex mu_;
   std::condition_variable cv_;
 };

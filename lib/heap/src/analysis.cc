@@ -134,7 +134,7 @@ Report SeriesAnalyzer::Finish() {
     all.push_back(&last_digest);
     std::vector<std::string> explanations;
     for (size_t i = 1; i < all.size(); ++i) {
-      IdAlignment a = CheckIdAlignment(*all[i - 1], *all[i], classes_);
+      IdAlignment a = CheckIdAlignment(*all[i - 1], *all[i]);
       if (!a.same_process) {
         r.same_process = false;
         explanations.push_back("snapshots " + std::to_string(i) + " and " + std::to_string(i + 1) +
@@ -165,7 +165,7 @@ Report SeriesAnalyzer::Finish() {
       std::vector<std::optional<double>> times;
       for (const auto& i : infos_) times.push_back(i.captured_at);
       SuspectOptions so = options_.suspects;
-      r.suspects = FindSuspects(earlier, L.snap, L.graph, L.tree, L.node_class, classes_, times, so);
+      r.suspects = FindSuspects(earlier, L.snap, L.graph, L.tree, times, so);
       if (progress) progress->End();
     }
   } else {

@@ -1,7 +1,6 @@
 #include "oomscope/heap/digest.h"
 
 #include <algorithm>
-#include <charconv>
 #include <numeric>
 #include <unordered_map>
 
@@ -151,8 +150,7 @@ std::vector<ClassDiff> DiffClasses(const SnapshotDigest& before, const SnapshotD
   return out;
 }
 
-IdAlignment CheckIdAlignment(const SnapshotDigest& before, const SnapshotDigest& after,
-                             const ClassTable& classes) {
+IdAlignment CheckIdAlignment(const SnapshotDigest& before, const SnapshotDigest& after) {
   IdAlignment r;
   uint64_t shared = 0, agree = 0, unexplained = 0;
   size_t i = 0, j = 0;
@@ -168,7 +166,6 @@ IdAlignment CheckIdAlignment(const SnapshotDigest& before, const SnapshotDigest&
     }
     ++j;
   }
-  (void)classes;
   r.shared_fraction = nb ? static_cast<double>(shared) / static_cast<double>(nb) : 0;
   r.class_agreement = shared ? static_cast<double>(agree) / static_cast<double>(shared) : 0;
   double unexplained_fraction = na ? static_cast<double>(unexplained) / static_cast<double>(na) : 0;

@@ -511,7 +511,7 @@ class Parser {
         }
         size_t nd = static_cast<size_t>(p - digits);
         while (p < e && Reader::IsSpace(*p)) ++p;
-        if (p >= e || e - p < 1) {
+        if (p >= e) {
           // The element runs past the buffered data: refill from its start, or fail at EOF.
           in_.Set(start);
           if (in_.eof() || !in_.error().ok()) {

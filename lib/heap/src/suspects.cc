@@ -97,7 +97,7 @@ std::optional<EdgeOrdinal> DominantVariable(const Snapshot& snap, const Graph& g
   return best;
 }
 
-std::string Classify(const Snapshot& snap, const Graph& g, NodeOrdinal v, const RetainerPath& path,
+std::string Classify(const Snapshot& snap, NodeOrdinal v, const RetainerPath& path,
                      bool entries_grow, std::optional<EdgeOrdinal> variable) {
   std::string_view name = snap.name(v);
   if (name == "system / Context") {
@@ -120,7 +120,6 @@ std::string Classify(const Snapshot& snap, const Graph& g, NodeOrdinal v, const 
   }
   if (name == "Map") return "growing-map";
   if (name == "Set") return "growing-set";
-  (void)g;
   return entries_grow ? "growing-object" : "growing-retained";
 }
 
@@ -128,11 +127,8 @@ std::string Classify(const Snapshot& snap, const Graph& g, NodeOrdinal v, const 
 
 std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earlier,
                                   const Snapshot& last, const Graph& g, const DominatorTree& tree,
-                                  const std::vector<uint32_t>& node_class, const ClassTable& classes,
                                   const std::vector<std::optional<double>>& capture_times,
                                   const SuspectOptions& options) {
-  (void)node_class;
-  (void)classes;
   std::vector<Suspect> out;
   const size_t k = earlier.size();  // snapshots before the last one
   if (k == 0) return out;
@@ -244,7 +240,7 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
         x.held_under = var;
       }
     }
-    x.kind = Classify(last, g, v, x.path, entries_grow, variable);
+    x.kind = Classify(last, v, x.path, entries_grow, variable);
     x.retained_by_snapshot = s.retained;
     x.entries_by_snapshot = s.entries;
     const double grown = static_cast<double>(*s.retained.back()) - static_cast<double>(*s.retained.front());

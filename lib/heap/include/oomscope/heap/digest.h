@@ -60,7 +60,6 @@ struct IdAlignment {
   double class_agreement = 0;    // of the shared ids whose class matches
   std::string explanation;
 };
-IdAlignment CheckIdAlignment(const SnapshotDigest& before, const SnapshotDigest& after,
-                             const ClassTable& classes);
+IdAlignment CheckIdAlignment(const SnapshotDigest& before, const SnapshotDigest& after);
 
 }  // namespace oomscope::heap

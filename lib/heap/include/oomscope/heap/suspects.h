@@ -28,7 +28,6 @@ struct SuspectOptions {
 // An owner must grow to be reported, so a bounded cache that churns is not a leak.
 std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earlier,
                                   const Snapshot& last, const Graph& g, const DominatorTree& tree,
-                                  const std::vector<uint32_t>& node_class, const ClassTable& classes,
                                   const std::vector<std::optional<double>>& capture_times,
                                   const SuspectOptions& options);
 
