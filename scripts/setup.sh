@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 pkgs=(build-essential cmake ninja-build pkg-config git
       libcpprest-dev libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev doctest-dev
-      libssl-dev zlib1g-dev clang libclang-rt-14-dev nodejs npm time)
+      libssl-dev zlib1g-dev clang libclang-rt-14-dev nodejs npm time ccache
+      prometheus chromium unzip)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
