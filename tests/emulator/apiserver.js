@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+'use strict';
+// Kubernetes v1.32 API server emulator for oomscope's tests. See README.md.
+const { ApiServer } = require('./lib/server');
+const { Controllers } = require('./lib/controllers');
+
+const HELP = `usage: node apiserver.js [options]
+  --port N               listen port (default 0: any free port)
+  --host ADDR            listen address (default 127.0.0.1)
+  --token TOKEN          accept this bearer token (repeatable); without any, every request is admin
+  --tls-cert FILE        serve HTTPS with this certificate (PEM) ...
+  --tls-key FILE         ... and this key
+  --latency-ms N         delay every API request by N ms
+  --crd FILE             load CustomResourceDefinition manifests (YAML/JSON, repeatable)
+  --controllers          run the deployment/replicaset controllers and the garbage collector
+  --bookmark-interval-ms N  interval of watch BOOKMARK events (default 60000)
+  --help                 this text
+Env equivalents: OOMSCOPE_EMULATOR_PORT, _HOST, _TOKEN (comma-separated), _LATENCY_MS, _CRD (comma-separated), _CONTROLLERS=1.
+Prints "listening http(s)://HOST:PORT" on stdout once it serves.`;
+
+function parseArgs(argv) {
+  const env = process.env;
+  const o = {
+    port: parseInt(env.OOMSCOPE_EMULATOR_PORT || '0', 10), host: env.OOMSCOPE_EMULATOR_HOST || '127.0.0.1',
+    tokens: env.OOMSCOPE_EMULATOR_TOKEN ? env.OOMSCOPE_EMULATOR_TOKEN.split(',') : [],
+    latencyMs: parseInt(env.OOMSCOPE_EMULATOR_LATENCY_MS || '0', 10), crdFiles: env.OOMSCOPE_EMULATOR_CRD ? env.OOMSCOPE_EMULATOR_CRD.split(',') : [],
+    controllers: env.OOMSCOPE_EMULATOR_CONTROLLERS === '1', bookmarkIntervalMs: 60000,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    const val = () => { if (inline !== undefined) return inline; if (i + 1 >= argv.length) throw new Error(`${flag} needs a value`); return argv[++i]; };
+    switch (flag) {
+      case '--port': o.port = parseInt(val(), 10); break;
+      case '--host': o.host = val(); break;
+      case '--token': o.tokens.push(val()); break;
+      case '--tls-cert': o.tlsCert = val(); break;
+      case '--tls-key': o.tlsKey = val(); break;
+      case '--latency-ms': o.latencyMs = parseInt(val(), 10); break;
+      case '--crd': o.crdFiles.push(val()); break;
+      case '--controllers': o.controllers = true; break;
+      case '--bookmark-interval-ms': o.bookmarkIntervalMs = parseInt(val(), 10); break;
+      case '--help': case '-h': process.stdout.write(HELP + '\n'); process.exit(0); break;
+      default: throw new Error(`unknown flag ${a}`);
+    }
+  }
+  if (!!o.tlsCert !== !!o.tlsKey) throw new Error('--tls-cert and --tls-key go together');
+  return o;
+}
+
+async function main() {
+  let opts;
+  try { opts = parseArgs(process.argv.slice(2)); } catch (e) { process.stderr.write(`apiserver: ${e.message}\n${HELP}\n`); process.exit(2); }
+  const server = new ApiServer(opts);
+  if (opts.controllers) server.controllers = new Controllers(server);
+  const url = await server.listen(opts.port, opts.host);
+  process.stdout.write(`listening ${url}\n`);
+  const stop = () => { server.close().then(() => process.exit(0)); setTimeout(() => process.exit(0), 2000).unref(); };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+if (require.main === module) main().catch(e => { process.stderr.write(`apiserver: ${e.stack || e}\n`); process.exit(1); });
+module.exports = { parseArgs };
