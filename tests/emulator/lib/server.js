@@ -147,8 +147,13 @@ class ApiServer {
     const ctx = { req, res, url, q: url.searchParams, warnings: [], status: 0 };
     if (url.pathname.startsWith('/_emulator/')) return this.admin(ctx);
     const rec = { verb: '', group: '', version: '', resource: '', subresource: '', namespace: '', name: '', status: 0, userAgent: req.headers['user-agent'] || '' };
-    res.on('finish', () => { rec.status = ctx.status || res.statusCode; this.audit.push(rec); if (this.audit.length > 100000) this.audit.splice(0, 50000); });
-    res.on('close', () => { if (!rec.status) { rec.status = ctx.status || res.statusCode; } });
+    // Recorded at once (an open watch shows up); the status is filled in when known.
+    ctx.rec = rec;
+    this.audit.push(rec);
+    if (this.audit.length > 200000) this.audit.splice(0, 100000);
+    const done = () => { if (!rec.status) rec.status = ctx.status || res.statusCode; };
+    res.on('finish', done);
+    res.on('close', done);
     try {
       if (this.opts.latencyMs) await sleep(this.opts.latencyMs);
       const user = this.authenticate(req);
@@ -304,7 +309,7 @@ class ApiServer {
         return this.send(ctx, 200, { dropped: n });
       }
       if (p === '/_emulator/compact' && req.method === 'POST') { this.store.compact(json().etcdOnly === true); return this.send(ctx, 200, { compactedResourceVersion: String(this.store.listCompactedRv) }); }
-      if (p === '/_emulator/requests' && req.method === 'GET') return this.send(ctx, 200, this.audit);
+      if (p === '/_emulator/requests' && req.method === 'GET') return this.send(ctx, 200, this.audit.filter(r => r.status));
       if (p === '/_emulator/requests' && req.method === 'DELETE') { this.audit = []; return this.send(ctx, 200, {}); }
       if (p === '/_emulator/resourceversion' && req.method === 'GET') return this.send(ctx, 200, { resourceVersion: String(this.store.currentRv()) });
       throw errors.pathNotFound();
@@ -314,6 +319,10 @@ class ApiServer {
   // ---------- verbs ----------
   async dispatch(ctx, r) {
     const { rt, ns, name, sub, verb } = r;
+    const ct = (ctx.req.headers['content-type'] || '').split(';')[0].trim();
+    if ((verb === 'create' || verb === 'update') && ct && ct !== 'application/json' && ct !== 'application/yaml' && ct !== '*/*') {
+      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+    }
     if (!rt.verbs.includes(verb) && !sub) throw errors.methodNotAllowed();
     switch (verb) {
       case 'get': return this.doGet(ctx, rt, ns, name, sub);
@@ -422,6 +431,7 @@ class ApiServer {
     const nsFilter = rt.namespaced ? ns : null;
     const inScope = (o) => !nsFilter || o.metadata.namespace === nsFilter;
     ctx.status = 200;
+    ctx.rec.status = 200;
     res.writeHead(200, { ...this.baseHeaders(), 'Transfer-Encoding': 'chunked' });
     res.flushHeaders();
     let sentColumns = false;
