@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "oomscope/common/format.h"
 
@@ -10,6 +11,17 @@ namespace oomscope {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// The process's peak resident set so far (VmHWM), 0 where /proc is not there. Printed with each
+// step's end so a log shows which pass set the peak.
+uint64_t PeakRssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
+  }
+  return 0;
+}
 
 class StreamProgress final : public Progress {
  public:
@@ -33,7 +45,10 @@ class StreamProgress final : public Progress {
   void End() override {
     double secs = std::chrono::duration<double>(Clock::now() - start_).count();
     if (tty_) std::fputs("\r\033[K", out_);
-    std::fprintf(out_, "%-14s done in %s\n", step_.c_str(), FormatSeconds(secs).c_str());
+    uint64_t peak = PeakRssBytes();
+    std::string memory = peak > 0 ? ", peak RSS " + FormatBytes(peak) : "";
+    std::fprintf(out_, "%-14s done in %s%s\n", step_.c_str(), FormatSeconds(secs).c_str(),
+                 memory.c_str());
     std::fflush(out_);
   }
 
