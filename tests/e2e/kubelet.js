@@ -6,6 +6,7 @@
 //   node tests/e2e/kubelet.js --server http://127.0.0.1:PORT [--token T] [--node e2e-node]
 //        [--bin-dir DIR] [--bin NAME=PATH ...] [--work-dir DIR] [--listen 127.0.0.1:0]
 //        [--sample-ms 100] [--grace-ms 3000] [--verbose] [--exit-with-stdin]
+//        [--container-env CONTAINER:KEY=VALUE ...]
 //
 // Prints `kubelet listening http://127.0.0.1:PORT` once it serves and has listed the pods.
 // - Binds each Pending pod without a node to --node (pods/binding), then runs the pods bound
@@ -17,6 +18,9 @@
 //   with a short backoff (0.5 s doubling to 4 s) and reports Running/Ready.
 // - Stops the processes of deleted pods (SIGTERM, SIGKILL after --grace-ms); for a pod marked
 //   with deletionTimestamp it then deletes it for good, as the kubelet does.
+// - --container-env sets a default environment variable for containers of one name, applied
+//   only where the pod does not set it: the e2e test shortens the sidecar's series interval with
+//   it (OOMSCOPE_SERIES_INTERVAL_SECONDS), as a cluster admin's mutating webhook could.
 // - GET /pods on its own port: each pod's host ports, processes, restarts, peak RSS, log files.
 // How ports, paths and images map onto one machine: kubelet/pod_runtime.js.
 
@@ -49,7 +53,7 @@ function defaultImageTable() {
 function parseArgs(argv) {
   const o = {
     server: '', token: '', node: 'e2e-node', binDir: '', bins: {}, workDir: '', listen: '127.0.0.1:0',
-    sampleMs: 100, graceMs: 3000, verbose: false,
+    sampleMs: 100, graceMs: 3000, verbose: false, containerEnv: {},
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -70,6 +74,13 @@ function parseArgs(argv) {
     else if (a === '--grace-ms') o.graceMs = Number(next());
     else if (a === '--verbose') o.verbose = true;
     else if (a === '--exit-with-stdin') o.exitWithStdin = true;
+    else if (a === '--container-env') {
+      // CONTAINER:KEY=VALUE, a default for containers of that name that do not set KEY
+      const v = next();
+      const m = /^([^:]+):([^=]+)=(.*)$/.exec(v);
+      if (!m) throw new Error(`--container-env takes CONTAINER:KEY=VALUE, not ${v}`);
+      (o.containerEnv[m[1]] = o.containerEnv[m[1]] || {})[m[2]] = m[3];
+    }
     else throw new Error(`unknown argument ${a}`);
   }
   if (!o.server) throw new Error('--server is required');
@@ -178,14 +189,20 @@ class Kubelet {
     if (!pod.spec.nodeName) {
       if (pod.metadata.deletionTimestamp || this.binding.has(uid)) return;
       this.binding.add(uid);
+      const { namespace, name } = pod.metadata;
+      const retry = (err) => {
+        this.binding.delete(uid);
+        if (err.status === 404 || err.status === 409) return;  // gone, or bound meanwhile
+        this.log(`binding ${namespace}/${name} failed: ${err.message}`);
+        setTimeout(() => this.kube.get(`/api/v1/namespaces/${namespace}/pods/${name}`).then((p) => this.reconcile(p), () => {}), 500);
+      };
       this.kube.bind(pod, this.opts.node).then(
-        () => this.log(`${pod.metadata.namespace}/${pod.metadata.name}: bound to ${this.opts.node}`),
+        () => this.log(`${namespace}/${name}: bound to ${this.opts.node}`),
         (err) => {
-          this.binding.delete(uid);
-          if (err.status !== 409 && err.status !== 404) {
-            this.log(`binding failed: ${err.message}`);
-            setTimeout(() => this.kube.get(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`).then((p) => this.reconcile(p), () => {}), 500);
-          }
+          if (err.status !== 405 && err.status !== 404) return retry(err);
+          // No pods/binding on this server: set spec.nodeName instead.
+          return this.kube.setNodeName(namespace, name, this.opts.node).then(
+            () => this.log(`${namespace}/${name}: nodeName set to ${this.opts.node}`), retry);
         });
       return;
     }

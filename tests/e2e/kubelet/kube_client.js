@@ -86,6 +86,12 @@ class KubeClient {
     });
   }
 
+  // For servers without pods/binding: set spec.nodeName directly (a real server forbids it).
+  setNodeName(ns, name, nodeName) {
+    return this.request('PATCH', `/api/v1/namespaces/${ns}/pods/${name}`, { spec: { nodeName } },
+      'application/merge-patch+json');
+  }
+
   patchPodStatus(ns, name, status) {
     return this.request('PATCH', `/api/v1/namespaces/${ns}/pods/${name}/status`, { status },
       'application/merge-patch+json');

@@ -187,7 +187,9 @@ function containerProcess(pod, container, ctx) {
   // The image's own defaults (its Dockerfile ENV), made explicit so that the port rewrite
   // applies to them too: a sidecar that keeps its default listen address must not take the
   // host's 9464 for every pod.
-  for (const [k, v] of Object.entries((entry && entry.env) || {})) if (!(k in env)) env[k] = v;
+  for (const [k, v] of Object.entries({ ...((entry && entry.env) || {}), ...(ctx.extraEnv || {}) })) {
+    if (!(k in env)) env[k] = v;
+  }
   const rewrite = (s) => rewritePaths(rewritePorts(s, ctx.portMap), ctx.mounts);
   for (const k of Object.keys(env)) {
     if (ctx.hostEnv[k] === env[k] && (k === 'PATH' || k === 'HOME')) continue;

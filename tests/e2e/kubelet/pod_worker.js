@@ -143,6 +143,7 @@ class PodWorker {
       lookups: this.lookups,
       hostEnv: process.env,
       defaultCwd: this.dir,
+      extraEnv: this.kubelet.opts.containerEnv[spec.name] || {},
     });
     return new Container({
       spec,
