@@ -249,7 +249,9 @@ class ApiServer {
     let verb;
     switch (method) {
       case 'GET': verb = name ? 'get' : watch ? 'watch' : 'list'; break;
-      case 'POST': if (name) throw errors.methodNotAllowed(); verb = 'create'; break;
+      case 'POST':
+        if (name && !(sub === 'binding' && resource === 'pods')) throw errors.methodNotAllowed();
+        verb = 'create'; break;
       case 'PUT': if (!name) throw errors.methodNotAllowed(); verb = 'update'; break;
       case 'PATCH': if (!name) throw errors.methodNotAllowed(); verb = 'patch'; break;
       case 'DELETE': verb = name ? 'delete' : 'deletecollection'; break;
@@ -324,11 +326,14 @@ class ApiServer {
       throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
     }
     if (!rt.verbs.includes(verb) && !sub) throw errors.methodNotAllowed();
+    if (sub && !['status', 'scale', 'binding'].includes(sub)) throw errors.pathNotFound();
     switch (verb) {
       case 'get': return this.doGet(ctx, rt, ns, name, sub);
       case 'list': return this.doList(ctx, rt, ns);
       case 'watch': return this.doWatch(ctx, rt, ns);
-      case 'create': return this.doCreate(ctx, rt, ns, await this.readBody(ctx.req));
+      case 'create':
+        if (sub === 'binding') return this.doBinding(ctx, rt, ns, name, await this.readBody(ctx.req));
+        return this.doCreate(ctx, rt, ns, await this.readBody(ctx.req));
       case 'update': return this.doUpdate(ctx, rt, ns, name, sub, await this.readBody(ctx.req));
       case 'patch': return this.doPatch(ctx, rt, ns, name, sub, await this.readBody(ctx.req));
       case 'delete': return this.doDelete(ctx, rt, ns, name, await this.readBody(ctx.req));
@@ -523,8 +528,9 @@ class ApiServer {
     const mode = (ctx.q.get('fieldValidation') || 'Warn');
     if (!['Strict', 'Warn', 'Ignore'].includes(mode)) throw errors.badRequest(`fieldValidation must be one of "Ignore", "Warn", or "Strict", got "${mode}"`);
     let unknown = [];
-    if (expectKind === 'Scale' || !rt.crdName) {
-      const def = expectKind === 'Scale' ? 'io.k8s.api.autoscaling.v1.Scale' : rt.defName;
+    if (expectKind || !rt.crdName) {
+      const [g, v] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+      const def = expectKind ? this.registry.gvkToDef.get(`${g}/${v}/${expectKind}`) : rt.defName;
       if (def) {
         const r = this.decoder.decode(def, obj);
         if (r.typeError) throw errors.badRequest(prefix + r.typeError);
@@ -556,6 +562,26 @@ class ApiServer {
       causes.sort((a, b) => (a.field.startsWith('metadata.') ? 0 : 1) - (b.field.startsWith('metadata.') ? 0 : 1));
     }
     if (causes.length) throw errors.invalid(rt, this.kindQualified(rt), obj.metadata.name || obj.metadata.generateName || '', causes);
+  }
+
+  // pods/binding, the scheduler's verb: sets spec.nodeName once.
+  doBinding(ctx, rt, ns, name, raw) {
+    const b = this.decode(ctx, rt, raw, 'Binding', 'v1');
+    const pod = this.mustGet(rt, ns, name);
+    const bindingRt = { ...rt, resource: 'pods/binding' };
+    if (b.metadata.uid && b.metadata.uid !== pod.metadata.uid) throw errors.conflictUid(bindingRt, name, b.metadata.uid, pod.metadata.uid);
+    const node = (b.target || {}).name;
+    if (!node) throw errors.invalid({ kind: 'Binding' }, 'Binding', name, [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }]);
+    if (pod.spec.nodeName) throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is already assigned to node "${pod.spec.nodeName}"`, { name, kind: 'pods/binding' });
+    if (pod.metadata.deletionTimestamp) throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on pods/binding "${name}": pod ${name} is being deleted, cannot be assigned to a host`, { name, kind: 'pods/binding' });
+    const next = clone(pod);
+    next.spec.nodeName = node;
+    next.status = next.status || {};
+    const conds = (next.status.conditions || []).filter(c => c.type !== 'PodScheduled');
+    conds.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now() });
+    next.status.conditions = conds;
+    this.commitUpdate(rt, next);
+    this.send(ctx, 201, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
   }
 
   allocateIp() { const n = this.nextIp++; return `10.96.${(n >> 8) & 255}.${n & 255}`; }
@@ -815,7 +841,7 @@ class ApiServer {
     const policy = opts.propagationPolicy || 'Background';
     if (this.controllers && policy === 'Orphan') this.controllers.orphan(existing);
     const finalizers = [...(m.finalizers || [])];
-    if (this.controllers && policy === 'Foreground') finalizers.push('foregroundDeletion');
+    if (this.controllers && policy === 'Foreground' && this.controllers.dependents(existing).length) finalizers.push('foregroundDeletion');
     if (finalizers.length) {
       const next = clone(existing);
       next.metadata.deletionTimestamp = now();

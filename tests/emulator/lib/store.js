@@ -18,6 +18,7 @@ class Store {
     this.listCompactedRv = 0; // etcd compaction: Exact lists / continue tokens from older rvs get 410
     this.maxHistory = opts.maxHistory || 200000;
     this.watchers = new Set();
+    this.listeners = new Set(); // every event (controllers)
     this.latestRv = new Map(); // storageKey -> rv of its latest event
   }
 
@@ -70,6 +71,7 @@ class Store {
       this.history.splice(0, drop);
     }
     for (const w of [...this.watchers]) if (w.sk === sk) w.onEvent(ev);
+    for (const l of this.listeners) l(ev);
     return obj;
   }
 
