@@ -689,6 +689,7 @@ class ApiServer {
       return this.send(ctx, 200, this.applyScale(ctx, rt, ns, name, scale));
     }
     const obj = this.decode(ctx, rt, raw);
+    if (obj.metadata.name !== undefined && obj.metadata.name !== name) throw errors.badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
     const existing = this.store.get(rt.storageKey, rt.namespaced ? ns : null, name);
     if (!existing) throw errors.notFound(rt, name);
     const out = this.updateObject(ctx, rt, ns, name, sub, obj, existing);
