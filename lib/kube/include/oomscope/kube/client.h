@@ -105,8 +105,9 @@ class KubeClient {
   // A long GET ?watch=1 whose events go to `handler` as they arrive. Blocks until the server ends
   // the stream (OK: the caller resumes from the last resourceVersion it saw), the handler returns
   // false (OK), `stop` fires (Cancelled), or an error: the opening request's Status (e.g. kGone
-  // for HTTP 410) or kUnavailable when the stream broke. A 410 sent as an ERROR event is delivered
-  // to the handler as such (the reflector relists on it); the call then returns OK.
+  // for HTTP 410) or kUnavailable when the stream broke. An ERROR event (e.g. 410 "too old
+  // resource version") is delivered to the handler, and then the call returns the Status it
+  // carries (kGone for 410), so a caller can treat both forms of 410 alike.
   virtual Status Watch(const ResourceRef& r, std::string_view ns, const WatchOptions& options,
                        const WatchHandler& handler, StopSignal* stop = nullptr) = 0;
 
