@@ -148,7 +148,14 @@ const DEFAULTERS = {
     setIfAbsent(s, 'sessionAffinity', 'None');
     if (!isObj(o.status)) o.status = { loadBalancer: {} };
   },
-  'v1/Secret': (o) => { setIfAbsent(o, 'type', 'Opaque'); },
+  'v1/Secret': (o) => {
+    setIfAbsent(o, 'type', 'Opaque');
+    if (isObj(o.stringData)) { // write-only convenience field: merged into data
+      o.data = Object.assign({}, o.data || {});
+      for (const [k, v] of Object.entries(o.stringData)) o.data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+      delete o.stringData;
+    }
+  },
   'v1/Event': (o) => {
     setIfAbsent(o, 'source', {});
     if (!('firstTimestamp' in o)) o.firstTimestamp = null;

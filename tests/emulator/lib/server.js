@@ -151,7 +151,10 @@ class ApiServer {
     ctx.rec = rec;
     this.audit.push(rec);
     if (this.audit.length > 200000) this.audit.splice(0, 100000);
-    const done = () => { if (!rec.status) rec.status = ctx.status || res.statusCode; };
+    const done = () => {
+      if (!rec.status) rec.status = ctx.status || res.statusCode;
+      if (ctx.warnings.length && !rec.warnings) rec.warnings = ctx.warnings.slice();
+    };
     res.on('finish', done);
     res.on('close', done);
     try {
@@ -484,7 +487,17 @@ class ApiServer {
       return w.end();
     }
     try {
-      if (!rvParam || rvParam === '0') {
+      if (q.get('sendInitialEvents') === 'true') {
+        // WatchList: the current state as ADDED events, then a bookmark marking their end.
+        if (!bookmarks || q.get('resourceVersionMatch') !== 'NotOlderThan') {
+          throw errors.invalid({ group: 'meta.k8s.io', kind: 'ListOptions' }, 'ListOptions.meta.k8s.io', '', [{ reason: 'FieldValueForbidden', message: 'Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled and allowWatchBookmarks is true and resourceVersionMatch is NotOlderThan', field: 'sendInitialEvents' }]);
+        }
+        startRv = this.store.currentRv();
+        for (const [, o] of this.store.list(sk, nsFilter)) if (match(o)) write('ADDED', o);
+        const bm = this.bookmarkObject(rt, startRv);
+        bm.metadata.annotations = { 'k8s.io/initial-events-end': 'true' };
+        res.write(JSON.stringify({ type: 'BOOKMARK', object: bm }) + '\n');
+      } else if (!rvParam || rvParam === '0') {
         startRv = this.store.currentRv();
         for (const [, o] of this.store.list(sk, nsFilter)) if (match(o)) write('ADDED', o);
       } else {

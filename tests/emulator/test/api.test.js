@@ -323,6 +323,26 @@ test('robustness: bad paths, bodies, methods and raw garbage get Status errors, 
   assert.strictEqual((await api('GET', '/version')).status, 200, 'still serving');
 });
 
+test('secrets: stringData is merged into data; warnings are in the audit log', async () => {
+  await api('DELETE', '/_emulator/requests');
+  const r = await api('POST', '/api/v1/namespaces/shop/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'tok', labels: { 'app.kubernetes.io/managed-by': 'oomscope' } }, stringData: { token: 'abc' }, bogus: 1 });
+  assert.strictEqual(r.status, 201);
+  assert.deepStrictEqual(r.json.data, { token: 'YWJj' });
+  assert.strictEqual(r.json.type, 'Opaque');
+  assert.ok(!('stringData' in r.json));
+  const log = (await api('GET', '/_emulator/requests')).json;
+  assert.deepStrictEqual(log[0].warnings, ['unknown field "bogus"']);
+});
+
+test('watch with sendInitialEvents=true: ADDED events then the initial-events-end bookmark', async () => {
+  const rv = (await api('GET', P)).json.metadata.resourceVersion;
+  const res = await stream(base, `${P}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1&labelSelector=tier`).done;
+  const types = res.events.map(e => e.type);
+  assert.deepStrictEqual(types.slice(0, 4), ['ADDED', 'ADDED', 'ADDED', 'BOOKMARK']);
+  assert.deepStrictEqual(res.events[3].object.metadata.annotations, { 'k8s.io/initial-events-end': 'true' });
+  assert.ok(+res.events[3].object.metadata.resourceVersion >= +rv);
+});
+
 test('namespace deletion removes its contents', async () => {
   await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tmp' } });
   await api('POST', '/api/v1/namespaces/tmp/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } });
