@@ -312,8 +312,10 @@ class Controllers {
   dependents(owner) {
     const out = [];
     const ns = owner.metadata.namespace;
-    for (const rt of new Set(this.reg.types.values())) {
-      if (ns ? !rt.namespaced : false) continue;
+    const seen = new Set();
+    for (const rt of this.reg.types.values()) {
+      if ((ns ? !rt.namespaced : false) || seen.has(rt.storageKey)) continue;
+      seen.add(rt.storageKey);
       for (const [, o] of this.s.store.list(rt.storageKey, ns || null)) {
         if ((o.metadata.ownerReferences || []).some(r => r.uid === owner.metadata.uid)) out.push({ rt, o });
       }

@@ -44,6 +44,7 @@ class Registry {
         }
       }
     }
+    this.shareStorage();
   }
 
   addType(t) {
@@ -56,6 +57,13 @@ class Registry {
     t.hasScale = t.subresources.includes('scale');
     this.types.set(`${t.group}/${t.version}/${t.resource}`, t);
     return t;
+  }
+
+  // events.k8s.io/v1 Events live in the core/v1 Event storage (one object, two views).
+  shareStorage() {
+    const ev = this.get('events.k8s.io', 'v1', 'events');
+    const core = this.get('', 'v1', 'events');
+    if (ev && core) { ev.storageKey = core.storageKey; ev.convert = 'events'; }
   }
 
   get(group, version, resource) { return this.types.get(`${group}/${version}/${resource}`); }

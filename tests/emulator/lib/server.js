@@ -19,6 +19,7 @@ const { toTable } = require('./table');
 const discovery = require('./discovery');
 const openapi = require('./openapi');
 const { present, hasGeneration, now, uid, randSuffix, sortKeys } = require('./objects');
+const { CONVERTERS } = require('./convert');
 
 const FLOWSCHEMA_UID = '5ef279ae-233b-4fbf-9d30-0cdb4af62c00';
 const PRIORITY_UID = '51fb5e77-a763-4593-b0fb-053176a7d576';
@@ -352,17 +353,19 @@ class ApiServer {
   mustGet(rt, ns, name) {
     const o = this.store.get(rt.storageKey, rt.namespaced ? ns : null, name);
     if (!o) throw errors.notFound(rt, name);
-    return o;
+    return this.view(rt, o);
   }
 
   // The object as this type version shows it (CR versions share storage).
   view(rt, o) {
+    if (!o) return o;
+    if (rt.convert) return CONVERTERS[rt.convert].fromStorage(o);
     if (rt.crdName && o.apiVersion !== rt.apiVersion) return sortKeys({ ...o, apiVersion: rt.apiVersion });
     return o;
   }
 
   doGet(ctx, rt, ns, name, sub) {
-    const o = this.view(rt, this.mustGet(rt, ns, name));
+    const o = this.mustGet(rt, ns, name);
     if (sub === 'scale') return this.send(ctx, 200, this.scaleOf(rt, o));
     if (this.wantsTable(ctx)) return this.send(ctx, 200, toTable(rt, [o], { resourceVersion: o.metadata.resourceVersion }, ctx.q.get('includeObject')));
     this.send(ctx, 200, o);
@@ -402,7 +405,7 @@ class ApiServer {
       entries = this.store.list(rt.storageKey, rt.namespaced ? ns : null);
       listRv = this.store.currentRv();
     }
-    let items = entries.filter(([k, o]) => (start === null || k >= start) && match(o));
+    let items = entries.filter(([k, o]) => (start === null || k >= start) && match(this.view(rt, o)));
     const meta = { resourceVersion: String(listRv) };
     if (limit > 0 && items.length > limit && rvParam !== '0') {
       const rest = items.length - limit;
@@ -455,16 +458,17 @@ class ApiServer {
       rt, sk, ended: false,
       onEvent: (ev) => {
         if (w.ended) return;
-        const cur = ev.obj, prev = ev.prev;
+        const raw = ev.obj;
+        const cur = this.view(rt, ev.obj), prev = this.view(rt, ev.prev);
         if (!inScope(cur)) return;
         const nowM = ev.type !== 'DELETED' && match(cur);
         const wasM = prev ? match(prev) : false;
         lastRv = ev.rv;
-        if (ev.type === 'ADDED') { if (nowM) write('ADDED', cur); }
-        else if (ev.type === 'DELETED') { if (match(cur)) write('DELETED', cur); }
-        else if (nowM && wasM) write('MODIFIED', cur);
-        else if (nowM) write('ADDED', cur);
-        else if (wasM) write('DELETED', cur);
+        if (ev.type === 'ADDED') { if (nowM) write('ADDED', raw); }
+        else if (ev.type === 'DELETED') { if (match(cur)) write('DELETED', raw); }
+        else if (nowM && wasM) write('MODIFIED', raw);
+        else if (nowM) write('ADDED', raw);
+        else if (wasM) write('DELETED', raw);
       },
       end: (abort) => {
         if (w.ended) return;
@@ -493,13 +497,13 @@ class ApiServer {
           throw errors.invalid({ group: 'meta.k8s.io', kind: 'ListOptions' }, 'ListOptions.meta.k8s.io', '', [{ reason: 'FieldValueForbidden', message: 'Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled and allowWatchBookmarks is true and resourceVersionMatch is NotOlderThan', field: 'sendInitialEvents' }]);
         }
         startRv = this.store.currentRv();
-        for (const [, o] of this.store.list(sk, nsFilter)) if (match(o)) write('ADDED', o);
+        for (const [, o] of this.store.list(sk, nsFilter)) if (match(this.view(rt, o))) write('ADDED', o);
         const bm = this.bookmarkObject(rt, startRv);
         bm.metadata.annotations = { 'k8s.io/initial-events-end': 'true' };
         res.write(JSON.stringify({ type: 'BOOKMARK', object: bm }) + '\n');
       } else if (!rvParam || rvParam === '0') {
         startRv = this.store.currentRv();
-        for (const [, o] of this.store.list(sk, nsFilter)) if (match(o)) write('ADDED', o);
+        for (const [, o] of this.store.list(sk, nsFilter)) if (match(this.view(rt, o))) write('ADDED', o);
       } else {
         startRv = parseInt(rvParam, 10);
         if (!Number.isFinite(startRv)) throw errors.badRequest(`invalid resource version: ${rvParam}`);
@@ -636,9 +640,9 @@ class ApiServer {
     if (hasGeneration(rt)) m.generation = 1;
     const rv = this.store.nextRv();
     m.resourceVersion = String(rv);
-    const stored = this.store.commit(rt.storageKey, 'ADDED', present(rt, obj), rv);
+    const stored = this.store.commit(rt.storageKey, 'ADDED', this.toStorage(rt, obj), rv);
     if (rt.kind === 'CustomResourceDefinition') this.establishCrd(stored);
-    return stored;
+    return this.view(rt, stored);
   }
 
   createInternal(rt, obj) {
@@ -680,7 +684,11 @@ class ApiServer {
   commitUpdate(rt, obj) {
     const rv = this.store.nextRv();
     obj.metadata.resourceVersion = String(rv);
-    return this.store.commit(rt.storageKey, 'MODIFIED', present(rt, obj), rv);
+    return this.view(rt, this.store.commit(rt.storageKey, 'MODIFIED', this.toStorage(rt, obj), rv));
+  }
+
+  toStorage(rt, obj) {
+    return present(rt, rt.convert ? CONVERTERS[rt.convert].toStorage(obj) : obj);
   }
 
   scaleOf(rt, o) {
@@ -703,7 +711,7 @@ class ApiServer {
     }
     const obj = this.decode(ctx, rt, raw);
     if (obj.metadata.name !== undefined && obj.metadata.name !== name) throw errors.badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
-    const existing = this.store.get(rt.storageKey, rt.namespaced ? ns : null, name);
+    const existing = this.view(rt, this.store.get(rt.storageKey, rt.namespaced ? ns : null, name));
     if (!existing) throw errors.notFound(rt, name);
     const out = this.updateObject(ctx, rt, ns, name, sub, obj, existing);
     this.send(ctx, 200, out);
@@ -764,7 +772,7 @@ class ApiServer {
 
   doPatch(ctx, rt, ns, name, sub, raw) {
     const ct = (ctx.req.headers['content-type'] || '').split(';')[0].trim();
-    const existing = this.store.get(rt.storageKey, rt.namespaced ? ns : null, name);
+    const existing = this.view(rt, this.store.get(rt.storageKey, rt.namespaced ? ns : null, name));
     const isApply = ct === 'application/apply-patch+yaml' || ct === 'application/apply-patch+cbor';
     if (!existing && !isApply) throw errors.notFound(rt, name);
     let patch;
@@ -881,7 +889,7 @@ class ApiServer {
     const rv = this.store.nextRv();
     const gone = clone(obj);
     gone.metadata.resourceVersion = String(rv);
-    this.store.commit(rt.storageKey, 'DELETED', present(rt, gone), rv);
+    this.store.commit(rt.storageKey, 'DELETED', this.toStorage(rt, gone), rv);
     if (rt.kind === 'CustomResourceDefinition') {
       for (const t of this.registry.crdTypes().filter(x => x.crdName === obj.metadata.name)) {
         for (const [, o] of this.store.list(t.storageKey, null)) this.finalDelete(t, o);
@@ -906,7 +914,8 @@ class ApiServer {
     const match = this.selectors(ctx, rt);
     const items = [];
     const opts = this.deleteOptions(ctx, '');
-    for (const [, o] of this.store.list(rt.storageKey, rt.namespaced ? ns : null)) {
+    for (const [, o0] of this.store.list(rt.storageKey, rt.namespaced ? ns : null)) {
+      const o = this.view(rt, o0);
       if (!match(o)) continue;
       items.push(this.deleteObject(rt, o, opts).obj);
     }

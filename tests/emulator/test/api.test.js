@@ -343,6 +343,28 @@ test('watch with sendInitialEvents=true: ADDED events then the initial-events-en
   assert.ok(+res.events[3].object.metadata.resourceVersion >= +rv);
 });
 
+test('events: one storage, two views (events.k8s.io/v1 and core/v1)', async () => {
+  const w = stream(base, '/apis/events.k8s.io/v1/namespaces/shop/events?watch=1&timeoutSeconds=1');
+  const e = await api('POST', '/apis/events.k8s.io/v1/namespaces/shop/events', {
+    apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'e1' }, eventTime: '2026-11-27T00:00:00.000000Z',
+    reportingController: 'oomscope.io/operator', reportingInstance: 'op-0', action: 'Detect', reason: 'OOMKillDetected', type: 'Warning',
+    regarding: { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'shop', name: 'st1' }, note: 'container api was OOMKilled',
+  });
+  assert.strictEqual(e.status, 201);
+  const core = await api('GET', '/api/v1/namespaces/shop/events/e1');
+  assert.strictEqual(core.json.message, 'container api was OOMKilled');
+  assert.strictEqual(core.json.involvedObject.name, 'st1');
+  assert.strictEqual(core.json.reportingComponent, 'oomscope.io/operator');
+  const sel = await api('GET', '/api/v1/namespaces/shop/events?fieldSelector=involvedObject.name%3Dst1,involvedObject.kind%3DDeployment');
+  assert.deepStrictEqual(sel.json.items.map(x => x.metadata.name), ['e1']);
+  await api('POST', '/api/v1/namespaces/shop/events', { apiVersion: 'v1', kind: 'Event', metadata: { name: 'e2' }, involvedObject: { kind: 'Pod', name: 'p', namespace: 'shop' }, reason: 'R', message: 'm', type: 'Normal', count: 2 });
+  const res = await w.done;
+  assert.deepStrictEqual(res.events.map(x => [x.type, x.object.apiVersion, x.object.note]), [['ADDED', 'events.k8s.io/v1', 'container api was OOMKilled'], ['ADDED', 'events.k8s.io/v1', 'm']]);
+  assert.strictEqual(res.events[1].object.deprecatedCount, 2);
+  const byRegarding = await api('GET', '/apis/events.k8s.io/v1/namespaces/shop/events?fieldSelector=regarding.name%3Dp');
+  assert.deepStrictEqual(byRegarding.json.items.map(x => x.metadata.name), ['e2']);
+});
+
 test('namespace deletion removes its contents', async () => {
   await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tmp' } });
   await api('POST', '/api/v1/namespaces/tmp/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } });
