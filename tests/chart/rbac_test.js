@@ -1,0 +1,104 @@
+'use strict';
+// The operator's RBAC is exactly the API calls it makes: the rules equal an expected list
+// (contracts.md and issue 5), cluster-wide by default, a Role in the watched namespace when
+// operator.watchNamespace is set, the Lease only in the release namespace. When the operator's
+// integration tests have recorded the calls it made against the emulator
+// (OOMSCOPE_OPERATOR_API_CALLS=<file>, the emulator's /_emulator/requests JSON), every call is
+// allowed by these rules and every rule is used.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { CHART, render } = require('./lib/chart');
+
+const EXPECTED = [
+  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+  { apiGroups: [''], resources: ['secrets'], resourceNames: ['oomscope-upload-token'], verbs: ['get', 'update'] },
+  { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'update'] },
+  { apiGroups: ['apps'], resources: ['replicasets'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: ['get', 'list', 'watch', 'update'] },
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
+  { apiGroups: ['oomscope.io'], resources: ['heapdiagnoses'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
+  { apiGroups: ['oomscope.io'], resources: ['heapdiagnoses/status'], verbs: ['get', 'update', 'patch'] },
+];
+const EXPECTED_LEASE = [
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['oomscope-operator'], verbs: ['get', 'update'] },
+];
+
+const ci = (f) => path.join(CHART, 'ci', f);
+const rbac = (objs) => objs.filter((o) => o.apiVersion === 'rbac.authorization.k8s.io/v1');
+
+test('cluster-wide: one ClusterRole with exactly the expected rules, bound to the operator', () => {
+  const objs = render(ci('defaults-values.yaml'));
+  const sa = objs.find((o) => o.kind === 'ServiceAccount');
+  const roles = rbac(objs);
+  const cr = roles.filter((o) => o.kind === 'ClusterRole');
+  assert.equal(cr.length, 1);
+  assert.deepEqual(cr[0].rules, EXPECTED);
+  const crb = roles.find((o) => o.kind === 'ClusterRoleBinding');
+  assert.deepEqual(crb.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: cr[0].metadata.name });
+  assert.deepEqual(crb.subjects, [{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: 'oomscope' }]);
+  const lease = roles.filter((o) => o.kind === 'Role');
+  assert.equal(lease.length, 1);
+  assert.equal(lease[0].metadata.namespace, 'oomscope');
+  assert.deepEqual(lease[0].rules, EXPECTED_LEASE);
+  const op = objs.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-operator'));
+  assert.equal(op.spec.template.spec.serviceAccountName, sa.metadata.name);
+  // No wildcard anywhere, no escalation verbs.
+  for (const r of roles.flatMap((o) => o.rules || [])) {
+    for (const f of ['apiGroups', 'resources', 'verbs']) assert.ok(!r[f].includes('*'), JSON.stringify(r));
+    assert.ok(!r.verbs.some((v) => ['escalate', 'bind', 'impersonate', 'deletecollection'].includes(v)));
+  }
+});
+
+test('namespaced: a Role in the watched namespace, no ClusterRole; the Lease Role in the release namespace', () => {
+  const objs = render(ci('namespaced-values.yaml'));
+  const roles = rbac(objs);
+  assert.ok(!roles.some((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding'));
+  const watched = roles.filter((o) => o.kind === 'Role' && o.metadata.namespace === 'shop');
+  assert.equal(watched.length, 1);
+  assert.deepEqual(watched[0].rules, EXPECTED);
+  const rb = roles.find((o) => o.kind === 'RoleBinding' && o.metadata.namespace === 'shop');
+  assert.equal(rb.roleRef.name, watched[0].metadata.name);
+  assert.equal(rb.subjects[0].namespace, 'oomscope');
+  const lease = roles.filter((o) => o.kind === 'Role' && o.metadata.namespace === 'oomscope');
+  assert.deepEqual(lease.map((r) => r.rules), [EXPECTED_LEASE]);
+  const op = objs.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-operator'));
+  assert.ok(op.spec.template.spec.containers[0].args.includes('--namespace=shop'));
+});
+
+test('without leader election there is no Lease Role', () => {
+  const objs = render(ci('no-persistence-values.yaml'));
+  assert.ok(!rbac(objs).some((o) => o.kind === 'Role'));
+  const op = objs.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-operator'));
+  assert.ok(!op.spec.template.spec.containers[0].args.some((a) => a.startsWith('--leader-election')));
+});
+
+// Does a rule list allow one audited request?
+function allows(rules, call) {
+  const resource = call.subresource ? `${call.resource}/${call.subresource}` : call.resource;
+  return rules.some((r) => r.apiGroups.includes(call.group || '') && r.resources.includes(resource) && r.verbs.includes(call.verb) &&
+    (!r.resourceNames || (call.name && r.resourceNames.includes(call.name))));
+}
+
+// The emulator's audit log uses API verbs; watches and lists are "watch" and "list".
+test('the rules are exactly what the operator calls (recorded by its integration tests)', (t) => {
+  const file = process.env.OOMSCOPE_OPERATOR_API_CALLS;
+  if (!file || !fs.existsSync(file)) {
+    t.skip('OOMSCOPE_OPERATOR_API_CALLS not set: no recorded operator calls in this run');
+    return;
+  }
+  const calls = JSON.parse(fs.readFileSync(file, 'utf8')).filter((c) => c.userAgent === undefined || /oomscope-operator/.test(c.userAgent));
+  assert.ok(calls.length > 0);
+  const all = [...EXPECTED, ...EXPECTED_LEASE];
+  const denied = calls.filter((c) => !allows(all, c)).map((c) => `${c.verb} ${c.group || 'core'}/${c.resource}${c.subresource ? `/${c.subresource}` : ''} ${c.name || ''}`);
+  assert.deepEqual([...new Set(denied)], [], 'calls the RBAC does not allow');
+  const unused = [];
+  for (const r of all) for (const verb of r.verbs) {
+    const used = calls.some((c) => allows([{ ...r, verbs: [verb] }], c));
+    if (!used) unused.push(`${verb} ${r.apiGroups[0] || 'core'}/${r.resources[0]}${r.resourceNames ? ` (${r.resourceNames})` : ''}`);
+  }
+  assert.deepEqual(unused, [], 'rules the operator never used');
+});
