@@ -45,7 +45,13 @@ class Controllers {
     this.queue = new Map();
     this.scheduled = false;
     this.stopped = false;
-    this.listener = (ev) => this.onEvent(ev);
+    // Objects by the uid of each of their owners (ownerReferences), kept from store events.
+    this.byOwner = new Map();
+    for (const t of this.reg.types.values()) {
+      if (t.convert) continue;
+      for (const [k, o] of server.store.list(t.storageKey, null)) this.index(t.storageKey, k, null, o);
+    }
+    this.listener = (ev) => { this.index(ev.sk, ev.key, ev.prev, ev.type === 'DELETED' ? null : ev.obj); this.onEvent(ev); };
     server.store.listeners.add(this.listener);
     // Resync: whatever exists when the controllers start.
     for (const [, d] of server.store.list(this.deployRt.storageKey, null)) this.enqueue('d', d.metadata.namespace, d.metadata.name);
@@ -69,6 +75,10 @@ class Controllers {
       const owner = controllerOf(o);
       if (owner && owner.kind === 'Deployment') this.enqueue('d', ns, owner.name);
     } else if (ev.sk === this.podRt.storageKey) {
+      // Only what the replicaset controller counts matters (not every kubelet status write).
+      const p = ev.prev;
+      if (ev.type === 'MODIFIED' && p && isActive(p) === isActive(o) && isReady(p) === isReady(o) &&
+          (controllerOf(p) || {}).uid === (controllerOf(o) || {}).uid) return;
       const owner = controllerOf(o);
       if (owner && owner.kind === 'ReplicaSet') this.enqueue('rs', ns, owner.name);
     }
@@ -98,8 +108,31 @@ class Controllers {
   }
 
   get(rt, ns, name) { return this.s.store.get(rt.storageKey, ns, name); }
+  index(sk, key, prev, obj) {
+    const id = `${sk}|${key}`;
+    for (const r of (prev && prev.metadata.ownerReferences) || []) {
+      const m = this.byOwner.get(r.uid);
+      if (m) { m.delete(id); if (!m.size) this.byOwner.delete(r.uid); }
+    }
+    for (const r of (obj && obj.metadata.ownerReferences) || []) {
+      if (!this.byOwner.has(r.uid)) this.byOwner.set(r.uid, new Map());
+      this.byOwner.get(r.uid).set(id, { sk, obj });
+    }
+  }
+
   owned(rt, ns, owner) {
-    return this.s.store.list(rt.storageKey, ns).map(([, o]) => o).filter(o => { const c = controllerOf(o); return c && c.uid === owner.metadata.uid; });
+    const out = [];
+    for (const { sk, obj } of (this.byOwner.get(owner.metadata.uid) || new Map()).values()) {
+      if (sk !== rt.storageKey) continue;
+      const c = controllerOf(obj);
+      if (c && c.uid === owner.metadata.uid) out.push(obj);
+    }
+    return out;
+  }
+
+  typeOf(sk) {
+    for (const t of this.reg.types.values()) if (t.storageKey === sk && !t.convert) return t;
+    return null;
   }
 
   update(rt, obj, sub) {
@@ -151,8 +184,7 @@ class Controllers {
         const next = clone(newRs); next.metadata.annotations = want; newRs = this.update(this.rsRt, next);
       }
     }
-    const pods = this.s.store.list(this.podRt.storageKey, ns).map(([, p]) => p);
-    const podsOf = (rs) => pods.filter(p => { const c = controllerOf(p); return c && c.uid === rs.metadata.uid; });
+    const podsOf = (rs) => this.owned(this.podRt, ns, rs);
     const availableOf = (rs) => podsOf(rs).filter(p => isActive(p) && isReady(p)).length;
     const fresh = (rs) => this.get(this.rsRt, ns, rs.metadata.name);
     const scaleRs = (rs, n) => {
@@ -230,8 +262,7 @@ class Controllers {
     const d = this.get(this.deployRt, ns, name);
     if (!d) return;
     const rses = this.owned(this.rsRt, ns, d);
-    const pods = this.s.store.list(this.podRt.storageKey, ns).map(([, p]) => p).filter(isActive);
-    const podsOf = (rs) => pods.filter(p => { const c = controllerOf(p); return c && c.uid === rs.metadata.uid; });
+    const podsOf = (rs) => this.owned(this.podRt, ns, rs).filter(isActive);
     const newRs = rses.find(r => (r.metadata.labels || {})['pod-template-hash'] === hash);
     let replicas = 0, ready = 0;
     for (const r of rses) { const ps = podsOf(r); replicas += ps.length; ready += ps.filter(isReady).length; }
@@ -311,14 +342,9 @@ class Controllers {
   // ---- garbage collector ----
   dependents(owner) {
     const out = [];
-    const ns = owner.metadata.namespace;
-    const seen = new Set();
-    for (const rt of this.reg.types.values()) {
-      if ((ns ? !rt.namespaced : false) || seen.has(rt.storageKey)) continue;
-      seen.add(rt.storageKey);
-      for (const [, o] of this.s.store.list(rt.storageKey, ns || null)) {
-        if ((o.metadata.ownerReferences || []).some(r => r.uid === owner.metadata.uid)) out.push({ rt, o });
-      }
+    for (const { sk, obj } of (this.byOwner.get(owner.metadata.uid) || new Map()).values()) {
+      const rt = this.typeOf(sk);
+      if (rt) out.push({ rt, o: obj });
     }
     return out;
   }
