@@ -162,6 +162,7 @@ class Controllers {
       delete a['deployment.kubernetes.io/revision'];
       return { ...a, ...extra };
     };
+    if (!newRs && spec.paused) { this.deploymentStatus(ns, name, hash); return; } // paused: no rollout
     if (!newRs) {
       const labels = { ...(spec.template.metadata.labels || {}), 'pod-template-hash': hash };
       const tpl = clone(spec.template);

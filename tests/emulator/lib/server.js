@@ -5,7 +5,19 @@ const http = require('http');
 const https = require('https');
 const fs = require('fs');
 const crypto = require('crypto');
-const yaml = require('js-yaml');
+
+// js-yaml (npm ci --prefix tests/emulator) is needed only for YAML: --crd files and apply patches.
+let yamlLib;
+const yaml = {
+  lib() {
+    if (!yamlLib) {
+      try { yamlLib = require('js-yaml'); } catch (e) { throw new Error('YAML support needs js-yaml: run `npm ci --prefix tests/emulator`'); }
+    }
+    return yamlLib;
+  },
+  load(text) { try { return JSON.parse(text); } catch (_) { return this.lib().load(text); } },
+  loadAll(text) { try { return [JSON.parse(text)]; } catch (_) { return this.lib().loadAll(text); } },
+};
 
 const { ApiError, errors } = require('./status');
 const { Registry, loadSwagger } = require('./registry');
@@ -528,7 +540,8 @@ class ApiServer {
   decode(ctx, rt, raw, expectKind, expectApiVersion) {
     let obj;
     try { obj = JSON.parse(raw); } catch (e) {
-      try { obj = yaml.load(raw); } catch (_) { throw errors.badRequest(`couldn't get version/kind; json parse error: ${e.message}`); }
+      const isYaml = /yaml/.test((ctx.req && ctx.req.headers['content-type']) || '');
+      try { if (!isYaml) throw e; obj = yaml.load(raw); } catch (_) { throw errors.badRequest(`couldn't get version/kind; json parse error: ${e.message}`); }
     }
     if (!isObj(obj)) throw errors.badRequest(`couldn't get version/kind; json parse error: json: cannot unmarshal ${Array.isArray(obj) ? 'array' : typeof obj} into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }`);
     const kind = expectKind || rt.kind;
