@@ -51,6 +51,9 @@ function parseArgs(argv) {
 async function main() {
   let opts;
   try { opts = parseArgs(process.argv.slice(2)); } catch (e) { process.stderr.write(`apiserver: ${e.message}\n${HELP}\n`); process.exit(2); }
+  // A test double must outlive its own bugs: log them, keep serving.
+  process.on('uncaughtException', (e) => process.stderr.write(`apiserver: internal error (uncaught): ${e && e.stack || e}\n`));
+  process.on('unhandledRejection', (e) => process.stderr.write(`apiserver: internal error (unhandled rejection): ${e && e.stack || e}\n`));
   const server = new ApiServer(opts);
   if (opts.controllers) server.controllers = new Controllers(server);
   const url = await server.listen(opts.port, opts.host);

@@ -365,6 +365,15 @@ test('events: one storage, two views (events.k8s.io/v1 and core/v1)', async () =
   assert.deepStrictEqual(byRegarding.json.items.map(x => x.metadata.name), ['e2']);
 });
 
+test('--latency-ms delays every API request (not the /_emulator hooks)', async () => {
+  const slow = await startEmulator(['--latency-ms', '250']);
+  try {
+    const t0 = Date.now();
+    assert.strictEqual((await request(slow.url, 'GET', '/api/v1/namespaces/default')).status, 200);
+    assert.ok(Date.now() - t0 >= 250, 'API request delayed');
+  } finally { await slow.stop(); }
+});
+
 test('namespace deletion removes its contents', async () => {
   await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tmp' } });
   await api('POST', '/api/v1/namespaces/tmp/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } });
