@@ -1,8 +1,14 @@
-// The control-endpoint HTTP server over cpprestsdk's http_listener. cpprestsdk stays in here.
+// The HTTP server over cpprestsdk's http_listener. cpprestsdk stays in here.
+#include <cpprest/filestream.h>
 #include <cpprest/http_listener.h>
 
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
+#include <vector>
 
 #include "oomscope/http/server.h"
 
@@ -11,14 +17,46 @@ namespace {
 
 using web::http::experimental::listener::http_listener;
 
+// Reads the request body from cpprest's stream buffer, piece by piece.
+class CpprestBodyReader final : public BodyReader {
+ public:
+  explicit CpprestBodyReader(web::http::http_request& req) : buf_(req.body().streambuf()) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    try {
+      size_t got = buf_.getn(reinterpret_cast<uint8_t*>(buf), n).get();
+      read_ += got;
+      return got;
+    } catch (const std::exception& e) {
+      return Unavailable(std::string("the request body could not be read: ") + e.what());
+    }
+  }
+  uint64_t bytes_read() const override { return read_; }
+
+ private:
+  concurrency::streams::streambuf<uint8_t> buf_;
+  uint64_t read_ = 0;
+};
+
+struct Routes {
+  std::map<std::string, Server::Handler> plain;
+  std::map<std::string, Server::StreamHandler> stream;
+  bool empty() const { return plain.empty() && stream.empty(); }
+};
+
 class CpprestServer final : public Server {
  public:
-  CpprestServer(std::string host, int port) : host_(std::move(host)), port_(port) {}
+  CpprestServer(std::string host, int port, int max_streams)
+      : host_(std::move(host)), port_(port), max_streams_(max_streams) {}
   ~CpprestServer() override { Stop(); }
 
   void Route(const std::string& method, const std::string& path, Handler handler) override {
     std::lock_guard<std::mutex> lock(mu_);
-    routes_[path][method] = std::move(handler);
+    Entry(path).plain[method] = std::move(handler);
+  }
+
+  void RouteStream(const std::string& method, const std::string& path, StreamHandler handler) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Entry(path).stream[method] = std::move(handler);
   }
 
   Status Start() override {
@@ -41,6 +79,9 @@ class CpprestServer final : public Server {
       listener_->close().wait();
     } catch (const std::exception&) {
     }
+    std::unique_lock<std::mutex> lock(mu_);
+    streams_done_.wait(lock, [&] { return streams_ == 0; });
+    lock.unlock();
     listener_.reset();
   }
 
@@ -49,45 +90,123 @@ class CpprestServer final : public Server {
  private:
   static int FreePort();
 
+  Routes& Entry(const std::string& path) {
+    for (auto& [pattern, routes] : routes_)
+      if (pattern == path) return routes;
+    routes_.emplace_back(path, Routes{});
+    return routes_.back().second;
+  }
+
+  // Finds the routes for `path`: an exact pattern first, then the first `{name}` pattern.
+  const Routes* Find(Request& r) {
+    for (const auto& [pattern, routes] : routes_)
+      if (pattern == r.path) return &routes;
+    for (const auto& [pattern, routes] : routes_)
+      if (pattern.find('{') != std::string::npos && MatchPattern(pattern, r.path, &r.params)) return &routes;
+    return nullptr;
+  }
+
+  static void Reply(web::http::http_request& req, const Response& out, bool close) {
+    web::http::http_response resp(static_cast<web::http::status_code>(out.status));
+    for (const auto& [k, v] : out.headers) resp.headers().add(k, v);
+    if (close) resp.headers().add("Connection", "close");
+    if (!out.file.empty()) {
+      std::error_code ec;
+      uint64_t size = std::filesystem::file_size(out.file, ec);
+      auto stream = concurrency::streams::fstream::open_istream(out.file, std::ios::in | std::ios::binary).get();
+      resp.set_body(stream, ec ? 0 : size, out.content_type);
+    } else {
+      resp.set_body(out.body, out.content_type);
+    }
+    req.reply(resp).wait();
+  }
+
   void Handle(web::http::http_request req) {
     Request r;
     r.method = req.method();
     r.path = web::uri::decode(req.relative_uri().path());
     r.query = req.relative_uri().query();
+    try {
+      for (const auto& [k, v] : web::uri::split_query(r.query)) r.query_params[web::uri::decode(k)] = web::uri::decode(v);
+    } catch (const std::exception&) {
+    }
     for (const auto& [k, v] : req.headers()) {
       std::string key = k;
       for (auto& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       r.headers[key] = v;
     }
-    Response out;
-    try {
-      if (r.method == "POST" || r.method == "PUT") r.body = req.extract_utf8string(true).get();
-      Handler h;
-      bool path_known = false;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        auto it = routes_.find(r.path);
-        if (it != routes_.end()) {
-          path_known = true;
-          auto m = it->second.find(r.method);
-          if (m != it->second.end()) h = m->second;
-        }
+    if (auto it = r.headers.find("content-length"); it != r.headers.end()) {
+      try {
+        r.content_length = std::stoull(it->second);
+      } catch (const std::exception&) {
       }
-      if (h) out = h(r);
-      else if (path_known) out = ErrorResponse(405, "MethodNotAllowed", r.method + " is not supported on " + r.path);
-      else out = ErrorResponse(404, "NotFound", "no endpoint " + r.path);
-    } catch (const std::exception& e) {
-      out = ErrorResponse(500, "Internal", e.what());
     }
-    web::http::http_response resp(static_cast<web::http::status_code>(out.status));
-    resp.set_body(out.body, out.content_type);
-    req.reply(resp).wait();
+    Handler h;
+    StreamHandler sh;
+    bool path_known = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (const Routes* routes = Find(r)) {
+        path_known = true;
+        if (auto m = routes->plain.find(r.method); m != routes->plain.end()) h = m->second;
+        if (auto m = routes->stream.find(r.method); m != routes->stream.end()) sh = m->second;
+      }
+    }
+    try {
+      if (sh) return Stream(std::move(req), std::move(r), std::move(sh));
+      Response out;
+      try {
+        if (h && (r.method == "POST" || r.method == "PUT")) r.body = req.extract_utf8string(true).get();
+        if (h) out = h(r);
+        else if (path_known) out = ErrorResponse(405, "MethodNotAllowed", r.method + " is not supported on " + r.path);
+        else out = ErrorResponse(404, "NotFound", "no endpoint " + r.path);
+      } catch (const std::exception& e) {
+        out = ErrorResponse(500, "Internal", e.what());
+      }
+      Reply(req, out, false);
+    } catch (const std::exception&) {
+      // The client went away while we answered: nothing left to do.
+    }
+  }
+
+  // Runs a streaming handler on its own thread; the listener's thread returns at once.
+  void Stream(web::http::http_request req, Request r, StreamHandler sh) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (streams_ >= max_streams_) {
+        Reply(req, ErrorResponse(503, "Busy", "too many uploads at once (" + std::to_string(max_streams_) +
+                                                  "); retry later"), true);
+        return;
+      }
+      ++streams_;
+    }
+    std::thread([this, req = std::move(req), r = std::move(r), sh = std::move(sh)]() mutable {
+      CpprestBodyReader body(req);
+      Response out;
+      try {
+        out = sh(r, body);
+      } catch (const std::exception& e) {
+        out = ErrorResponse(500, "Internal", e.what());
+      }
+      // A body left unread is not drained: the connection closes after the answer.
+      bool unread = !r.content_length || body.bytes_read() < *r.content_length;
+      try {
+        Reply(req, out, unread && (r.content_length.value_or(1) > 0));
+      } catch (const std::exception&) {
+      }
+      std::lock_guard<std::mutex> lock(mu_);
+      --streams_;
+      streams_done_.notify_all();
+    }).detach();
   }
 
   std::string host_;
   int port_;
+  int max_streams_;
   std::mutex mu_;
-  std::map<std::string, std::map<std::string, Handler>> routes_;
+  std::condition_variable streams_done_;
+  int streams_ = 0;
+  std::vector<std::pair<std::string, Routes>> routes_;
   std::unique_ptr<http_listener> listener_;
 };
 
@@ -116,8 +235,8 @@ int CpprestServer::FreePort() {
 }
 }  // namespace
 
-std::unique_ptr<Server> MakeServer(const std::string& host, int port) {
-  return std::make_unique<CpprestServer>(host, port);
+std::unique_ptr<Server> MakeServer(const std::string& host, int port, int max_streams) {
+  return std::make_unique<CpprestServer>(host, port, max_streams);
 }
 
 Response ErrorResponse(int status, const std::string& code, const std::string& message) {
