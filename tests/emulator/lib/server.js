@@ -32,6 +32,7 @@ const discovery = require('./discovery');
 const openapi = require('./openapi');
 const { present, hasGeneration, now, uid, randSuffix, sortKeys } = require('./objects');
 const { CONVERTERS } = require('./convert');
+const { decodeObject, ProtobufError } = require('./protobuf');
 
 const FLOWSCHEMA_UID = '5ef279ae-233b-4fbf-9d30-0cdb4af62c00';
 const PRIORITY_UID = '51fb5e77-a763-4593-b0fb-053176a7d576';
@@ -135,12 +136,24 @@ class ApiServer {
     this.send(ctx, e.code, e.toStatus(), e.headers);
   }
 
-  readBody(req) {
+  // The request body as text; protobuf bodies (kubectl's typed generators) become JSON.
+  async readBody(req) {
+    const buf = await this.readRaw(req);
+    if (/^application\/vnd\.kubernetes\.protobuf/.test(req.headers['content-type'] || '')) {
+      try { return JSON.stringify(decodeObject(buf)); } catch (e) {
+        if (e instanceof ProtobufError) throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (emulator: ${e.message})`);
+        throw e;
+      }
+    }
+    return buf.toString('utf8');
+  }
+
+  readRaw(req) {
     return new Promise((resolve, reject) => {
       const chunks = [];
       let n = 0;
       req.on('data', c => { n += c.length; if (n <= 64 * 1024 * 1024) chunks.push(c); });
-      req.on('end', () => (n > 64 * 1024 * 1024 ? reject(new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728')) : resolve(Buffer.concat(chunks).toString('utf8'))));
+      req.on('end', () => (n > 64 * 1024 * 1024 ? reject(new ApiError(413, 'RequestEntityTooLarge', 'Request entity too large: limit is 3145728')) : resolve(Buffer.concat(chunks))));
       req.on('error', reject);
     });
   }
@@ -338,7 +351,7 @@ class ApiServer {
   async dispatch(ctx, r) {
     const { rt, ns, name, sub, verb } = r;
     const ct = (ctx.req.headers['content-type'] || '').split(';')[0].trim();
-    if ((verb === 'create' || verb === 'update') && ct && ct !== 'application/json' && ct !== 'application/yaml' && ct !== '*/*') {
+    if ((verb === 'create' || verb === 'update') && ct && ct !== 'application/json' && ct !== 'application/yaml' && ct !== '*/*' && ct !== 'application/vnd.kubernetes.protobuf') {
       throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
     }
     if (!rt.verbs.includes(verb) && !sub) throw errors.methodNotAllowed();

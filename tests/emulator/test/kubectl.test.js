@@ -154,6 +154,20 @@ test('create -f and delete', async () => {
   assert.strictEqual((await api('GET', '/api/v1/namespaces/shop/configmaps/cm1')).status, 404);
 });
 
+test('typed create generators (protobuf bodies): namespace, configmap, secret, deployment, serviceaccount', async () => {
+  await kubectl(['create', 'namespace', 'gen']);
+  await kubectl(['-n', 'gen', 'create', 'configmap', 'c', '--from-literal=k=v']);
+  await kubectl(['-n', 'gen', 'create', 'secret', 'generic', 's', '--from-literal=token=abc']);
+  await kubectl(['-n', 'gen', 'create', 'deployment', 'd', '--image=node:20', '--replicas=2', '--port=8080']);
+  await kubectl(['-n', 'gen', 'create', 'serviceaccount', 'sa']);
+  assert.deepStrictEqual((await api('GET', '/api/v1/namespaces/gen/configmaps/c')).json.data, { k: 'v' });
+  assert.deepStrictEqual((await api('GET', '/api/v1/namespaces/gen/secrets/s')).json.data, { token: 'YWJj' });
+  const d = (await api('GET', '/apis/apps/v1/namespaces/gen/deployments/d')).json;
+  assert.strictEqual(d.spec.replicas, 2);
+  assert.deepStrictEqual(d.spec.template.spec.containers[0].ports, [{ containerPort: 8080, protocol: 'TCP' }]);
+  assert.strictEqual((await api('GET', '/api/v1/namespaces/gen/serviceaccounts/sa')).status, 200);
+});
+
 test('strict validation: kubectl refuses unknown fields and wrong types', async () => {
   const unknown = await kubectl(['apply', '-f', '-'], { input: deployment(1).replace('replicas: 1', 'replicas: 1\n  paused2: true'), allowFail: true });
   assert.notStrictEqual(unknown.code, 0);
