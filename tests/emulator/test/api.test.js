@@ -313,6 +313,11 @@ test('robustness: bad paths, bodies, methods and raw garbage get Status errors, 
     assert.ok(r.status >= 400 || r.status === 200, `${m} ${p}: ${r.status}`);
     if (r.status >= 400) assert.strictEqual(r.json.kind, 'Status', `${m} ${p}: ${r.body}`);
   }
+  for (const body of [Buffer.from('k8s\u0000\u00ff\u00ff\u00ff', 'latin1'), Buffer.from('nomagic'), Buffer.from([0x6b, 0x38, 0x73, 0, 0x0a, 0x05, 0x0a, 0x02, 0x76, 0x31])]) {
+    const r = await api('POST', '/api/v1/namespaces', body, { 'Content-Type': 'application/vnd.kubernetes.protobuf' });
+    assert.strictEqual(r.status, 415, r.body);
+    assert.strictEqual(r.json.reason, 'UnsupportedMediaType');
+  }
   const p = await api('PATCH', `${D}/st1`, '{"a":1}', { 'Content-Type': 'text/plain' });
   assert.strictEqual(p.status, 415);
   await new Promise((resolve) => {
