@@ -84,7 +84,7 @@ test('leaky-api runs from its ConfigMap as mounted and serves the Job\'s load ge
   const args = job.spec.template.spec.containers[0].command.slice(1).map((a) => a.replace('/app', jobDir));
   const urlIdx = args.findIndex((a) => a.startsWith('http://'));
   args[urlIdx] = args[urlIdx].replace(/^http:\/\/[^/]+/, `http://127.0.0.1:${port}`);
-  args[args.indexOf('--requests') + 1] = '3000';
+  args[args.indexOf('--requests') + 1] = '1000';
   const out = await new Promise((resolve, reject) => {
     const lg = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let s = '';
@@ -92,7 +92,7 @@ test('leaky-api runs from its ConfigMap as mounted and serves the Job\'s load ge
     lg.on('exit', (code) => (code === 0 ? resolve(s) : reject(new Error(`loadgen exited ${code}: ${s}`))));
   });
   const summary = JSON.parse(out.trim().split('\n').pop());
-  assert.deepEqual([summary.completed, summary.ok, summary.statuses], [3000, 3000, { 200: 3000 }]);
+  assert.deepEqual([summary.completed, summary.ok, summary.statuses], [1000, 1000, { 200: 1000 }]);
   // The API answers as in the story (validators/name.js found where the volume items put it).
   const r = await (await fetch(`http://127.0.0.1:${port}/validate?field=name&value=Ada`)).json();
   assert.deepEqual(r, { field: 'name', valid: true });
