@@ -167,7 +167,9 @@ class Controllers {
       const labels = { ...(spec.template.metadata.labels || {}), 'pod-template-hash': hash };
       const tpl = clone(spec.template);
       tpl.metadata = { ...tpl.metadata, labels };
-      const initial = 0; // the rollout below scales it
+      // As NewRSNewReplicas: all at once without old pods, else what maxSurge allows.
+      const oldTotal = olds.reduce((a, r) => a + (r.spec.replicas || 0), 0);
+      const initial = recreate ? (oldTotal > 0 ? 0 : desired) : Math.max(0, Math.min(desired, oldTotal === 0 ? desired : desired + surge - oldTotal));
       newRs = this.s.createInternal(this.rsRt, {
         apiVersion: 'apps/v1', kind: 'ReplicaSet',
         metadata: {
@@ -323,9 +325,11 @@ class Controllers {
         });
       }
     } else if (active.length > want) {
-      // Unscheduled first, then not ready, then the newest.
-      const rank = (p) => (p.spec.nodeName ? 2 : 0) + (isReady(p) ? 1 : 0);
-      const victims = active.sort((a, b) => rank(a) - rank(b) || (a.metadata.creationTimestamp > b.metadata.creationTimestamp ? -1 : 1)).slice(0, active.length - want);
+      // As the replicaset controller ranks them: unscheduled, pending, not ready, more restarts, newer first.
+      const restarts = (p) => ((p.status || {}).containerStatuses || []).reduce((a, c) => a + (c.restartCount || 0), 0);
+      const rank = (p) => (p.spec.nodeName ? 4 : 0) + ((p.status || {}).phase === 'Running' ? 2 : 0) + (isReady(p) ? 1 : 0);
+      const victims = active.sort((a, b) => rank(a) - rank(b) || restarts(b) - restarts(a) ||
+        (a.metadata.creationTimestamp > b.metadata.creationTimestamp ? -1 : 1)).slice(0, active.length - want);
       for (const p of victims) this.s.deleteObject(this.podRt, p, {});
     }
     const now2 = this.owned(this.podRt, ns, rs).filter(isActive);

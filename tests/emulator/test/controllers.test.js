@@ -2,7 +2,11 @@
 // --controllers: Deployment -> ReplicaSet -> Pods, rolling update, status,
 // and garbage collection (background, orphan, foreground).
 const assert = require('assert');
-const { startEmulator, request, stream, waitFor } = require('./harness');
+const path = require('path');
+const { startEmulator, request, stream, waitFor, parseTranscript } = require('./harness');
+
+const GOLDEN = path.join(__dirname, '..', 'golden');
+const golden = (f) => parseTranscript(path.join(GOLDEN, f));
 
 let base;
 const api = (method, p, body, headers) => request(base, method, p, { body, headers });
@@ -39,6 +43,53 @@ function readyMaker() {
 
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
+
+// What the real controller-manager made of transcript 08's Deployment (09, 10, 11), with the
+// hash and pod names mapped to the recorded ones and volatile values masked.
+test('the controllers make what the real kube-controller-manager made (golden 09, 10, 11)', async () => {
+  const t08 = golden('08-create-deployment.http');
+  const ns = '/api/v1/namespaces';
+  await api('POST', ns, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'gold' } });
+  const body = JSON.parse(t08.reqBody);
+  body.metadata.namespace = 'gold';
+  assert.strictEqual((await api('POST', '/apis/apps/v1/namespaces/gold/deployments', body)).status, 201);
+  await waitFor(async () => { const d = (await api('GET', '/apis/apps/v1/namespaces/gold/deployments/leaky-api')).json; return d.status.replicas === 3 && d.status.unavailableReplicas === 3; }, 10000, 'status');
+  const rs = (await api('GET', '/apis/apps/v1/namespaces/gold/replicasets?labelSelector=app%3Dleaky-api')).body;
+  const hash = JSON.parse(rs).items[0].metadata.labels['pod-template-hash'];
+  const mask = (text, podNames = []) => {
+    let t = text;
+    podNames.forEach((n, i) => { t = t.split(n).join(`POD${i}`); });
+    t = t.split(hash).join('d59884475').replace(/"gold"/g, '"shop"');
+    return JSON.parse(t, (k, v) => {
+      if (k === 'managedFields' || k === 'uid' || k === 'resourceVersion' || k === 'creationTimestamp' || k === 'lastUpdateTime' || k === 'lastTransitionTime') return undefined;
+      return v;
+    });
+  };
+  const check = (name, expected, actual) => assert.deepStrictEqual(actual, expected, name);
+  check('deployment (09)', mask(golden('09-get-deployment.http').body), mask((await api('GET', '/apis/apps/v1/namespaces/gold/deployments/leaky-api')).body));
+  check('replicasets (10)', mask(golden('10-list-replicasets.http').body), mask(rs));
+  const recPods = JSON.parse(golden('11-list-pods-labelselector.http').body).items.map(p => p.metadata.name);
+  const ourPods = JSON.parse((await api('GET', '/api/v1/namespaces/gold/pods?labelSelector=app%3Dleaky-api')).body).items.map(p => p.metadata.name);
+  check('pods (11)', mask(golden('11-list-pods-labelselector.http').body, recPods), mask((await api('GET', '/api/v1/namespaces/gold/pods?labelSelector=app%3Dleaky-api')).body, ourPods));
+  // 13 then 15: the OOMKilled pod, then replicas 1 and a new template. As in 18/19: the old
+  // ReplicaSet goes down to 1 (the restarted pod goes first), the new one gets 1 pod, and the
+  // rollout waits there (no pod is ready without a kubelet).
+  const oomed = ourPods[0];
+  const t13 = golden('13-patch-pod-status-oomkilled.http');
+  assert.strictEqual((await merge(`/api/v1/namespaces/gold/pods/${oomed}/status`, JSON.parse(t13.reqBody.split('leaky-api-d59884475-4ph2r').join(oomed)))).status, 200);
+  const cur = (await api('GET', '/apis/apps/v1/namespaces/gold/deployments/leaky-api')).json;
+  const put = JSON.parse(golden('15-put-deployment-reconfigure-200.http').reqBody);
+  Object.assign(put.metadata, { namespace: 'gold', resourceVersion: cur.metadata.resourceVersion, uid: cur.metadata.uid });
+  assert.strictEqual((await api('PUT', '/apis/apps/v1/namespaces/gold/deployments/leaky-api', put)).status, 200);
+  const live = async () => (await api('GET', '/api/v1/namespaces/gold/pods?labelSelector=app%3Dleaky-api')).json.items.filter(p => !p.metadata.deletionTimestamp);
+  await waitFor(async () => (await live()).length === 2 && (await live()).some(p => !p.metadata.name.includes(hash)), 10000, 'old 1 + new 1');
+  const names = (await live()).map(p => p.metadata.name);
+  assert.ok(!names.includes(oomed), 'the restarted pod was scaled down first');
+  const sets = (await api('GET', '/apis/apps/v1/namespaces/gold/replicasets')).json.items.map(r => r.spec.replicas).sort();
+  assert.deepStrictEqual(sets, [1, 1]);
+  const d = (await api('GET', '/apis/apps/v1/namespaces/gold/deployments/leaky-api')).json;
+  assert.strictEqual(d.metadata.annotations['deployment.kubernetes.io/revision'], '2');
+});
 
 test('a Deployment gets a ReplicaSet NAME-<hash> and its Pods, with ownerReferences and status', async () => {
   assert.strictEqual((await api('POST', '/apis/apps/v1/namespaces/shop/deployments', deployment('web', 3))).status, 201);
