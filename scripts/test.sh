@@ -18,11 +18,14 @@ echo "== tests (ASan+UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build/asan --output-on-failure -j 2
 
-scripts/build.sh fuzz
+scripts/build.sh fuzz --target fuzzers
 echo "== fuzz (bounded)"
-corpus=$(mktemp -d)
-cp tests/fixtures/tiny.heapsnapshot tests/fixtures/bad/* "$corpus"/
-build/fuzz/tests/fuzz/fuzz_snapshot_parser -max_total_time="${FUZZ_SECONDS:-60}" -max_len=65536 \
-  -rss_limit_mb=2048 "$corpus" 2>&1 | tail -3
-rm -rf "$corpus"
-echo "fuzz: no crash"
+for fuzzer in build/fuzz/tests/fuzz/fuzz_*; do
+  name=$(basename "$fuzzer")
+  corpus=$(mktemp -d)
+  [ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name"/. "$corpus"/
+  [ "$name" = fuzz_snapshot_parser ] && cp tests/fixtures/tiny.heapsnapshot tests/fixtures/bad/* "$corpus"/
+  "$fuzzer" -max_total_time="${FUZZ_SECONDS:-30}" -max_len=65536 -rss_limit_mb=2048 "$corpus" 2>&1 | tail -2
+  rm -rf "$corpus"
+  echo "fuzz: $name: no crash"
+done
