@@ -14,6 +14,7 @@ const HELP = `usage: node apiserver.js [options]
   --crd FILE             load CustomResourceDefinition manifests (YAML/JSON, repeatable)
   --controllers          run the deployment/replicaset controllers and the garbage collector
   --bookmark-interval-ms N  interval of watch BOOKMARK events (default 60000)
+  --field-validation MODE  default for requests without ?fieldValidation: Warn (as the real server), Strict or Ignore
   --help                 this text
 Env equivalents: OOMSCOPE_EMULATOR_PORT, _HOST, _TOKEN (comma-separated), _LATENCY_MS, _CRD (comma-separated), _CONTROLLERS=1.
 Prints "listening http(s)://HOST:PORT" on stdout once it serves.`;
@@ -40,6 +41,7 @@ function parseArgs(argv) {
       case '--crd': o.crdFiles.push(val()); break;
       case '--controllers': o.controllers = true; break;
       case '--bookmark-interval-ms': o.bookmarkIntervalMs = parseInt(val(), 10); break;
+      case '--field-validation': o.fieldValidation = val(); if (!['Strict', 'Warn', 'Ignore'].includes(o.fieldValidation)) throw new Error('--field-validation: Strict, Warn or Ignore'); break;
       case '--help': case '-h': process.stdout.write(HELP + '\n'); process.exit(0); break;
       default: throw new Error(`unknown flag ${a}`);
     }

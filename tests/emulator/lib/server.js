@@ -568,7 +568,7 @@ class ApiServer {
     }
     obj.apiVersion = apiVersion; obj.kind = kind;
     const prefix = `${kind} in version "${version}" cannot be handled as a ${kind}: `;
-    const mode = (ctx.q.get('fieldValidation') || 'Warn');
+    const mode = (ctx.q.get('fieldValidation') || this.opts.fieldValidation || 'Warn');
     if (!['Strict', 'Warn', 'Ignore'].includes(mode)) throw errors.badRequest(`fieldValidation must be one of "Ignore", "Warn", or "Strict", got "${mode}"`);
     let unknown = [];
     if (expectKind || !rt.crdName) {

@@ -379,6 +379,15 @@ test('--latency-ms delays every API request (not the /_emulator hooks)', async (
   } finally { await slow.stop(); }
 });
 
+test('--field-validation Strict makes unknown fields fail without ?fieldValidation', async () => {
+  const strict = await startEmulator(['--field-validation', 'Strict']);
+  try {
+    const r = await request(strict.url, 'POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' }, spec: { bogus: true } } });
+    assert.strictEqual(r.status, 400);
+    assert.match(r.json.message, /strict decoding error: unknown field "spec.bogus"/);
+  } finally { await strict.stop(); }
+});
+
 test('namespace deletion removes its contents', async () => {
   await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tmp' } });
   await api('POST', '/api/v1/namespaces/tmp/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } });
