@@ -12,5 +12,6 @@ inline constexpr int kExitLeakFound = 3;
 
 int AnalyzeCommand(int argc, char** argv);
 int CaptureCommand(int argc, char** argv);
+int DemoCommand(int argc, char** argv);
 
 }  // namespace oomscope::cli

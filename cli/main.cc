@@ -14,6 +14,7 @@ void Usage(std::FILE* out) {
       "commands:\n"
       "  analyze SNAPSHOT...   name the leak in a series of V8 heap snapshots of one process\n"
       "  capture --out DIR     take a snapshot series from a Node process's inspector\n"
+      "  demo                  the story on this machine: a leaky API, the sidecar, the analyzer\n"
       "\n"
       "Run 'oomscope <command> --help' for a command's options.\n",
       out);
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "analyze") return oomscope::cli::AnalyzeCommand(argc - 1, argv + 1);
   if (cmd == "capture") return oomscope::cli::CaptureCommand(argc - 1, argv + 1);
+  if (cmd == "demo") return oomscope::cli::DemoCommand(argc - 1, argv + 1);
   std::fprintf(stderr, "oomscope: unknown command '%s'\n", argv[1]);
   Usage(stderr);
   return oomscope::cli::kExitBadInput;
