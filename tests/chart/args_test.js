@@ -12,6 +12,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { ROOT, CHART, render } = require('./lib/chart');
+const { allows, rulesFor, describe } = require('./lib/rbac');
 
 const programs = Object.fromEntries(process.argv.slice(2).map((a) => a.split('=')));
 
@@ -31,6 +32,7 @@ async function startEmulator(t, dir) {
   t.after(() => child.kill('SIGTERM'));
   const [, url] = await waitForLine(child, /^listening (http:\/\/\S+)/m, 'emulator');
   await fetch(`${url}/api/v1/namespaces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'oomscope' } }) });
+  t.emulatorUrl = url;
   const kubeconfig = path.join(dir, 'kubeconfig');
   fs.writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: emu\nclusters: [{name: emu, cluster: {server: "${url}"}}]\ncontexts: [{name: emu, context: {cluster: emu, user: admin, namespace: oomscope}}]\nusers: [{name: admin, user: {}}]\n`);
   return kubeconfig;
@@ -79,5 +81,12 @@ for (const component of ['analyzer', 'operator']) {
     }
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(metrics, new RegExp(`^oomscope_${component === 'analyzer' ? 'analyzer_' : ''}`, 'm'));
+    if (component === 'operator') {
+      // Every call it made while starting (lists, watches, the Lease) is one the chart's RBAC allows.
+      const calls = await (await fetch(`${t.emulatorUrl}/_emulator/requests`)).json();
+      assert.ok(calls.length > 0);
+      const denied = calls.filter((call) => !allows(rulesFor(objects, call.namespace), call)).map(describe);
+      assert.deepEqual([...new Set(denied)], [], 'calls the chart\'s RBAC does not allow');
+    }
   });
 }

@@ -10,6 +10,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
 const { CHART, render } = require('./lib/chart');
+const { allows, rulesFor, describe } = require('./lib/rbac');
 
 const EXPECTED = [
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
@@ -76,12 +77,22 @@ test('without leader election there is no Lease Role', () => {
   assert.ok(!op.spec.template.spec.containers[0].args.some((a) => a.startsWith('--leader-election')));
 });
 
-// Does a rule list allow one audited request?
-function allows(rules, call) {
-  const resource = call.subresource ? `${call.resource}/${call.subresource}` : call.resource;
-  return rules.some((r) => r.apiGroups.includes(call.group || '') && r.resources.includes(resource) && r.verbs.includes(call.verb) &&
-    (!r.resourceNames || (call.name && r.resourceNames.includes(call.name))));
-}
+test('evaluating audited calls against the rendered RBAC', () => {
+  const objs = render(ci('defaults-values.yaml'));
+  const call = (verb, group, resource, namespace, name, subresource = '') => ({ verb, group, resource, namespace, name, subresource });
+  const ok = (c) => allows(rulesFor(objs, c.namespace), c);
+  assert.ok(ok(call('watch', '', 'pods', 'shop', '')));
+  assert.ok(ok(call('update', 'oomscope.io', 'heapdiagnoses', 'shop', 'x', 'status')));
+  assert.ok(ok(call('update', '', 'secrets', 'shop', 'oomscope-upload-token')));
+  assert.ok(!ok(call('get', '', 'secrets', 'shop', 'db-password')), 'other Secrets stay unreadable');
+  assert.ok(!ok(call('list', '', 'secrets', 'shop', '')));
+  assert.ok(!ok(call('delete', 'apps', 'deployments', 'shop', 'x')));
+  assert.ok(!ok(call('patch', 'apps', 'deployments', 'shop', 'x')));
+  assert.ok(ok(call('update', 'coordination.k8s.io', 'leases', 'oomscope', 'oomscope-operator')));
+  assert.ok(!ok(call('update', 'coordination.k8s.io', 'leases', 'shop', 'oomscope-operator')), 'the Lease only in the release namespace');
+  assert.ok(!ok(call('update', 'coordination.k8s.io', 'leases', 'oomscope', 'other')));
+  assert.equal(describe(call('get', '', 'secrets', 'shop', 'x')), 'get core/secrets in shop x');
+});
 
 // The emulator's audit log uses API verbs; watches and lists are "watch" and "list".
 test('the rules are exactly what the operator calls (recorded by its integration tests)', (t) => {
@@ -93,10 +104,11 @@ test('the rules are exactly what the operator calls (recorded by its integration
   const calls = JSON.parse(fs.readFileSync(file, 'utf8')).filter((c) => c.userAgent === undefined || /oomscope-operator/.test(c.userAgent));
   assert.ok(calls.length > 0);
   const all = [...EXPECTED, ...EXPECTED_LEASE];
-  const denied = calls.filter((c) => !allows(all, c)).map((c) => `${c.verb} ${c.group || 'core'}/${c.resource}${c.subresource ? `/${c.subresource}` : ''} ${c.name || ''}`);
+  const denied = calls.filter((c) => !allows(all, c)).map(describe);
   assert.deepEqual([...new Set(denied)], [], 'calls the RBAC does not allow');
   const unused = [];
   for (const r of all) for (const verb of r.verbs) {
+    // (non-resource requests are allowed by system:discovery, not by these rules)
     const used = calls.some((c) => allows([{ ...r, verbs: [verb] }], c));
     if (!used) unused.push(`${verb} ${r.apiGroups[0] || 'core'}/${r.resources[0]}${r.resourceNames ? ` (${r.resourceNames})` : ''}`);
   }
