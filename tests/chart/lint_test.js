@@ -31,3 +31,15 @@ test('values.schema.json rejects what must not install', () => {
     assert.throws(() => render(null, args), /schema|required/, `accepted: ${args.join(' ')}`);
   }
 });
+
+test('NOTES.txt tells how to opt in and where to look, with the names the chart renders', () => {
+  const out = helm(['install', 'rel', CHART, '--namespace', 'oomscope', '--dry-run=client'], { env: { ...process.env, KUBECONFIG: '/dev/null' } });
+  const notes = out.slice(out.indexOf('NOTES:'));
+  assert.match(notes, /kubectl annotate deployment <name> oomscope\.io\/enabled=true/);
+  assert.match(notes, /kubectl get heapdiagnoses -A/);
+  const svc = render(null).find((o) => o.kind === 'Service' && o.metadata.name.endsWith('-analyzer'));
+  assert.match(notes, new RegExp(`kubectl -n oomscope port-forward svc/${svc.metadata.name} 8080:${svc.spec.ports[0].port}`));
+  const cm = render(null).find((o) => o.kind === 'ConfigMap' && o.metadata.labels.grafana_dashboard === '1');
+  assert.match(notes, new RegExp(`ConfigMap ${cm.metadata.name} in namespace\\s+oomscope`));
+  assert.match(notes, /metrics\.serviceMonitor\.enabled=true/);
+});
