@@ -8,6 +8,8 @@ const HELP = `usage: node apiserver.js [options]
   --port N               listen port (default 0: any free port)
   --host ADDR            listen address (default 127.0.0.1)
   --token TOKEN          accept this bearer token (repeatable); without any, every request is admin
+  --user-token TOKEN=USER[:GROUP,...]  accept this token as USER (e.g. system:serviceaccount:NS:NAME),
+                         authorized by the Roles/ClusterRoles and bindings stored in the emulator (RBAC)
   --tls-cert FILE        serve HTTPS with this certificate (PEM) ...
   --tls-key FILE         ... and this key
   --latency-ms N         delay every API request by N ms
@@ -23,7 +25,7 @@ function parseArgs(argv) {
   const env = process.env;
   const o = {
     port: parseInt(env.OOMSCOPE_EMULATOR_PORT || '0', 10), host: env.OOMSCOPE_EMULATOR_HOST || '127.0.0.1',
-    tokens: env.OOMSCOPE_EMULATOR_TOKEN ? env.OOMSCOPE_EMULATOR_TOKEN.split(',') : [],
+    tokens: env.OOMSCOPE_EMULATOR_TOKEN ? env.OOMSCOPE_EMULATOR_TOKEN.split(',') : [], userTokens: [],
     latencyMs: parseInt(env.OOMSCOPE_EMULATOR_LATENCY_MS || '0', 10), crdFiles: env.OOMSCOPE_EMULATOR_CRD ? env.OOMSCOPE_EMULATOR_CRD.split(',') : [],
     controllers: env.OOMSCOPE_EMULATOR_CONTROLLERS === '1', bookmarkIntervalMs: 60000,
   };
@@ -35,6 +37,7 @@ function parseArgs(argv) {
       case '--port': o.port = parseInt(val(), 10); break;
       case '--host': o.host = val(); break;
       case '--token': o.tokens.push(val()); break;
+      case '--user-token': o.userTokens.push(val()); break;
       case '--tls-cert': o.tlsCert = val(); break;
       case '--tls-key': o.tlsKey = val(); break;
       case '--latency-ms': o.latencyMs = parseInt(val(), 10); break;

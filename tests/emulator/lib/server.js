@@ -33,6 +33,7 @@ const openapi = require('./openapi');
 const { present, hasGeneration, now, uid, randSuffix, sortKeys } = require('./objects');
 const { CONVERTERS } = require('./convert');
 const { decodeObject, ProtobufError } = require('./protobuf');
+const { Rbac, userFromSpec } = require('./rbac');
 
 const FLOWSCHEMA_UID = '5ef279ae-233b-4fbf-9d30-0cdb4af62c00';
 const PRIORITY_UID = '51fb5e77-a763-4593-b0fb-053176a7d576';
@@ -51,6 +52,13 @@ class ApiServer {
     this.openapi = new openapi.OpenApi(sw.doc, this.registry);
     this.store = new Store({ maxHistory: opts.maxHistory });
     this.tokens = new Set(opts.tokens || []);
+    this.userTokens = new Map(); // token -> {name, groups, admin}, subject to RBAC
+    for (const t of opts.userTokens || []) {
+      const eq = t.indexOf('=');
+      if (eq <= 0) throw new Error(`--user-token wants TOKEN=USER[:GROUP,...], got ${t}`);
+      this.userTokens.set(t.slice(0, eq), userFromSpec(t.slice(eq + 1)));
+    }
+    this.rbac = new Rbac(this);
     this.faults = [];
     this.audit = [];
     this.watches = new Set();
@@ -159,12 +167,14 @@ class ApiServer {
   }
 
   authenticate(req) {
-    if (this.tokens.size === 0) return 'admin';
+    if (this.tokens.size === 0 && this.userTokens.size === 0) return 'admin';
     const h = req.headers.authorization;
     if (!h) return 'system:anonymous';
     const m = /^Bearer\s+(.+)$/i.exec(h);
-    if (!m || !this.tokens.has(m[1].trim())) throw errors.unauthorized();
-    return 'admin';
+    const tok = m && m[1].trim();
+    if (tok && this.tokens.has(tok)) return 'admin';
+    if (tok && this.userTokens.has(tok)) return this.userTokens.get(tok);
+    throw errors.unauthorized();
   }
 
   // ---------- routing ----------
@@ -192,6 +202,9 @@ class ApiServer {
       const route = this.route(p, req.method, ctx.q);
       Object.assign(rec, { verb: route.verb, group: route.rt.group, version: route.rt.version, resource: route.rt.resource, subresource: route.sub || '', namespace: route.ns || '', name: route.name || '' });
       if (user === 'system:anonymous') throw errors.forbidden({ ...route.rt, subresource: route.sub }, route.verb, user, route.ns, route.name);
+      if (typeof user === 'object' && !user.admin && !this.rbac.allowed(user, { verb: route.verb, group: route.rt.group, resource: route.rt.resource, subresource: route.sub || '', namespace: route.ns, name: route.name })) {
+        throw errors.forbidden({ ...route.rt, subresource: route.sub }, route.verb, user.name, route.ns, route.name);
+      }
       await this.applyFaults(ctx, route);
       await this.dispatch(ctx, route);
     } catch (e) {

@@ -388,6 +388,43 @@ test('--field-validation Strict makes unknown fields fail without ?fieldValidati
   } finally { await strict.stop(); }
 });
 
+test('RBAC for --user-token users: Roles, ClusterRoles, bindings, resourceNames', async () => {
+  const sec = await startEmulator(['--token', 'admin', '--user-token', 'op=system:serviceaccount:oomscope:operator', '--user-token', 'al=alice:readers']);
+  const as = (tok) => (m, p, body) => request(sec.url, m, p, { body, headers: { Authorization: `Bearer ${tok}` } });
+  const admin = as('admin'), op = as('op'), alice = as('al');
+  try {
+    const R = '/apis/rbac.authorization.k8s.io/v1';
+    await admin('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'app' } });
+    await admin('POST', `${R}/clusterroles`, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'op' }, rules: [
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'update', 'patch'] },
+    ] });
+    await admin('POST', `${R}/clusterrolebindings`, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'op' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'op' }, subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: 'oomscope' }] });
+    await admin('POST', `${R}/namespaces/app/roles`, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'tok' }, rules: [
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'update'], resourceNames: ['oomscope-upload-token'] },
+    ] });
+    await admin('POST', `${R}/namespaces/app/rolebindings`, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'tok' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'tok' }, subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: 'oomscope' }, { kind: 'Group', name: 'readers' }] });
+    assert.strictEqual((await op('GET', '/api/v1/pods')).status, 200);
+    assert.strictEqual((await op('GET', '/apis', undefined)).status, 200, 'discovery for authenticated users');
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'oomscope-upload-token' }, stringData: { token: 't' } };
+    assert.strictEqual((await op('POST', '/api/v1/namespaces/app/secrets', secret)).status, 201);
+    assert.strictEqual((await op('GET', '/api/v1/namespaces/app/secrets/oomscope-upload-token')).status, 200);
+    const other = await op('GET', '/api/v1/namespaces/app/secrets/other');
+    assert.strictEqual(other.status, 403);
+    assert.strictEqual(other.json.message, 'secrets "other" is forbidden: User "system:serviceaccount:oomscope:operator" cannot get resource "secrets" in API group "" in the namespace "app"');
+    assert.strictEqual((await op('GET', '/api/v1/namespaces/app/secrets')).status, 403, 'list is not granted');
+    const st = await op('PATCH', '/api/v1/namespaces/app/pods/x/status', {});
+    assert.strictEqual(st.status, 403);
+    assert.match(st.json.message, /cannot patch resource "pods\/status"/);
+    assert.strictEqual((await op('DELETE', '/apis/apps/v1/namespaces/app/deployments/x')).status, 403);
+    assert.strictEqual((await op('GET', '/apis/apps/v1/namespaces/app/deployments/x')).status, 404, 'allowed, then not found');
+    assert.strictEqual((await alice('POST', '/api/v1/namespaces/app/secrets', { ...secret, metadata: { name: 'by-alice' } })).status, 201, 'group subject');
+    assert.strictEqual((await alice('GET', '/api/v1/pods')).status, 403);
+    assert.strictEqual((await as('nope')('GET', '/api/v1/pods')).status, 401);
+  } finally { await sec.stop(); }
+});
+
 test('namespace deletion removes its contents', async () => {
   await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tmp' } });
   await api('POST', '/api/v1/namespaces/tmp/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } });

@@ -223,17 +223,19 @@ async function main() {
     } catch (e) { failures++; console.log(`not ok 20\n  ${e.message}`); }
   }
   for (const n of [21, 22, 23, 24, 25, 26]) await replay(n);
-  // 27/31: a ServiceAccount without RBAC (the emulator has no RBAC: a 403 fault as that user).
+  // 27/31: a ServiceAccount without RBAC grants; 28/29: anonymous and a bad token.
+  const secured = await startEmulator(['--token', 'good-token', '--user-token', 'sa-token=system:serviceaccount:shop:nobody']);
+  await must(request(secured.url, 'POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }, headers: { Authorization: 'Bearer good-token' } }), 201);
+  await replay(27, { base: secured.url, headers: { Authorization: 'Bearer sa-token' } });
+  await replay(31, { base: secured.url, headers: { Authorization: 'Bearer sa-token' } });
+  await replay(28, { base: secured.url });
+  await replay(29, { base: secured.url, headers: { Authorization: 'Bearer not-a-valid-token' } });
+  await secured.stop();
+  // The same 403s injected as faults (for a server without RBAC users).
   await must(api('POST', '/_emulator/faults', { verb: 'get', resource: 'deployments', status: 403, user: 'system:serviceaccount:shop:nobody' }), 201);
   await replay(27);
   await must(api('POST', '/_emulator/faults', { verb: 'list', resource: 'deployments', status: 403, user: 'system:serviceaccount:shop:nobody' }), 201);
   await replay(31);
-  // 28/29: authentication on an emulator started with --token.
-  const secured = await startEmulator(['--token', 'good-token']);
-  await must(request(secured.url, 'POST', '/api/v1/namespaces', { body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } }, headers: { Authorization: 'Bearer good-token' } }), 201);
-  await replay(28, { base: secured.url });
-  await replay(29, { base: secured.url, headers: { Authorization: 'Bearer not-a-valid-token' } });
-  await secured.stop();
   await replay(30);
   // 32-36: the recording's controller kept rolling out between the patches; copy its state first.
   for (const n of [32, 33, 34, 35, 36]) {
