@@ -16,7 +16,7 @@ class Store {
     this.history = []; // {rv, sk, type, key, obj, prev}
     this.compactedRv = 0; // watch-cache window: watches from older rvs get 410
     this.listCompactedRv = 0; // etcd compaction: Exact lists / continue tokens from older rvs get 410
-    this.maxHistory = opts.maxHistory || 200000;
+    this.maxHistory = opts.maxHistory || 20000; // like the watch cache's window: older rvs then get 410
     this.watchers = new Set();
     this.listeners = new Set(); // every event (controllers)
     this.latestRv = new Map(); // storageKey -> rv of its latest event

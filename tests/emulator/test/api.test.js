@@ -425,6 +425,21 @@ test('RBAC for --user-token users: Roles, ClusterRoles, bindings, resourceNames'
   } finally { await sec.stop(); }
 });
 
+test('--history: a watch from before the kept window gets 410, as from a watch cache', async () => {
+  const small = await startEmulator(['--history', '10']);
+  try {
+    const cm = '/api/v1/namespaces/default/configmaps';
+    const rv = (await request(small.url, 'GET', cm)).json.metadata.resourceVersion;
+    for (let i = 0; i < 12; i++) await request(small.url, 'POST', cm, { body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `h${i}` } } });
+    const w = await stream(small.url, `${cm}?watch=1&resourceVersion=${rv}`).done;
+    assert.strictEqual(w.events.length, 1);
+    assert.strictEqual(w.events[0].object.code, 410);
+    const recent = (await request(small.url, 'GET', `${cm}/h11`)).json.metadata.resourceVersion;
+    const ok = await stream(small.url, `${cm}?watch=1&resourceVersion=${recent}&timeoutSeconds=1`).done;
+    assert.deepStrictEqual(ok.events, []);
+  } finally { await small.stop(); }
+});
+
 test('namespace deletion removes its contents', async () => {
   await api('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tmp' } });
   await api('POST', '/api/v1/namespaces/tmp/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } });
