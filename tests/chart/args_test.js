@@ -32,6 +32,7 @@ async function startEmulator(t, dir) {
   t.after(() => child.kill('SIGTERM'));
   const [, url] = await waitForLine(child, /^listening (http:\/\/\S+)/m, 'emulator');
   await fetch(`${url}/api/v1/namespaces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'oomscope' } }) });
+  await fetch(`${url}/_emulator/requests`, { method: 'DELETE' }); // from here on: the operator's calls
   t.emulatorUrl = url;
   const kubeconfig = path.join(dir, 'kubeconfig');
   fs.writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\ncurrent-context: emu\nclusters: [{name: emu, cluster: {server: "${url}"}}]\ncontexts: [{name: emu, context: {cluster: emu, user: admin, namespace: oomscope}}]\nusers: [{name: admin, user: {}}]\n`);
