@@ -53,6 +53,26 @@ TEST_CASE("the story's leak: supportedExtensions on the cached validators/name.j
   CHECK(Analyze(Series("story")).suspects.front().id == top.id);
 }
 
+TEST_CASE("a series fed from streams (as uploads arrive) names the same leak as from files") {
+  SeriesAnalyzer a{AnalyzeOptions{}};
+  double t = 1000;
+  for (const std::string& path : Series("story")) {
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE(in);
+    auto source = MakeStreamSource(in, path);
+    SnapshotInfo info;
+    info.source = path;
+    info.captured_at = t += 60;
+    Status st = a.AddSource(*source, info);
+    REQUIRE_MESSAGE(st.ok(), st.ToString());
+  }
+  Report streamed = a.Finish();
+  Report from_files = Analyze(Series("story"));
+  REQUIRE_FALSE(streamed.suspects.empty());
+  CHECK(streamed.suspects.front().id == from_files.suspects.front().id);
+  CHECK(streamed.suspects.front().held_under == "supportedExtensions");
+}
+
 TEST_CASE("an unbounded Map cache") {
   Report r = Analyze(Series("map-cache"));
   INFO(Describe(r));

@@ -21,17 +21,21 @@ struct SeriesAnalyzer::Last {
 SeriesAnalyzer::SeriesAnalyzer(AnalyzeOptions options) : options_(std::move(options)) {}
 SeriesAnalyzer::~SeriesAnalyzer() = default;
 
+void SeriesAnalyzer::DigestLast() {
+  if (!last_) return;
+  Progress* progress = options_.progress;
+  if (progress) progress->Begin("digest", 0);
+  digests_.push_back(std::make_unique<SnapshotDigest>(
+      MakeDigest(last_->snap, last_->graph, last_->node_class, std::move(last_->classes))));
+  last_.reset();
+  if (progress) progress->End();
+}
+
 Status SeriesAnalyzer::Add(Snapshot snapshot, SnapshotInfo info) {
   Progress* progress = options_.progress;
   // The previous last snapshot becomes a digest before the new one is analyzed, so that two
   // full graphs never live at once.
-  if (last_) {
-    if (progress) progress->Begin("digest", 0);
-    digests_.push_back(std::make_unique<SnapshotDigest>(
-        MakeDigest(last_->snap, last_->graph, last_->node_class, std::move(last_->classes))));
-    last_.reset();
-    if (progress) progress->End();
-  }
+  DigestLast();
   auto last = std::make_unique<Last>();
   last->snap = std::move(snapshot);
   last->graph = BuildGraph(last->snap, progress);
@@ -49,7 +53,17 @@ Status SeriesAnalyzer::Add(Snapshot snapshot, SnapshotInfo info) {
   return Status::Ok();
 }
 
+Status SeriesAnalyzer::AddSource(ByteSource& source, SnapshotInfo info) {
+  DigestLast();  // before parsing: a whole snapshot and a whole graph never coexist
+  ParseOptions po;
+  po.progress = options_.progress;
+  Result<Snapshot> snap = ParseSnapshot(source, po);
+  if (!snap.ok()) return snap.status();
+  return Add(std::move(*snap), std::move(info));
+}
+
 Status SeriesAnalyzer::AddFile(const std::string& path, std::optional<double> captured_at) {
+  DigestLast();  // before parsing: a whole snapshot and a whole graph never coexist
   ParseOptions po;
   po.progress = options_.progress;
   Result<Snapshot> snap = ParseSnapshotFile(path, po);

@@ -11,6 +11,7 @@
 #include "oomscope/heap/digest.h"
 #include "oomscope/heap/report.h"
 #include "oomscope/heap/snapshot.h"
+#include "oomscope/heap/source.h"
 #include "oomscope/heap/suspects.h"
 
 namespace oomscope::heap {
@@ -31,8 +32,11 @@ class SeriesAnalyzer {
   explicit SeriesAnalyzer(AnalyzeOptions options);
   ~SeriesAnalyzer();
 
-  // Adds the next snapshot of the series.
+  // Adds the next snapshot of the series. The caller parsed it while the previous one was still
+  // whole: prefer AddSource/AddFile, which reduce the previous one to its digest first.
   Status Add(Snapshot snapshot, SnapshotInfo info);
+  // Parses the next snapshot from `source` and adds it; only one snapshot is whole at a time.
+  Status AddSource(ByteSource& source, SnapshotInfo info);
   // Parses `path` and adds it (captured_at: the file's modification time unless given).
   Status AddFile(const std::string& path, std::optional<double> captured_at = std::nullopt);
 
@@ -41,6 +45,7 @@ class SeriesAnalyzer {
 
  private:
   struct Last;
+  void DigestLast();  // reduces the whole last snapshot to a digest, freeing its graph
   AnalyzeOptions options_;
   ClassTable classes_;
   std::vector<SnapshotInfo> infos_;
