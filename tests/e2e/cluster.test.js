@@ -155,7 +155,7 @@ test('an OOMKilled Deployment is diagnosed (supportedExtensions) and restored ex
     const analyzerUrl = `http://127.0.0.1:${analyzer.match[1]}`;
     const operator = await procs.start('operator', BIN.operator, [
       '--kubeconfig', kc, '--listen', '127.0.0.1:0', '--analyzer-url', analyzerUrl, '--upload-token-file', token,
-      '--sidecar-image', 'ghcr.io/oomscope/oomscope:e2e', '--ttl', '10m', '--log-format', 'json',
+      '--sidecar-image', 'ghcr.io/oomscope/oomscope:e2e', '--ttl', '10m', '--poll-interval', '1s', '--log-format', 'json',
     ], { ready: /listening.*?(?:"port":"?|127\.0\.0\.1:)(\d+)/ });
     const operatorUrl = `http://127.0.0.1:${operator.match[1]}`;
     step(`analyzer ${analyzerUrl}, operator ${operatorUrl}, kubelet ${kubeletUrl}`);
@@ -253,7 +253,10 @@ test('an OOMKilled Deployment is diagnosed (supportedExtensions) and restored ex
       return !(d.metadata.annotations || {})['oomscope.io/original'] ? d : null;
     }, { timeoutMs: 30000 * SLOW });
     assert.deepEqual(restored.spec, created.spec);
-    assert.deepEqual(restored.metadata.annotations, created.metadata.annotations);
+    // The deployment controller's revision annotation aside, the annotations are the user's.
+    const userAnnotations = (m) => Object.fromEntries(Object.entries(m.annotations || {})
+      .filter(([k]) => k !== 'deployment.kubernetes.io/revision'));
+    assert.deepEqual(userAnnotations(restored.metadata), userAnnotations(created.metadata));
     assert.deepEqual(restored.metadata.labels, created.metadata.labels);
     assert.ok(metricSamples((await httpGet(`${operatorUrl}/metrics`)).body, 'oomscope_operator_restores_total', { reason: 'completed' })[0].value >= 1);
     step('restored; stopping');
