@@ -200,3 +200,15 @@ test('the upload token: generated (48 characters) without a cluster, mounted int
     assert.equal(d.spec.template.spec.volumes.find((v) => v.name === 'upload-token').secret.secretName, secret.metadata.name);
   }
 });
+
+test('the PodMonitor finds the sidecar the operator injects, on the port the sidecar listens on', () => {
+  const pm = renders['namespaced-values.yaml'].find((o) => o.kind === 'PodMonitor');
+  const [keep, address] = pm.spec.podMetricsEndpoints[0].relabelings;
+  const recipe = fs.readFileSync(path.join(ROOT, 'operator', 'src', 'recipe.h'), 'utf8');
+  assert.equal(keep.regex, /kSidecarName\[\] = "([^"]+)"/.exec(recipe)[1]);
+  const sidecarDoc = fs.readFileSync(path.join(ROOT, 'docs', 'sidecar.md'), 'utf8');
+  const port = /`--listen` \| `OOMSCOPE_LISTEN` \| `[^`]*:(\d+)`/.exec(sidecarDoc)[1];
+  assert.equal(address.replacement, `$1:${port}`);
+  assert.notEqual(port, '9229');
+  assert.deepEqual(pm.spec.namespaceSelector, { matchNames: ['shop'] });
+});
