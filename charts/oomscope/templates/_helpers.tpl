@@ -86,14 +86,15 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{/*
-The operator's rules: exactly the API calls it makes (tests/chart checks them against the calls
-observed in the operator's integration tests). Secrets: "create" cannot be restricted by name;
+The operator's rules: exactly the API calls it makes (informers list and watch; it reads a
+Deployment fresh before updating it; HeapDiagnoses are created, their status merge-patched; Events
+created). tests/chart checks them against the calls the operator's integration test records. Secrets: "create" cannot be restricted by name;
 get and update only on the mirrored upload-token Secret.
 */}}
 {{- define "oomscope.operatorRules" -}}
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: ["create"]
@@ -106,17 +107,17 @@ get and update only on the mirrored upload-token Secret.
   verbs: ["get", "list", "watch", "update"]
 - apiGroups: ["apps"]
   resources: ["replicasets"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch"]
 - apiGroups: ["autoscaling"]
   resources: ["horizontalpodautoscalers"]
-  verbs: ["get", "list", "watch", "update"]
+  verbs: ["list", "watch", "update"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create"]
 - apiGroups: ["oomscope.io"]
   resources: ["heapdiagnoses"]
-  verbs: ["get", "list", "watch", "create", "update", "patch"]
+  verbs: ["list", "watch", "create"]
 - apiGroups: ["oomscope.io"]
   resources: ["heapdiagnoses/status"]
-  verbs: ["get", "update", "patch"]
+  verbs: ["patch"]
 {{- end }}
