@@ -172,7 +172,9 @@ test('an OOMKilled Deployment is diagnosed (supportedExtensions) and restored ex
     step('3 pods running; load on');
 
     // 5. Load until a pod is OOMKilled (recorded by the kubelet in the pod's status).
-    load = new LoadDriver(apiUrls, { concurrency: 8 }).start();
+    // Refreshed often: the diagnosis pod must get traffic before the sidecar's first snapshot
+    // (see the note at step 8).
+    load = new LoadDriver(apiUrls, { concurrency: 8, refreshMs: 100 }).start();
     const oomPod = await waitFor('an OOMKilled container in a pod status', async () => {
       const list = await kube.get(`/api/v1/namespaces/${NS}/pods`);
       return list.items.find((p) => (p.status.containerStatuses || []).some((s) =>
@@ -213,6 +215,12 @@ test('an OOMKilled Deployment is diagnosed (supportedExtensions) and restored ex
       const s = (await getJson(`${analyzerUrl}/v1/series?namespace=${NS}&workload=leaky-api`)).series || [];
       return s.find((x) => x.state === 'complete');
     }, { timeoutMs: 150000 * SLOW, intervalMs: 500 });
+    // A race the product has (reported): the sidecar takes its first timed snapshot as soon as
+    // the inspector answers, and lib/heap only reports owners present in the first snapshot;
+    // the story's module and array are created by the first request. If no request reached the
+    // new pod before that snapshot, the series names nothing.
+    assert.ok(series.top_suspect, `the series names no suspect: ${JSON.stringify(series)} ` +
+      `(did the first snapshot precede the first request? ${load.sent} requests sent in all)`);
     assert.equal(series.top_suspect.name, 'supportedExtensions', JSON.stringify(series));
     assert.match(series.top_suspect.path, /validators\/name\.js.*supportedExtensions/);
     assert.ok(series.snapshots >= 3);
