@@ -23,7 +23,8 @@ bool MatchPattern(const std::string& pattern, const std::string& path, std::map<
     ++s;
   }
   if (p != pattern.size() || s != path.size()) return false;
-  if (params) params->insert(found.begin(), found.end());
+  if (params)
+    for (auto& [k, v] : found) (*params)[k] = std::move(v);
   return true;
 }
 

@@ -1,0 +1,115 @@
+// The whole path: a real leaky Node process, the real sidecar, the analyzer; the report names the
+// leak, /metrics shows it (and lists only documented metrics), and the web UI shows it in Chromium.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <regex>
+
+#include "analyzer_test_util.h"
+#include "metrics_doc.h"
+#include "node_process.h"
+
+using namespace oomscope::testing;
+
+namespace {
+
+std::string Popen(const std::string& cmd) {
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+// The DOM Chromium builds from `url` (headless; as root it needs --no-sandbox).
+std::string ChromiumDom(const std::string& url, const fs::path& profile) {
+  return Popen("chromium --headless --no-sandbox --disable-gpu --user-data-dir=" + profile.string() +
+               " --dump-dom '" + url + "' 2>/dev/null");
+}
+
+// The section of docs/metrics.md that starts with `heading` (up to the next "## ").
+std::string DocSection(const std::string& heading) {
+  std::string doc = ReadFile(kSrc + "/docs/metrics.md");
+  size_t at = doc.find(heading);
+  if (at == std::string::npos) return "";
+  size_t end = doc.find("\n## ", at + heading.size());
+  return doc.substr(at, end == std::string::npos ? std::string::npos : end - at);
+}
+
+}  // namespace
+
+TEST_SUITE("sidecar") {
+TEST_CASE("a series the real sidecar takes of the leaky app ends as a report naming supportedExtensions; metrics and the web UI show it") {
+  fs::path dir = Fresh("e2e");
+  Analyzer a(dir / "store");
+  REQUIRE(a.ok());
+  std::ofstream(dir / "token") << kToken << "\n";
+  NodeProcess app({kSrc + "/tests/analyzer/leaky_driver.js", kSrc + "/deploy/examples/leaky-api/server.js", (dir / "warm").string()});
+  REQUIRE(app.ok());
+  REQUIRE(WaitUntil([&] { return fs::exists(dir / "warm"); }, 30));  // the leak is growing
+  ::setenv("POD_NAMESPACE", "shop", 1);
+  ::setenv("WORKLOAD_NAME", "leaky-api", 1);
+  ::setenv("POD_NAME", "leaky-api-5d8f-abcde", 1);
+  ::setenv("CONTAINER_NAME", "app", 1);
+  ChildProcess sidecar({OOMSCOPE_SIDECAR, "--inspector", app.address(), "--analyzer-url", "http://127.0.0.1:" + std::to_string(a.port()),
+                        "--token-file", (dir / "token").string(), "--spool-dir", (dir / "spool").string(), "--listen", "127.0.0.1:0",
+                        "--count", "3", "--interval", "2", "--gzip"},
+                       "\"port\":\"", ChildProcess::Stream::kStderr);
+  REQUIRE(sidecar.ok());
+  nlohmann::json series;
+  REQUIRE(WaitUntil([&] {
+    nlohmann::json list = a.GetJson("/v1/series?namespace=shop&workload=leaky-api");
+    if (!list.is_object() || list["series"].empty()) return false;
+    series = list["series"][0];
+    return series["state"] == "complete";
+  }, 90));
+  CHECK(series["snapshots"] == 3);
+  CHECK(series["series_length"] == 3);
+  CHECK(series["pod"] == "leaky-api-5d8f-abcde");
+  INFO(series.dump());
+  INFO(a.Get("/v1/series/" + series.value("id", "") + "/report").body.substr(0, 3000));
+  REQUIRE(series.contains("top_suspect"));
+  CHECK(series["top_suspect"]["name"] == "supportedExtensions");
+  CHECK(series["top_suspect"]["retained_bytes"].get<double>() > 0);
+  std::string id = series["id"];
+  std::string report = a.Get("/v1/series/" + id + "/report").body;
+  nlohmann::json rj = nlohmann::json::parse(report, nullptr, false);
+  REQUIRE(rj.is_object());
+  CHECK(rj["snapshots"].size() == 3);
+  CHECK(rj["suspects"][0].dump().find("supportedExtensions") != std::string::npos);
+
+  std::string metrics = a.Get("/metrics").body;
+  std::regex suspect(R"(oomscope_analyzer_suspect_retained_bytes\{[^}]*name="supportedExtensions"[^}]*\} ([0-9.e+]+))");
+  std::smatch m;
+  REQUIRE(std::regex_search(metrics, m, suspect));
+  CHECK(std::stod(m[1]) > 0);
+  CHECK(m[0].str().find("rank=\"1\"") != std::string::npos);
+  CHECK(m[0].str().find("workload=\"leaky-api\"") != std::string::npos);
+  CHECK(metrics.find("oomscope_analyzer_heap_bytes{namespace=\"shop\",workload=\"leaky-api\"}") != std::string::npos);
+
+  // docs/metrics.md lists exactly what is exported.
+  std::string section = DocSection("## oomscope-analyzer");
+  REQUIRE(!section.empty());
+  std::set<std::string> exported = ExportedFamilies(metrics, "oomscope_analyzer_");
+  std::set<std::string> documented = DocumentedFamilies(section, "oomscope_analyzer_");
+  CHECK(exported.size() >= 9);
+  CHECK(exported == documented);
+
+  // The web UI in a real headless Chromium: the workload and series rows, then the report link.
+  std::string base = "http://127.0.0.1:" + std::to_string(a.port());
+  std::string dom = ChromiumDom(base + "/", dir / "chromium");
+  REQUIRE(dom.find("data-workload=\"leaky-api\"") != std::string::npos);
+  std::regex row("<tr class=\"series\" data-series=\"" + id + "\">[\\s\\S]*?href=\"([^\"]+)\"");
+  REQUIRE(std::regex_search(dom, m, row));
+  std::string href = m[1];
+  CHECK(href == "/v1/series/" + id + "/report.html");
+  CHECK(dom.find("supportedExtensions") != std::string::npos);
+  std::string report_dom = ChromiumDom(base + href, dir / "chromium");
+  CHECK(report_dom.find("supportedExtensions") != std::string::npos);
+  CHECK(report_dom.find("<table") != std::string::npos);
+  fs::remove_all(dir);
+}
+}
