@@ -74,7 +74,8 @@ for (const component of ['analyzer', 'operator']) {
     for (const probe of [c.livenessProbe, c.readinessProbe]) {
       let status = 0;
       // Readiness may take a moment (the operator's caches sync): poll on the program's own answer.
-      for (let i = 0; i < 100 && status !== 200; i++) {
+      // (deadline 60 s: sanitizer builds on a busy machine are slow to start).
+      for (const end = Date.now() + 60000; Date.now() < end && status !== 200;) {
         status = (await fetch(`http://127.0.0.1:${port}${probe.httpGet.path}`)).status;
         if (status !== 200) await new Promise((r) => setTimeout(r, 100));
       }
