@@ -281,18 +281,34 @@ test('an OOMKilled Deployment is diagnosed (supportedExtensions) and restored ex
     await procs.stopAll();
     if (!ok) {
       for (const e of procs.list) t.diagnostic(`--- ${e.name} (${e.logFile})\n${procs.tail(e.logFile, 4000)}`);
-      const nodeDir = path.join(dir, 'node');
-      if (fs.existsSync(nodeDir)) {
-        for (const pod of fs.readdirSync(nodeDir)) {
-          const ld = path.join(nodeDir, pod, 'logs');
+      const podsDir = path.join(dir, 'node');
+      if (fs.existsSync(podsDir)) {
+        for (const pod of fs.readdirSync(podsDir)) {
+          const ld = path.join(podsDir, pod, 'logs');
           if (!fs.existsSync(ld)) continue;
           for (const f of fs.readdirSync(ld)) t.diagnostic(`--- pod ${pod} ${f}\n${procs.tail(path.join(ld, f), 2500)}`);
         }
+      }
+    }
+    // Under ASan+UBSan: no sanitizer report in any process's log (the programs, and the
+    // sidecars the kubelet ran).
+    const reports = [];
+    const scan = (file) => {
+      const text = procs.tail(file, 1 << 20);
+      if (/ERROR: (Address|Leak|Thread)Sanitizer|runtime error:/.test(text)) reports.push(`${file}:\n${text.slice(-4000)}`);
+    };
+    for (const e of procs.list) scan(e.logFile);
+    const nodeDir = path.join(dir, 'node');
+    if (fs.existsSync(nodeDir)) {
+      for (const pod of fs.readdirSync(nodeDir)) {
+        const ld = path.join(nodeDir, pod, 'logs');
+        if (fs.existsSync(ld)) for (const f of fs.readdirSync(ld)) scan(path.join(ld, f));
       }
     }
     // Nothing the test started may outlive it: the kubelet stops its pods' processes.
     const left = [...seenPids].filter(alive);
     if (ok || process.env.OOMSCOPE_E2E_KEEP !== '1') fs.rmSync(dir, { recursive: true, force: true });
     assert.deepEqual(left, [], 'processes left running');
+    assert.deepEqual(reports, [], 'sanitizer reports');
   }
 });
