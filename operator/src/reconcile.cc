@@ -276,7 +276,7 @@ void Advance(const Observed& o, const json& hd, Plan& plan) {
       applying["message"] = "applying the debugging recipe";
       plan.actions.push_back(StatusAction(hd, applying));
     }
-    if (o.config.upload_token) plan.actions.push_back({Action::Kind::kEnsureUploadTokenSecret, json::object()});
+    if (o.config.upload_token) plan.actions.push_back({Action::Kind::kEnsureUploadTokenSecret, json::object(), name});
     if (o.hpa && !SavedOriginal(*o.hpa)) {
       Result<json> pinned = PinHPA(*o.hpa, name);
       if (pinned.ok()) plan.actions.push_back({Action::Kind::kUpdateHPA, *pinned, name});

@@ -1,0 +1,237 @@
+#include "controller.h"
+
+#include <chrono>
+
+#include "oomscope/common/log.h"
+#include "oomscope/kube/object.h"
+#include "oomscope/kube/resource.h"
+#include "recipe.h"
+
+namespace oomscope::op {
+namespace {
+
+using nlohmann::json;
+namespace res = kube::resources;
+
+bool HasOom(const json& pod) {
+  const json statuses = pod.value("/status/containerStatuses"_json_pointer, json::array());
+  for (const json& cs : statuses)
+    for (const char* where : {"/lastState/terminated/reason", "/state/terminated/reason"})
+      if (kube::StringAt(cs, where) == "OOMKilled") return true;
+  return false;
+}
+
+std::string DeploymentOfHpa(const json& hpa) {
+  if (kube::StringAt(hpa, "/spec/scaleTargetRef/kind") != "Deployment") return "";
+  return kube::meta::Namespace(hpa) + "/" + kube::StringAt(hpa, "/spec/scaleTargetRef/name");
+}
+
+int64_t NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Controller::Controller(kube::KubeClient& client, AnalyzerClient* analyzer, Executor& executor, Metrics& metrics,
+                       ControllerOptions options)
+    : client_(client), analyzer_(analyzer), executor_(executor), metrics_(metrics), options_(std::move(options)) {
+  auto make = [&](const kube::ResourceRef& r, const std::string& selector = "") {
+    kube::InformerOptions io;
+    io.resource = r;
+    io.namespace_ = options_.namespace_;
+    io.label_selector = selector;
+    return std::make_unique<kube::Informer>(client_, io);
+  };
+  deployments_ = make(res::Deployments(), options_.label_selector);
+  replicasets_ = make(res::ReplicaSets());
+  pods_ = make(res::Pods());
+  hpas_ = make(res::HorizontalPodAutoscalers());
+  diagnoses_ = make(res::HeapDiagnoses());
+
+  auto enqueue = [this](const json& obj) { queue_.Add(kube::meta::KeyOf(obj).ToString()); };
+  deployments_->AddHandlers({enqueue, [enqueue](const json&, const json& n) { enqueue(n); }, enqueue});
+  auto rs = [this](const json& obj) { EnqueueOwnerOf(obj); };
+  replicasets_->AddHandlers({rs, nullptr, nullptr});
+  pods_->AddHandlers({[this](const json& p) { OnPod(p, false); }, [this](const json&, const json& p) { OnPod(p, false); },
+                      [this](const json& p) { OnPod(p, true); }});
+  auto hpa = [this](const json& h) {
+    std::string key = DeploymentOfHpa(h);
+    if (!key.empty()) queue_.Add(key);
+  };
+  hpas_->AddHandlers({hpa, [hpa](const json&, const json& n) { hpa(n); }, hpa});
+  auto hd = [this](const json& d) {
+    queue_.Add(kube::meta::Namespace(d) + "/" + kube::StringAt(d, "/spec/deployment"));
+  };
+  diagnoses_->AddHandlers({hd, [hd](const json&, const json& n) { hd(n); }, hd});
+}
+
+Controller::~Controller() { Stop(); }
+
+void Controller::EnqueueOwnerOf(const json& replicaset) {
+  kube::OwnerReference owner = kube::meta::ControllerOf(replicaset);
+  if (owner.kind != "Deployment") return;
+  // Only when one of its pods has an OOM: a ReplicaSet seen after its pod (relist order).
+  const std::string rs = kube::meta::Name(replicaset), ns = kube::meta::Namespace(replicaset);
+  bool relevant = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [pod, pod_rs] : oom_pods_)
+      if (pod_rs == rs && pod.rfind(ns + "/", 0) == 0) relevant = true;
+  }
+  if (relevant) queue_.Add(ns + "/" + owner.name);
+}
+
+void Controller::OnPod(const json& pod, bool deleted) {
+  const std::string key = kube::meta::KeyOf(pod).ToString();
+  kube::OwnerReference owner = kube::meta::ControllerOf(pod);
+  const bool oom = !deleted && owner.kind == "ReplicaSet" && HasOom(pod);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (oom)
+      oom_pods_[key] = owner.name;
+    else if (oom_pods_.erase(key) == 0)
+      return;  // never had an OOM: nothing to tell
+  }
+  if (!oom) return;
+  std::optional<json> rs = replicasets_->store().Get(kube::meta::Namespace(pod) + "/" + owner.name);
+  if (rs) EnqueueOwnerOf(*rs);
+}
+
+void Controller::StartInformers() {
+  for (auto* inf : {deployments_.get(), replicasets_.get(), pods_.get(), hpas_.get(), diagnoses_.get()}) inf->Start();
+}
+
+bool Controller::Synced() const {
+  for (auto* inf : {deployments_.get(), replicasets_.get(), pods_.get(), hpas_.get(), diagnoses_.get()})
+    if (!inf->HasSynced()) return false;
+  return true;
+}
+
+bool Controller::WaitForSync(const kube::StopSignal& stop) const {
+  for (auto* inf : {deployments_.get(), replicasets_.get(), pods_.get(), hpas_.get(), diagnoses_.get()})
+    while (!inf->WaitForSync(std::chrono::milliseconds(1000), &stop))
+      if (stop.stopped()) return false;
+  return true;
+}
+
+void Controller::StartWorkers() {
+  for (int i = 0; i < options_.workers; ++i) workers_.emplace_back([this] { Worker(); });
+}
+
+void Controller::Stop() {
+  if (stopping_.exchange(true)) return;
+  queue_.ShutDown();
+  for (std::thread& t : workers_) t.join();
+  workers_.clear();
+  for (auto* inf : {deployments_.get(), replicasets_.get(), pods_.get(), hpas_.get(), diagnoses_.get()}) inf->Stop();
+}
+
+void Controller::Worker() {
+  while (std::optional<std::string> key = queue_.Get()) {
+    ProcessKey(*key);
+    queue_.Done(*key);
+  }
+}
+
+Observed Controller::Observe(const std::string& ns, const std::string& name) {
+  Observed o;
+  o.ns = ns;
+  o.name = name;
+  o.config = options_.config;
+  o.now = NowSeconds();
+  const std::string key = ns + "/" + name;
+  o.deployment = deployments_->store().Get(key);
+  for (const json& hd : diagnoses_->store().List()) {
+    if (kube::meta::Namespace(hd) == ns && kube::StringAt(hd, "/spec/deployment") == name)
+      o.diagnoses.push_back(hd);
+    else if (DiagnosisActive(hd))
+      ++o.active_elsewhere;
+  }
+  const bool relevant = (o.deployment && (OptedIn(*o.deployment) || SavedOriginal(*o.deployment))) || !o.diagnoses.empty();
+  if (!relevant) return o;
+  // The cache may not show our own last write yet: read what we act on from the server.
+  Result<json> fresh = client_.Get(res::Deployments(), ns, name);
+  if (fresh.ok())
+    o.deployment = *fresh;
+  else if (fresh.status().code() == Code::kNotFound)
+    o.deployment.reset();
+  kube::ListOptions lo;
+  Result<kube::ObjectList> hds = client_.List(res::HeapDiagnoses(), ns, lo);
+  if (hds.ok()) {
+    o.diagnoses.clear();
+    for (json& hd : hds->items)
+      if (kube::StringAt(hd, "/spec/deployment") == name) o.diagnoses.push_back(std::move(hd));
+  }
+  for (const json& h : hpas_->store().List())
+    if (DeploymentOfHpa(h) == key) o.hpa = h;
+  std::set<std::string> rs_names;
+  std::vector<std::string> pod_keys;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [pod, rs] : oom_pods_)
+      if (pod.rfind(ns + "/", 0) == 0) pod_keys.push_back(pod), rs_names.insert(rs);
+  }
+  for (const std::string& rs : rs_names)
+    if (std::optional<json> r = replicasets_->store().Get(ns + "/" + rs)) o.replicasets.push_back(*r);
+  for (const std::string& p : pod_keys)
+    if (std::optional<json> pod = pods_->store().Get(p)) o.pods.push_back(*pod);
+  bool polling = false;
+  for (const json& hd : o.diagnoses) polling |= DiagnosisActive(hd) && kube::StringAt(hd, "/status/phase") != "";
+  if (polling && analyzer_) {
+    Result<json> series = analyzer_->ListSeries(ns, name);
+    if (series.ok())
+      o.series = *series;
+    else
+      o.analyzer_error = series.status().message();
+  }
+  return o;
+}
+
+void Controller::ProcessKey(const std::string& key) {
+  const auto start = std::chrono::steady_clock::now();
+  kube::ObjectKey k = kube::ObjectKey::Parse(key);
+  Observed o = Observe(k.namespace_, k.name);
+  Plan plan = Reconcile(o);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const std::string& oom : plan.ooms)
+      if (ooms_counted_.insert(oom).second) metrics_.ooms_seen->Increment();
+    if (ooms_counted_.size() > 100000) ooms_counted_.clear();
+  }
+  Status st = plan.actions.empty() ? Status::Ok() : executor_.Execute(o, plan);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_.reconcile_duration->Observe(seconds);
+  if (!plan.actions.empty() || !st.ok())
+    log::Info("reconciled", {{"deployment", key}, {"plan", plan.summary}, {"actions", std::to_string(plan.actions.size())},
+                             {"result", st.ok() ? "ok" : st.ToString()}});
+  if (!st.ok()) {
+    metrics_.ReconcileTotal("error").Increment();
+    queue_.AddRateLimited(key);  // a 409 comes back at once (5 ms), repeated failures back off
+    return;
+  }
+  queue_.Forget(key);
+  if (plan.requeue_after_seconds) {
+    metrics_.ReconcileTotal("requeue").Increment();
+    queue_.AddAfter(key, std::chrono::milliseconds(*plan.requeue_after_seconds * 1000));
+  } else {
+    metrics_.ReconcileTotal("success").Increment();
+  }
+}
+
+void Controller::UpdateMetrics() {
+  int active = 0;
+  for (const json& hd : diagnoses_->store().List()) active += DiagnosisActive(hd);
+  metrics_.in_progress->Set(active);
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto* inf : {deployments_.get(), replicasets_.get(), pods_.get(), hpas_.get(), diagnoses_.get()}) {
+    kube::RestartCounters now = inf->restarts();
+    kube::RestartCounters& seen = restarts_seen_[inf->resource().resource];
+    if (now.dropped > seen.dropped)
+      metrics_.WatchRestarts(inf->resource().resource, "dropped").Increment(static_cast<double>(now.dropped - seen.dropped));
+    if (now.gone > seen.gone)
+      metrics_.WatchRestarts(inf->resource().resource, "gone").Increment(static_cast<double>(now.gone - seen.gone));
+    seen = now;
+  }
+}
+
+}  // namespace oomscope::op

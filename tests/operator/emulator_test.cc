@@ -1,0 +1,435 @@
+// oomscope-operator as a process against the Kubernetes API emulator (tests/emulator), with an
+// in-test analyzer that answers GET /v1/series as contracts.md says. The emulator runs with
+// --field-validation Strict, so every object the operator writes must validate against v1.32.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "child_process.h"
+#include "http_call.h"
+#include "oomscope/http/server.h"
+#include "oomscope/kube/client.h"
+#include "oomscope/kube/object.h"
+#include "oomscope/kube/resource.h"
+#include "recipe.h"
+
+namespace oomscope::op {
+namespace {
+
+using nlohmann::json;
+using oomscope::testing::ChildProcess;
+using testing::HttpCall;
+namespace res = kube::resources;
+namespace fs = std::filesystem;
+
+std::string CrdPath() {
+  std::string chart = std::string(OOMSCOPE_SOURCE_DIR) + "/charts/oomscope/crds/heapdiagnoses.oomscope.io.yaml";
+  if (fs::exists(chart)) return chart;
+  return std::string(OOMSCOPE_SOURCE_DIR) + "/operator/crd/heapdiagnoses.oomscope.io.yaml";
+}
+
+// Polls `done` until it holds or `timeout` passes (what a user watching kubectl would do).
+bool Eventually(const std::function<bool()>& done, std::chrono::seconds timeout = std::chrono::seconds(30)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return done();
+}
+
+// The analyzer as the operator sees it: GET /v1/series, answered from `series`.
+class Analyzer {
+ public:
+  Analyzer() : server_(http::MakeServer("127.0.0.1", 0)) {
+    server_->Route("GET", "/v1/series", [this](const http::Request&) {
+      std::lock_guard<std::mutex> lock(mu_);
+      return http::Response{200, "application/json", json{{"series", series_}}.dump()};
+    });
+    REQUIRE(server_->Start().ok());
+  }
+  ~Analyzer() { server_->Stop(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->port()); }
+  void Set(const std::string& state, int snapshots) {
+    std::lock_guard<std::mutex> lock(mu_);
+    series_ = json::array({{{"id", "s-1"}, {"namespace", "shop"}, {"workload", "leaky-api"}, {"pod", "p"},
+                            {"container", "api"}, {"created_at", "2099-01-01T00:00:00Z"},
+                            {"updated_at", "2099-01-01T00:00:00Z"}, {"snapshots", snapshots}, {"series_length", 3},
+                            {"state", state},
+                            {"top_suspect", {{"kind", "array"}, {"name", "supportedExtensions"}, {"constructor", "Array"},
+                                             {"path", "validators.supportedExtensions"}, {"retained_bytes", 1048576},
+                                             {"growth_bytes_per_second", 512.0}}},
+                            {"report_url", "/v1/series/s-1/report.html"}}});
+  }
+
+ private:
+  std::unique_ptr<http::Server> server_;
+  std::mutex mu_;
+  json series_ = json::array();
+};
+
+struct Cluster {
+  Cluster()
+      : dir(fs::temp_directory_path() / ("oomscope-op-" + std::to_string(getpid()) + "-" + std::to_string(++counter))),
+        emulator({"node", std::string(OOMSCOPE_SOURCE_DIR) + "/tests/emulator/apiserver.js", "--port", "0", "--crd",
+                  CrdPath(), "--field-validation", "Strict"},
+                 "listening ") {
+    REQUIRE(emulator.ok());
+    url = emulator.ready();
+    fs::create_directories(dir);
+    kubeconfig = (dir / "kubeconfig").string();
+    std::ofstream(kubeconfig) << "apiVersion: v1\nkind: Config\ncurrent-context: emu\n"
+                              << "clusters: [{name: emu, cluster: {server: \"" << url << "\"}}]\n"
+                              << "users: [{name: u, user: {token: test}}]\n"
+                              << "contexts: [{name: emu, context: {cluster: emu, user: u}}]\n";
+    std::ofstream(dir / "token") << "upload-secret\n";
+    kube::ClusterConfig cc;
+    cc.server = url;
+    cc.user_agent = "oomscope-test";
+    auto c = kube::NewKubeClient(cc);
+    REQUIRE(c.ok());
+    client = std::move(*c);
+  }
+  ~Cluster() { fs::remove_all(dir); }
+
+  json Must(Result<json> r) {
+    if (!r.ok()) FAIL(r.status().ToString());
+    return *r;
+  }
+  json Get(const kube::ResourceRef& r, const std::string& name, const std::string& ns = "shop") {
+    return Must(client->Get(r, ns, name));
+  }
+  void Fault(const json& fault) { REQUIRE(HttpCall("POST", url + "/_emulator/faults", fault.dump()).status / 100 == 2); }
+  json Requests() { return json::parse(HttpCall("GET", url + "/_emulator/requests").body); }
+
+  // A Deployment (opted in unless `opted_in` is false), its ReplicaSet and one pod.
+  json MakeApp(const std::string& name, bool opted_in) {
+    json d = {{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
+              {"metadata", {{"name", name}, {"namespace", "shop"}}},
+              {"spec", {{"replicas", 3}, {"selector", {{"matchLabels", {{"app", name}}}}},
+                        {"template", {{"metadata", {{"labels", {{"app", name}}}}},
+                                      {"spec", {{"containers", json::array({{{"name", "api"}, {"image", "node:20"},
+                                          {"env", json::array({{{"name", "NODE_ENV"}, {"value", "production"}}})},
+                                          {"resources", {{"requests", {{"memory", "128Mi"}}}, {"limits", {{"memory", "256Mi"}}}}},
+                                          {"livenessProbe", {{"httpGet", {{"path", "/healthz"}, {"port", 8080}}}}},
+                                          {"readinessProbe", {{"httpGet", {{"path", "/ready"}, {"port", 8080}}}}}}})}}}}}}}};
+    if (opted_in) d["metadata"]["annotations"] = {{"oomscope.io/enabled", "true"}};
+    json created = Must(client->Create(res::Deployments(), "shop", d));
+    json rs = {{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"},
+               {"metadata", {{"name", name + "-7d4b9c"}, {"namespace", "shop"}, {"labels", {{"app", name}}},
+                             {"ownerReferences", json::array({{{"apiVersion", "apps/v1"}, {"kind", "Deployment"},
+                                 {"name", name}, {"uid", kube::meta::Uid(created)}, {"controller", true}}})}}},
+               {"spec", {{"replicas", 1}, {"selector", {{"matchLabels", {{"app", name}}}}},
+                         {"template", d["spec"]["template"]}}}};
+    json rs_created = Must(client->Create(res::ReplicaSets(), "shop", rs));
+    json pod = {{"apiVersion", "v1"}, {"kind", "Pod"},
+                {"metadata", {{"name", name + "-7d4b9c-x1"}, {"namespace", "shop"}, {"labels", {{"app", name}}},
+                              {"ownerReferences", json::array({{{"apiVersion", "apps/v1"}, {"kind", "ReplicaSet"},
+                                  {"name", name + "-7d4b9c"}, {"uid", kube::meta::Uid(rs_created)}, {"controller", true}}})}}},
+                {"spec", {{"containers", json::array({{{"name", "api"}, {"image", "node:20"}}})}}}};
+    Must(client->Create(res::Pods(), "shop", pod));
+    return created;
+  }
+
+  void OomKill(const std::string& pod, int restarts = 1) {
+    json patch = {{"status", {{"containerStatuses", json::array({{{"name", "api"}, {"image", "node:20"},
+        {"imageID", ""}, {"ready", false}, {"started", false}, {"restartCount", restarts},
+        {"state", {{"waiting", {{"reason", "CrashLoopBackOff"}}}}},
+        {"lastState", {{"terminated", {{"exitCode", 137}, {"reason", "OOMKilled"},
+                                       {"startedAt", "2026-11-26T23:18:18Z"}, {"finishedAt", "2099-01-01T00:00:00Z"}}}}}}})}}}};
+    Must(client->Patch(res::Pods(), "shop", pod, kube::PatchType::kMerge, patch, "status"));
+  }
+
+  void Setup() {
+    Must(client->Create(res::Namespaces(), "", {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "shop"}}}}));
+  }
+
+  std::vector<json> Diagnoses() {
+    auto list = client->List(res::HeapDiagnoses(), "shop");
+    REQUIRE(list.ok());
+    return list->items;
+  }
+  std::string Phase() {
+    std::vector<json> hds = Diagnoses();
+    return hds.size() == 1 ? kube::StringAt(hds[0], "/status/phase") : std::to_string(hds.size()) + " diagnoses";
+  }
+  bool RecipeApplied(const std::string& name = "leaky-api") {
+    return SavedOriginal(Get(res::Deployments(), name)).has_value();
+  }
+
+  static inline int counter = 0;
+  fs::path dir;
+  ChildProcess emulator;
+  std::string url, kubeconfig;
+  std::unique_ptr<kube::KubeClient> client;
+};
+
+struct Operator {
+  Operator(Cluster& c, const Analyzer& a, std::vector<std::string> extra = {})
+      : proc(Argv(c, a, std::move(extra)), "INFO listening port=", ChildProcess::Stream::kStderr) {
+    REQUIRE(proc.ok());
+    port = std::stoi(proc.ready());
+  }
+  static std::vector<std::string> Argv(Cluster& c, const Analyzer& a, std::vector<std::string> extra) {
+    std::vector<std::string> argv = {OOMSCOPE_OPERATOR, "--kubeconfig", c.kubeconfig, "--listen", "127.0.0.1:0",
+                                     "--analyzer-url", a.url(), "--upload-token-file", (c.dir / "token").string(),
+                                     "--sidecar-image", "oomscope:test", "--log-format", "text",
+                                     "--poll-interval", "1s", "--cooldown", "0s"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+  std::string Metrics() { return HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/metrics").body; }
+  // The value of one sample line ("name{labels} value"), or -1.
+  double Sample(const std::string& series) {
+    std::string m = Metrics();
+    size_t at = m.find("\n" + series + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(m.substr(at + series.size() + 2));
+  }
+  bool Ready() { return HttpCall("GET", "http://127.0.0.1:" + std::to_string(port) + "/readyz").status == 200; }
+
+  ChildProcess proc;
+  int port = 0;
+};
+
+int Count(const json& requests, const std::string& verb, const std::string& resource, const std::string& name) {
+  int n = 0;
+  for (const json& r : requests)
+    n += r.value("verb", "") == verb && r.value("resource", "") == resource && r.value("name", "") == name &&
+         r.value("subresource", "") == "";
+  return n;
+}
+
+TEST_CASE("an OOMKilled pod of an opted-in Deployment: recipe applied, analysis copied, restored exactly") {
+  Cluster c;
+  Analyzer analyzer;
+  c.Setup();
+  json original = c.MakeApp("leaky-api", true);
+  json bystander = c.MakeApp("bystander", false);
+  json hpa = c.Must(c.client->Create(res::HorizontalPodAutoscalers(), "shop",
+      {{"apiVersion", "autoscaling/v2"}, {"kind", "HorizontalPodAutoscaler"},
+       {"metadata", {{"name", "leaky-api"}, {"namespace", "shop"}}},
+       {"spec", {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "leaky-api"}}},
+                 {"minReplicas", 2}, {"maxReplicas", 6}}}}));
+  Operator op(c, analyzer);
+  REQUIRE(Eventually([&] { return op.Ready(); }));
+  c.OomKill("bystander-7d4b9c-x1");
+  c.OomKill("leaky-api-7d4b9c-x1");
+
+  REQUIRE(Eventually([&] { return c.Phase() == "Capturing"; }));
+  json d = c.Get(res::Deployments(), "leaky-api");
+  CHECK(d["spec"]["replicas"] == 1);
+  const json& pod = d["spec"]["template"]["spec"];
+  const json& api = pod["containers"][0];
+  CHECK_FALSE(api.contains("livenessProbe"));
+  CHECK_FALSE(api.contains("readinessProbe"));
+  CHECK(api["resources"]["limits"]["memory"] == "2Gi");
+  CHECK(api["resources"]["requests"]["memory"] == "1920Mi");
+  bool node_options = false;
+  for (const json& e : api["env"])
+    node_options |= e["name"] == "NODE_OPTIONS" && e.value("value", "").find("--inspect=127.0.0.1:9229") == 0;
+  CHECK(node_options);
+  REQUIRE(pod.contains("initContainers"));
+  CHECK(pod["initContainers"][0]["name"] == "oomscope-sidecar");
+  CHECK(pod["initContainers"][0]["restartPolicy"] == "Always");
+  json h = c.Get(res::HorizontalPodAutoscalers(), "leaky-api");
+  CHECK(h["spec"]["minReplicas"] == 1);
+  CHECK(h["spec"]["maxReplicas"] == 1);
+  json secret = c.Get(res::Secrets(), "oomscope-upload-token");
+  CHECK(secret["data"]["token"] == "dXBsb2FkLXNlY3JldA==");  // "upload-secret"
+  json hd = c.Diagnoses()[0];
+  CHECK(hd["spec"]["deployment"] == "leaky-api");
+  CHECK(hd["spec"]["triggerPod"] == "leaky-api-7d4b9c-x1");
+  CHECK(hd["status"]["memoryLimit"] == "2Gi");
+
+  analyzer.Set("analyzing", 2);
+  REQUIRE(Eventually([&] { return c.Phase() == "Analyzing"; }));
+  analyzer.Set("complete", 3);
+  REQUIRE(Eventually([&] { return c.Phase() == "Completed"; }));
+  hd = c.Diagnoses()[0];
+  CHECK(hd["status"]["topSuspect"]["name"] == "supportedExtensions");
+  CHECK(hd["status"]["snapshots"] == 3);
+  CHECK(hd["status"]["reportURL"] == analyzer.url() + "/v1/series/s-1/report.html");
+  json restored = c.Get(res::Deployments(), "leaky-api");
+  CHECK(restored["spec"] == original["spec"]);
+  CHECK(restored["metadata"]["annotations"] == original["metadata"]["annotations"]);
+  json h2 = c.Get(res::HorizontalPodAutoscalers(), "leaky-api");
+  CHECK(h2["spec"] == hpa["spec"]);
+  CHECK_FALSE(h2["metadata"].contains("annotations"));
+
+  // The Deployment without the annotation was never touched.
+  json b = c.Get(res::Deployments(), "bystander");
+  CHECK(b["metadata"]["resourceVersion"] == bystander["metadata"]["resourceVersion"]);
+  json requests = c.Requests();
+  CHECK(Count(requests, "update", "deployments", "bystander") == 0);
+  CHECK(Count(requests, "patch", "deployments", "bystander") == 0);
+  CHECK(op.Sample("oomscope_operator_recipes_applied_total") == 1);
+  CHECK(op.Sample("oomscope_operator_restores_total{reason=\"completed\"}") == 1);
+  CHECK(op.Sample("oomscope_operator_diagnoses_total{phase=\"Completed\"}") == 1);
+  CHECK(op.Sample("oomscope_operator_ooms_seen_total") == 1);
+
+  // What the operator did, for the chart's RBAC test: (group, resource, verb), no warnings.
+  std::set<std::tuple<std::string, std::string, std::string>> rbac;
+  for (const json& r : requests) {
+    if (r.value("userAgent", "").find("oomscope-operator") == std::string::npos) continue;
+    CHECK_FALSE(r.contains("warnings"));
+    std::string resource = r.value("resource", "");
+    if (!r.value("subresource", "").empty()) resource += "/" + r.value("subresource", "");
+    rbac.insert({r.value("group", ""), resource, r.value("verb", "")});
+  }
+  json out = json::array();
+  for (const auto& [g, r, v] : rbac) out.push_back({{"group", g}, {"resource", r}, {"verb", v}});
+  std::ofstream(fs::current_path() / "operator-rbac-observed.json") << out.dump(2) << "\n";
+  CHECK(rbac.count({"apps", "deployments", "update"}));
+}
+
+TEST_CASE("restore on TTL and on opt-out; the user's changes meanwhile are kept") {
+  for (const char* how : {"ttl", "opt-out"}) {
+    CAPTURE(how);
+    Cluster c;
+    Analyzer analyzer;
+    c.Setup();
+    json original = c.MakeApp("leaky-api", true);
+    Operator op(c, analyzer, {"--ttl", std::string(how) == "ttl" ? "3s" : "10m"});
+    c.OomKill("leaky-api-7d4b9c-x1");
+    REQUIRE(Eventually([&] { return c.RecipeApplied(); }));
+    json d = c.Get(res::Deployments(), "leaky-api");
+    d["metadata"]["labels"]["team"] = "payments";  // the user, meanwhile
+    if (std::string(how) == "opt-out") d["metadata"]["annotations"].erase("oomscope.io/enabled");
+    c.Must(c.client->Update(res::Deployments(), "shop", d));
+    REQUIRE(Eventually([&] { return c.Phase() == "Failed" && !c.RecipeApplied(); }));
+    json restored = c.Get(res::Deployments(), "leaky-api");
+    CHECK(restored["spec"] == original["spec"]);
+    CHECK(restored["metadata"]["labels"]["team"] == "payments");
+    std::string reason = std::string(how) == "ttl" ? "ttl" : "opted_out";
+    CHECK(op.Sample("oomscope_operator_restores_total{reason=\"" + reason + "\"}") == 1);
+  }
+}
+
+TEST_CASE("killed between steps and restarted: converges, nothing lost") {
+  Cluster c;
+  Analyzer analyzer;
+  c.Setup();
+  json original = c.MakeApp("leaky-api", true);
+  // The Deployment update keeps failing: the first operator gets as far as the diagnosis.
+  c.Fault({{"verb", "update"}, {"resource", "deployments"}, {"status", 500}, {"count", 1000}});
+  {
+    Operator first(c, analyzer);
+    c.OomKill("leaky-api-7d4b9c-x1");
+    REQUIRE(Eventually([&] { return c.Phase() == "Applying"; }));
+    first.proc.Kill();
+  }
+  REQUIRE(HttpCall("DELETE", c.url + "/_emulator/faults").status / 100 == 2);
+  Operator second(c, analyzer);
+  REQUIRE(Eventually([&] { return c.Phase() == "Capturing"; }));
+  CHECK(c.Diagnoses().size() == 1);
+  CHECK(c.Get(res::Deployments(), "leaky-api")["spec"]["replicas"] == 1);
+  second.proc.Kill();  // and again, mid-diagnosis
+  analyzer.Set("complete", 3);
+  Operator third(c, analyzer);
+  REQUIRE(Eventually([&] { return c.Phase() == "Completed"; }));
+  CHECK(c.Get(res::Deployments(), "leaky-api")["spec"] == original["spec"]);
+  CHECK(c.Diagnoses().size() == 1);
+}
+
+TEST_CASE("dropped watches and 410 Gone: the OOM is not missed") {
+  Cluster c;
+  Analyzer analyzer;
+  c.Setup();
+  c.MakeApp("leaky-api", true);
+  Operator op(c, analyzer);
+  REQUIRE(Eventually([&] { return op.Ready(); }));
+  REQUIRE(HttpCall("POST", c.url + "/_emulator/drop-watches", "{}").status == 200);
+  c.OomKill("leaky-api-7d4b9c-x1");  // while the watches are down
+  REQUIRE(HttpCall("POST", c.url + "/_emulator/compact", "{}").status == 200);
+  REQUIRE(HttpCall("POST", c.url + "/_emulator/drop-watches", "{}").status == 200);
+  REQUIRE(Eventually([&] { return c.RecipeApplied(); }));
+  CHECK(Eventually([&] { return op.Sample("oomscope_operator_watch_restarts_total{reason=\"dropped\",resource=\"pods\"}") >= 1; }));
+}
+
+TEST_CASE("a 409 on the Deployment update is retried from a fresh read") {
+  Cluster c;
+  Analyzer analyzer;
+  c.Setup();
+  c.MakeApp("leaky-api", true);
+  c.Fault({{"verb", "update"}, {"resource", "deployments"}, {"name", "leaky-api"}, {"status", 409}, {"count", 2}});
+  Operator op(c, analyzer);
+  c.OomKill("leaky-api-7d4b9c-x1");
+  REQUIRE(Eventually([&] { return c.Phase() == "Capturing"; }));
+  CHECK(c.RecipeApplied());
+  CHECK(op.Sample("oomscope_operator_api_errors_total{code=\"409\"}") >= 2);
+}
+
+TEST_CASE("a refused update (403 quota) is a Failed diagnosis, an Event and a metric, not a loop") {
+  Cluster c;
+  Analyzer analyzer;
+  c.Setup();
+  json original = c.MakeApp("leaky-api", true);
+  c.Fault({{"verb", "update"}, {"resource", "deployments"}, {"name", "leaky-api"}, {"status", 403}, {"count", 1}});
+  Operator op(c, analyzer);
+  c.OomKill("leaky-api-7d4b9c-x1");
+  REQUIRE(Eventually([&] { return c.Phase() == "Failed"; }));
+  json hd = c.Diagnoses()[0];
+  CHECK(hd["status"]["message"].get<std::string>().find("refused") != std::string::npos);
+  REQUIRE(Eventually([&] {
+    auto events = c.client->List(res::Events(), "shop");
+    if (!events.ok()) return false;
+    for (const json& e : events->items)
+      if (e.value("reason", "") == "RecipeRefused") return true;
+    return false;
+  }));
+  CHECK(op.Sample("oomscope_operator_api_errors_total{code=\"403\"}") == 1);
+  CHECK(op.Sample("oomscope_operator_diagnoses_total{phase=\"Failed\"}") == 1);
+  // Still serving, and no second attempt.
+  CHECK(op.Ready());
+  CHECK(Count(c.Requests(), "update", "deployments", "leaky-api") == 1);
+  CHECK(c.Get(res::Deployments(), "leaky-api")["spec"] == original["spec"]);
+}
+
+TEST_CASE("the Deployment deleted mid-diagnosis: the diagnosis fails, the HPA is unpinned") {
+  Cluster c;
+  Analyzer analyzer;
+  c.Setup();
+  c.MakeApp("leaky-api", true);
+  json hpa = c.Must(c.client->Create(res::HorizontalPodAutoscalers(), "shop",
+      {{"apiVersion", "autoscaling/v2"}, {"kind", "HorizontalPodAutoscaler"},
+       {"metadata", {{"name", "leaky-api"}, {"namespace", "shop"}}},
+       {"spec", {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "leaky-api"}}},
+                 {"minReplicas", 2}, {"maxReplicas", 6}}}}));
+  Operator op(c, analyzer);
+  c.OomKill("leaky-api-7d4b9c-x1");
+  REQUIRE(Eventually([&] { return c.Phase() == "Capturing"; }));
+  REQUIRE(c.client->Delete(res::Deployments(), "shop", "leaky-api").ok());
+  REQUIRE(Eventually([&] { return c.Phase() == "Failed"; }));
+  CHECK(c.Get(res::HorizontalPodAutoscalers(), "leaky-api")["spec"] == hpa["spec"]);
+  CHECK(op.Ready());
+}
+
+TEST_CASE("two replicas with leader election: one leads, the other stands by, one recipe") {
+  Cluster c;
+  Analyzer analyzer;
+  c.Setup();
+  c.MakeApp("leaky-api", true);
+  std::vector<std::string> le = {"--leader-election", "--leader-election-namespace", "shop"};
+  Operator a(c, analyzer, le);
+  Operator b(c, analyzer, le);
+  REQUIRE(Eventually([&] { return a.Sample("oomscope_operator_leader") + b.Sample("oomscope_operator_leader") == 1; }));
+  CHECK(Eventually([&] { return a.Ready() && b.Ready(); }));
+  json lease = c.Get(res::Leases(), "oomscope-operator");
+  CHECK_FALSE(kube::StringAt(lease, "/spec/holderIdentity").empty());
+  c.OomKill("leaky-api-7d4b9c-x1");
+  REQUIRE(Eventually([&] { return c.Phase() == "Capturing"; }));
+  CHECK(Count(c.Requests(), "update", "deployments", "leaky-api") == 1);
+  CHECK(a.Sample("oomscope_operator_leader") + b.Sample("oomscope_operator_leader") == 1);
+}
+
+}  // namespace
+}  // namespace oomscope::op
