@@ -156,6 +156,8 @@ test('an OOMKilled Deployment is diagnosed (supportedExtensions) and restored ex
     const operator = await procs.start('operator', BIN.operator, [
       '--kubeconfig', kc, '--listen', '127.0.0.1:0', '--analyzer-url', analyzerUrl, '--upload-token-file', token,
       '--sidecar-image', 'ghcr.io/oomscope/oomscope:e2e', '--ttl', '10m', '--poll-interval', '1s', '--log-format', 'json',
+      // OOMSCOPE_E2E_NATIVE_SIDECAR=false: the sidecar as a plain container (servers < 1.29)
+      '--native-sidecar', process.env.OOMSCOPE_E2E_NATIVE_SIDECAR || 'true',
     ], { ready: /listening.*?(?:"port":"?|127\.0\.0\.1:)(\d+)/ });
     const operatorUrl = `http://127.0.0.1:${operator.match[1]}`;
     step(`analyzer ${analyzerUrl}, operator ${operatorUrl}, kubelet ${kubeletUrl}`);
