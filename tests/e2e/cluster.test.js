@@ -137,13 +137,18 @@ test('an OOMKilled Deployment is diagnosed (supportedExtensions) and restored ex
     step(`apiserver ${server}`);
 
     // 2. The kubelet stand-in.
+    // Under sanitizers the quarantine of freed memory (256 MB by default) would dominate every
+    // program's RSS; a small one keeps use-after-free detection for recent frees.
+    const sanitizerEnv = SLOW > 1 ? { ASAN_OPTIONS: [process.env.ASAN_OPTIONS, 'quarantine_size_mb=16'].filter(Boolean).join(':') } : {};
     const kubelet = await procs.start('kubelet', process.execPath, [
       path.join(__dirname, 'kubelet.js'), '--server', server, '--work-dir', path.join(dir, 'node'),
       '--bin', `oomscope-sidecar=${BIN.sidecar}`,
       '--container-env', `oomscope-sidecar:OOMSCOPE_SERIES_INTERVAL_SECONDS=${SERIES_INTERVAL}`,
       '--container-env', 'oomscope-sidecar:OOMSCOPE_LOG_FORMAT=text',
+      // A sanitized sidecar needs several times the real one's memory (shadow, redzones).
+      ...(SLOW > 1 ? ['--limit-scale', 'oomscope-sidecar=6'] : []),
       '--exit-with-stdin',
-    ], { ready: /^kubelet listening (http:\/\/\S+)/, stdin: 'pipe' });
+    ], { ready: /^kubelet listening (http:\/\/\S+)/, stdin: 'pipe', env: sanitizerEnv });
     kubeletUrl = kubelet.match[1];
 
     // 3. The analyzer and the operator, as the chart runs them.

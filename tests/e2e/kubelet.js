@@ -6,7 +6,7 @@
 //   node tests/e2e/kubelet.js --server http://127.0.0.1:PORT [--token T] [--node e2e-node]
 //        [--bin-dir DIR] [--bin NAME=PATH ...] [--work-dir DIR] [--listen 127.0.0.1:0]
 //        [--sample-ms 100] [--grace-ms 3000] [--verbose] [--exit-with-stdin]
-//        [--container-env CONTAINER:KEY=VALUE ...]
+//        [--container-env CONTAINER:KEY=VALUE ...] [--limit-scale CONTAINER=FACTOR ...]
 //
 // Prints `kubelet listening http://127.0.0.1:PORT` once it serves and has listed the pods.
 // - Binds each Pending pod without a node to --node (pods/binding), then runs the pods bound
@@ -21,6 +21,9 @@
 // - --container-env sets a default environment variable for containers of one name, applied
 //   only where the pod does not set it: the e2e test shortens the sidecar's series interval with
 //   it (OOMSCOPE_SERIES_INTERVAL_SECONDS), as a cluster admin's mutating webhook could.
+// - --limit-scale oomscope-sidecar=4 enforces that container's limit times 4: the ASan+UBSan
+//   test tree runs sanitized sidecars, which need several times the memory of the real one.
+//   Sanitizer options (ASAN_OPTIONS, ...) pass from the kubelet's environment to containers.
 // - GET /pods on its own port: each pod's host ports, processes, restarts, peak RSS, log files.
 // How ports, paths and images map onto one machine: kubelet/pod_runtime.js.
 
@@ -53,7 +56,7 @@ function defaultImageTable() {
 function parseArgs(argv) {
   const o = {
     server: '', token: '', node: 'e2e-node', binDir: '', bins: {}, workDir: '', listen: '127.0.0.1:0',
-    sampleMs: 100, graceMs: 3000, verbose: false, containerEnv: {},
+    sampleMs: 100, graceMs: 3000, verbose: false, containerEnv: {}, limitScale: {},
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -74,7 +77,12 @@ function parseArgs(argv) {
     else if (a === '--grace-ms') o.graceMs = Number(next());
     else if (a === '--verbose') o.verbose = true;
     else if (a === '--exit-with-stdin') o.exitWithStdin = true;
-    else if (a === '--container-env') {
+    else if (a === '--limit-scale') {
+      // CONTAINER=FACTOR: enforce that container's memory limit times FACTOR
+      const [k, f] = next().split('=');
+      if (!(Number(f) > 0)) throw new Error(`--limit-scale takes CONTAINER=FACTOR, not ${k}=${f}`);
+      o.limitScale[k] = Number(f);
+    } else if (a === '--container-env') {
       // CONTAINER:KEY=VALUE, a default for containers of that name that do not set KEY
       const v = next();
       const m = /^([^:]+):([^=]+)=(.*)$/.exec(v);

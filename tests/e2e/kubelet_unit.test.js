@@ -88,7 +88,7 @@ test('a recipe pod: sidecar and app meet on one inspector port; downward API, se
   const portMap = { 3000: 41001, 9229: 41002, 9464: 41003 };
   const lookups = { secrets: { 'oomscope-upload-token': { token: 's3cret' } }, configMaps: {} };
   const ctx = {
-    portMap, lookups, imageTable: defaultImageTable(), hostEnv: { PATH: '/usr/bin' }, defaultCwd: '/tmp',
+    portMap, lookups, imageTable: defaultImageTable(), hostEnv: { PATH: '/usr/bin', ASAN_OPTIONS: 'detect_leaks=1', SECRET_OF_HOST: 'x' }, defaultCwd: '/tmp',
     binaries: { 'oomscope-sidecar': '/build/sidecar/oomscope-sidecar' },
   };
   const side = rt.containerProcess(pod, pod.spec.initContainers[0], {
@@ -107,6 +107,9 @@ test('a recipe pod: sidecar and app meet on one inspector port; downward API, se
   assert.equal(side.env.TOKEN, 's3cret');
   // The image's default listen address is made explicit, then mapped like any other.
   assert.equal(side.env.OOMSCOPE_LISTEN, '127.0.0.1:41003');
+  // The node's sanitizer options reach the container; nothing else of the host's environment.
+  assert.equal(side.env.ASAN_OPTIONS, 'detect_leaks=1');
+  assert.equal(side.env.SECRET_OF_HOST, undefined);
   const app = rt.containerProcess(pod, pod.spec.containers[0], { ...ctx, mounts: [] });
   assert.equal(app.file, 'node');
   assert.deepEqual(app.args, ['server.js']);

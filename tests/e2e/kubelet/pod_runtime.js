@@ -143,7 +143,11 @@ function resourceFieldRef(pod, container, ref) {
 // secrets[name] and configMaps[name] as {key: string value}.
 function containerEnv(pod, container, lookups, hostEnv = {}) {
   const env = {};
-  for (const k of ['PATH', 'HOME', 'LANG', 'TMPDIR']) if (hostEnv[k]) env[k] = hostEnv[k];
+  // The node's own settings: PATH, HOME, and the sanitizer runtimes' options, so that a program
+  // built with ASan+UBSan behaves in a pod as it does in the test that runs the node.
+  for (const k of ['PATH', 'HOME', 'LANG', 'TMPDIR', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS']) {
+    if (hostEnv[k]) env[k] = hostEnv[k];
+  }
   env.HOSTNAME = pod.metadata.name;
   const source = (kind, name, optional) => {
     const table = kind === 'secret' ? lookups.secrets : lookups.configMaps;

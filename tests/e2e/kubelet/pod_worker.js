@@ -148,12 +148,20 @@ class PodWorker {
     return new Container({
       spec,
       proc,
-      limit: rt.memoryLimit(spec),
+      limit: this.scaledLimit(spec),
       restart,
       logFile: path.join(this.dir, 'logs', `${spec.name}.log`),
       onChange: () => this.schedulePatch(),
       log: (m) => this.log(m),
     });
+  }
+
+  // The container's memory limit, times --limit-scale for its name (sanitized builds use several
+  // times the memory of the production build they stand for).
+  scaledLimit(spec) {
+    const limit = rt.memoryLimit(spec);
+    const scale = this.kubelet.opts.limitScale[spec.name];
+    return limit && scale ? Math.round(limit * scale) : limit;
   }
 
   async run() {
