@@ -141,6 +141,17 @@ TEST_CASE("kubeconfig with certificate-authority-data talks TLS; a wrong CA is r
   REQUIRE(skip_client.ok());
   CHECK((*skip_client)->Get(k::resources::Namespaces(), "", "default").ok());
 
+  // A client certificate and key load (this emulator does not ask for one, so the call still
+  // works); a certificate without its key is a configuration error.
+  k::ClusterConfig with_cert = *good;
+  with_cert.client_cert_pem = Slurp(pki.dir / "other.crt");
+  with_cert.client_key_pem = Slurp(pki.dir / "other.key");
+  auto cert_client = k::NewKubeClient(with_cert);
+  REQUIRE(cert_client.ok());
+  CHECK((*cert_client)->Get(k::resources::Namespaces(), "", "default").ok());
+  with_cert.client_key_pem.clear();
+  CHECK(k::NewKubeClient(with_cert).status().code() == Code::kInvalidArgument);
+
   // Garbage PEM is a configuration error up front.
   k::ClusterConfig broken = *good;
   broken.ca_pem = "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n";
