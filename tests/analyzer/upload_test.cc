@@ -69,6 +69,8 @@ TEST_CASE("bad uploads get a 4xx with a clear error, nothing is kept, and the se
   CHECK(ErrorCode(r) == "Unauthenticated");
   o.token = "wrong";
   CHECK(Upload(a, snap, o).status == 401);
+  // Refused on its headers, though its body (read and discarded) is larger than the limit.
+  CHECK(Upload(a, std::string(3 << 20, 'x'), o).status == 401);
 
   r = Upload(a, "{\"hello\": \"not a heap snapshot\"}");
   CHECK(r.status == 400);
@@ -130,7 +132,7 @@ TEST_CASE("bad uploads get a 4xx with a clear error, nothing is kept, and the se
   CHECK(a.Get("/healthz").status == 200);
   CHECK(a.Get("/readyz").status == 200);
   std::string metrics = a.Get("/metrics").body;
-  CHECK(metrics.find("oomscope_analyzer_uploads_total{result=\"unauthorized\"} 2") != std::string::npos);
+  CHECK(metrics.find("oomscope_analyzer_uploads_total{result=\"unauthorized\"} 3") != std::string::npos);
   CHECK(metrics.find("oomscope_analyzer_uploads_total{result=\"too_large\"} 2") != std::string::npos);
   CHECK(metrics.find("oomscope_analyzer_uploads_total{result=\"stored\"} 1") != std::string::npos);
 

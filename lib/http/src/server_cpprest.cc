@@ -188,10 +188,19 @@ class CpprestServer final : public Server {
       } catch (const std::exception& e) {
         out = ErrorResponse(500, "Internal", e.what());
       }
-      // A body left unread is not drained: the connection closes after the answer.
+      // cpprest's listener writes the answer only once the whole request body has arrived, and
+      // buffers in memory whatever nobody reads: so a body left unread (an early 401/413) is read
+      // here and thrown away, piece by piece, and the connection is closed after the answer.
       bool unread = !r.content_length || body.bytes_read() < *r.content_length;
+      if (unread) {
+        std::vector<char> sink(1 << 16);
+        for (;;) {
+          Result<size_t> n = body.Read(sink.data(), sink.size());
+          if (!n.ok() || *n == 0) break;
+        }
+      }
       try {
-        Reply(req, out, unread && (r.content_length.value_or(1) > 0));
+        Reply(req, out, unread);
       } catch (const std::exception&) {
       }
       std::lock_guard<std::mutex> lock(mu_);

@@ -60,8 +60,9 @@ class BodyReader {
 class Server {
  public:
   using Handler = std::function<Response(const Request&)>;
-  // Gets the headers first: it may answer (401, 413) without reading the body, which is then not
-  // read (the connection is closed after the answer).
+  // Gets the headers first: it may answer (401, 413) without reading the body. The server then
+  // reads and discards the rest (never holding it) before it sends the answer, because
+  // cpprestsdk's listener answers only after the whole body arrived; the connection is closed.
   using StreamHandler = std::function<Response(const Request&, BodyReader&)>;
   virtual ~Server() = default;
   // Registers `handler` for `method` on `path`; the body (if any) is read whole into Request::body.
