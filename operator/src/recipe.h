@@ -22,6 +22,8 @@ inline constexpr char kEnabledAnnotation[] = "oomscope.io/enabled";
 inline constexpr char kContainerAnnotation[] = "oomscope.io/container";
 inline constexpr char kMaxMemoryAnnotation[] = "oomscope.io/max-memory";
 inline constexpr char kOriginalAnnotation[] = "oomscope.io/original";
+// When a diagnosis deleted by the user ended (JSON {"diagnosis","restoredAt"}), for the cooldown.
+inline constexpr char kLastDiagnosisAnnotation[] = "oomscope.io/last-diagnosis";
 inline constexpr char kSidecarName[] = "oomscope-sidecar";
 inline constexpr char kSpoolVolume[] = "oomscope-spool";
 inline constexpr char kTokenVolume[] = "oomscope-upload-token";

@@ -365,6 +365,20 @@ Plan Reconcile(const Observed& o) {
     Advance(o, *active, plan);
     return plan;
   }
+  // A diagnosis deleted by the user left its end time on the Deployment.
+  json marker;
+  if (o.deployment) {
+    const std::string text = kube::meta::Annotation(*o.deployment, kLastDiagnosisAnnotation);
+    json parsed = json::parse(text.empty() ? "null" : text, nullptr, false);
+    std::optional<int64_t> at = parsed.is_object() ? Seconds(parsed.value("restoredAt", json())) : std::nullopt;
+    if (at && (!last_at || *at > *last_at)) {
+      marker = {{"metadata", {{"name", parsed.value("diagnosis", "")}}},
+                {"spec", {{"detectedAt", parsed["restoredAt"]}}},
+                {"status", {{"restoredAt", parsed["restoredAt"]}}}};
+      last = &marker;
+      last_at = at;
+    }
+  }
 
   // No diagnosis running: whatever still carries a saved original goes back.
   if (o.deployment) {
@@ -374,6 +388,13 @@ Plan Reconcile(const Observed& o) {
                                 [&](const json& hd) { return kube::meta::Name(hd) == diagnosis; });
       const std::string reason = exists ? "completed" : "deleted";
       Restore(o, diagnosis, reason, plan);
+      if (!exists && !plan.actions.empty() && plan.actions[0].kind == Action::Kind::kUpdateDeployment) {
+        // The diagnosis is gone, and with it the record of the OOM it answered: keep when it ended
+        // on the Deployment, so that the same OOM (its pod is still there until the rollout) does
+        // not start another one, and the cooldown holds.
+        plan.actions[0].object["metadata"]["annotations"][kLastDiagnosisAnnotation] =
+            json{{"diagnosis", diagnosis}, {"restoredAt", Rfc3339(o.now)}}.dump();
+      }
       plan.actions.push_back(EventAction("Normal", "Restored", "Restore",
                                          "diagnosis " + diagnosis + (exists ? " is over" : " was deleted") +
                                              "; the Deployment is back to its original spec"));
@@ -432,10 +453,17 @@ Plan Reconcile(const Observed& o) {
   plan.actions.push_back({Action::Kind::kCreateDiagnosis, hd});
   const std::string message = "container " + *container + " of pod " + trigger->pod + " was OOMKilled (restart " +
                               std::to_string(trigger->restart_count) + ")";
-  plan.actions.push_back(StatusAction(hd, {{"phase", "Detected"}, {"message", message}}));
+  hd["status"] = {{"phase", "Detected"}, {"message", message}};
+  plan.actions.push_back(StatusAction(hd, hd["status"]));
+  // Straight on to the recipe in the same plan: the time from the OOM to the update is what
+  // matters (the pod keeps leaking). A crash in between leaves a Detected diagnosis, which the
+  // next reconcile carries on from.
+  Plan apply;
+  Advance(o, hd, apply);
+  for (Action& a : apply.actions) plan.actions.push_back(std::move(a));
   plan.actions.push_back(EventAction("Warning", "OOMKilled", "Detect", message + "; diagnosis " + name));
-  plan.requeue_after_seconds = 0;
-  plan.summary = "new diagnosis " + name;
+  plan.requeue_after_seconds = apply.requeue_after_seconds;
+  plan.summary = "new diagnosis " + name + "; " + apply.summary;
   return plan;
 }
 
