@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <string_view>
 
@@ -15,12 +16,20 @@ const char* const kConfigHelp =
     "  --token-file PATH          OOMSCOPE_TOKEN_FILE              upload token (a mounted Secret)\n"
     "  --spool-dir DIR            OOMSCOPE_SPOOL_DIR               snapshots waiting for upload\n"
     "  --spool-max-bytes N        OOMSCOPE_SPOOL_MAX_BYTES         bound of the spool (oldest dropped beyond)\n"
-    "  --count N                  OOMSCOPE_SERIES_COUNT            snapshots in the timed series (3)\n"
+    "  --count N                  OOMSCOPE_SERIES_COUNT            snapshots in the timed series (3; 0: none)\n"
     "  --interval S               OOMSCOPE_SERIES_INTERVAL_SECONDS seconds between them (60)\n"
     "  --listen HOST:PORT         OOMSCOPE_LISTEN                  /metrics, /healthz, POST /capture (0.0.0.0:9464)\n"
     "  --log-format json|text     OOMSCOPE_LOG_FORMAT\n"
     "  --diagnostic-dir DIR       OOMSCOPE_DIAGNOSTIC_DIR          ship snapshots Node writes itself there\n"
     "                                                              (--heapsnapshot-near-heap-limit, --diagnostic-dir)\n"
+    "  --gzip                     OOMSCOPE_GZIP=1                  upload with Content-Encoding: gzip (compressed while sent)\n"
+    "  --memory-limit BYTES       OOMSCOPE_MEMORY_LIMIT_BYTES      the app container's memory limit (downward API\n"
+    "                                                              resourceFieldRef limits.memory; 512Mi, 1Gi also read)\n"
+    "  --heap-thresholds F,F      OOMSCOPE_HEAP_THRESHOLDS         capture when heap used crosses these fractions of the limit\n"
+    "  --rss-thresholds F,F       OOMSCOPE_RSS_THRESHOLDS          capture when RSS crosses these fractions of the limit\n"
+    "  --sample-interval S        OOMSCOPE_SAMPLE_INTERVAL_SECONDS seconds between memory samples (5)\n"
+    "  --snapshot-cost-factor F   OOMSCOPE_SNAPSHOT_COST_FACTOR    peak RSS growth per heap byte while a snapshot is\n"
+    "                                                              written (default: measured, docs/sidecar.md)\n"
     "  --once                                                      exit once the series is captured and uploaded\n"
     "  metadata from the downward API: POD_NAME, POD_NAMESPACE, CONTAINER_NAME, WORKLOAD_NAME\n";
 
@@ -34,6 +43,38 @@ std::map<std::string, std::string> ProcessEnvironment() {
   return env;
 }
 
+Result<uint64_t> ParseQuantity(const std::string& text) {
+  char* end = nullptr;
+  double d = std::strtod(text.c_str(), &end);
+  std::string_view suffix(end);
+  static const std::pair<const char*, double> kUnits[] = {
+      {"", 1},          {"k", 1e3},        {"M", 1e6},         {"G", 1e9},         {"T", 1e12},
+      {"Ki", 1024.0},   {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}};
+  if (end == text.c_str() || d < 0) return InvalidArgument("'" + text + "' is not a quantity of bytes");
+  for (const auto& [unit, factor] : kUnits) {
+    if (suffix == unit) return static_cast<uint64_t>(d * factor);
+  }
+  return InvalidArgument("'" + text + "' has an unknown unit (bytes, or k M G T Ki Mi Gi Ti)");
+}
+
+Result<std::vector<double>> ParseFractions(const std::string& text) {
+  std::vector<double> out;
+  size_t at = 0;
+  while (at <= text.size()) {
+    size_t comma = text.find(',', at);
+    std::string item = text.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    char* end = nullptr;
+    double d = std::strtod(item.c_str(), &end);
+    if (item.empty() || *end != '\0' || !(d > 0) || d > 1)
+      return InvalidArgument("'" + item + "' is not a fraction in (0, 1]");
+    out.push_back(d);
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, std::string>& env) {
   Config c;
   std::map<std::string, std::string> v;  // by flag name, environment first
@@ -42,14 +83,20 @@ Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, st
       {"token-file", "OOMSCOPE_TOKEN_FILE"},       {"spool-dir", "OOMSCOPE_SPOOL_DIR"},
       {"spool-max-bytes", "OOMSCOPE_SPOOL_MAX_BYTES"}, {"count", "OOMSCOPE_SERIES_COUNT"},
       {"interval", "OOMSCOPE_SERIES_INTERVAL_SECONDS"}, {"listen", "OOMSCOPE_LISTEN"},
-      {"log-format", "OOMSCOPE_LOG_FORMAT"}, {"diagnostic-dir", "OOMSCOPE_DIAGNOSTIC_DIR"}};
+      {"log-format", "OOMSCOPE_LOG_FORMAT"}, {"diagnostic-dir", "OOMSCOPE_DIAGNOSTIC_DIR"},
+      {"memory-limit", "OOMSCOPE_MEMORY_LIMIT_BYTES"}, {"heap-thresholds", "OOMSCOPE_HEAP_THRESHOLDS"},
+      {"rss-thresholds", "OOMSCOPE_RSS_THRESHOLDS"}, {"sample-interval", "OOMSCOPE_SAMPLE_INTERVAL_SECONDS"},
+      {"snapshot-cost-factor", "OOMSCOPE_SNAPSHOT_COST_FACTOR"}};
   for (const auto& [flag, var] : kEnv) {
     auto it = env.find(var);
     if (it != env.end() && !it->second.empty()) v[flag] = it->second;
   }
+  if (auto it = env.find("OOMSCOPE_GZIP"); it != env.end()) c.gzip = it->second == "1" || it->second == "true";
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--once") {
+    if (a == "--gzip") {
+      c.gzip = true;
+    } else if (a == "--once") {
       c.once = true;
     } else if (a == "--allow-remote-inspector") {
       c.allow_remote_inspector = true;
@@ -70,7 +117,24 @@ Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, st
     return Status::Ok();
   };
   double count = c.series_count, interval = 60, spool = static_cast<double>(c.spool_max_bytes);
-  OOMSCOPE_RETURN_IF_ERROR(number("count", 1, 1000, &count));
+  double sample = 5, cost = 0;
+  OOMSCOPE_RETURN_IF_ERROR(number("count", 0, 1000, &count));
+  OOMSCOPE_RETURN_IF_ERROR(number("sample-interval", 0.05, 3600, &sample));
+  OOMSCOPE_RETURN_IF_ERROR(number("snapshot-cost-factor", 0, 1000, &cost));
+  c.sample_interval = std::chrono::milliseconds(static_cast<int64_t>(sample * 1000));
+  c.snapshot_cost_factor = cost;
+  if (auto it = v.find("memory-limit"); it != v.end()) {
+    Result<uint64_t> limit = ParseQuantity(it->second);
+    if (!limit.ok()) return limit.status().WithContext("memory-limit");
+    c.memory_limit_bytes = *limit;
+  }
+  for (auto [key, out] : {std::pair{"heap-thresholds", &c.heap_thresholds}, std::pair{"rss-thresholds", &c.rss_thresholds}}) {
+    if (auto it = v.find(key); it != v.end()) {
+      Result<std::vector<double>> f = ParseFractions(it->second);
+      if (!f.ok()) return f.status().WithContext(key);
+      *out = *f;
+    }
+  }
   OOMSCOPE_RETURN_IF_ERROR(number("interval", 0, 86400, &interval));
   OOMSCOPE_RETURN_IF_ERROR(number("spool-max-bytes", 1 << 20, 1e15, &spool));
   c.series_count = static_cast<int>(count);
@@ -84,7 +148,9 @@ Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, st
     else if (key == "listen") c.listen = val;
     else if (key == "log-format") c.log_format = val;
     else if (key == "diagnostic-dir") c.diagnostic_dir = val;
-    else if (key != "count" && key != "interval" && key != "spool-max-bytes")
+    else if (key != "count" && key != "interval" && key != "spool-max-bytes" && key != "memory-limit" &&
+             key != "heap-thresholds" && key != "rss-thresholds" && key != "sample-interval" &&
+             key != "snapshot-cost-factor")
       return InvalidArgument("unknown option --" + key);
   }
   auto get = [&](const char* k) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "oomscope/common/status.h"
 
@@ -18,12 +19,21 @@ struct Config {
   std::string token_file;                     // OOMSCOPE_TOKEN_FILE, --token-file
   std::string spool_dir = "/var/lib/oomscope/spool";  // OOMSCOPE_SPOOL_DIR, --spool-dir
   uint64_t spool_max_bytes = 4ull << 30;      // OOMSCOPE_SPOOL_MAX_BYTES, --spool-max-bytes
-  int series_count = 3;                       // OOMSCOPE_SERIES_COUNT, --count
+  int series_count = 3;                       // OOMSCOPE_SERIES_COUNT, --count (0: no timed series)
   std::chrono::milliseconds series_interval{std::chrono::seconds(60)};  // OOMSCOPE_SERIES_INTERVAL_SECONDS, --interval
   std::string listen = "0.0.0.0:9464";        // OOMSCOPE_LISTEN, --listen (/metrics, /healthz, /capture)
   bool once = false;                          // --once: exit when the series is uploaded
   std::string diagnostic_dir;                 // OOMSCOPE_DIAGNOSTIC_DIR, --diagnostic-dir: Node's own snapshots
   std::string log_format = "json";            // OOMSCOPE_LOG_FORMAT, --log-format (json|text)
+  bool gzip = false;                          // OOMSCOPE_GZIP, --gzip: Content-Encoding: gzip uploads
+  // Threshold triggers: fractions of the app container's memory limit (downward API,
+  // resourceFieldRef limits.memory) that heap used or RSS may cross; each fires once per series.
+  uint64_t memory_limit_bytes = 0;            // OOMSCOPE_MEMORY_LIMIT_BYTES, --memory-limit (0: unknown)
+  std::vector<double> heap_thresholds;        // OOMSCOPE_HEAP_THRESHOLDS, --heap-thresholds 0.6,0.8
+  std::vector<double> rss_thresholds;         // OOMSCOPE_RSS_THRESHOLDS, --rss-thresholds 0.7
+  std::chrono::milliseconds sample_interval{std::chrono::seconds(5)};  // OOMSCOPE_SAMPLE_INTERVAL_SECONDS, --sample-interval
+  double snapshot_cost_factor = 0;            // OOMSCOPE_SNAPSHOT_COST_FACTOR, --snapshot-cost-factor:
+                                              // peak RSS growth per heap byte (0: SnapshotCost default)
   // Who the snapshots are of (downward API): POD_NAME, POD_NAMESPACE, CONTAINER_NAME, WORKLOAD_NAME.
   std::string pod, ns, container, workload;
 };
@@ -31,6 +41,10 @@ struct Config {
 // Parses flags over the environment `env`. InvalidArgument with the offending key on a bad value.
 Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, std::string>& env);
 std::map<std::string, std::string> ProcessEnvironment();
+// "1073741824", "1Gi", "512Mi", "1G": bytes (Kubernetes quantity suffixes, integers or decimals).
+Result<uint64_t> ParseQuantity(const std::string& text);
+// "0.6,0.8": sorted fractions, each in (0, 1].
+Result<std::vector<double>> ParseFractions(const std::string& text);
 extern const char* const kConfigHelp;
 
 }  // namespace oomscope::sidecar

@@ -55,7 +55,9 @@ int main(int argc, char** argv) {
   if (Status st = server->Start(); !st.ok()) return log::Error("cannot listen", {{"error", st.message()}}), 2;
   log::Info("oomscope-sidecar started", {{"inspector", config->inspector}, {"listen", config->listen},
                                          {"port", std::to_string(server->port())},
-                                         {"analyzer", config->analyzer_url}, {"spool", config->spool_dir}});
+                                         {"analyzer", config->analyzer_url}, {"spool", config->spool_dir},
+                                         {"gzip", config->gzip ? "true" : "false"},
+                                         {"memory_limit_bytes", std::to_string(config->memory_limit_bytes)}});
   int code = app.Run();
   server->Stop();
   return code;

@@ -16,6 +16,14 @@ Metrics::Metrics() : registry(std::make_shared<prometheus::Registry>()) {
   auto& captures = BuildCounter().Name("oomscope_sidecar_captures_total").Help("Heap snapshots attempted, by result.").Register(*registry);
   captures_ok = &captures.Add({{"result", "ok"}});
   captures_failed = &captures.Add({{"result", "failed"}});
+  captures_skipped = &captures.Add({{"result", "skipped"}});
+  auto& skips = BuildCounter()
+                    .Name("oomscope_sidecar_capture_skips_total")
+                    .Help("Captures not taken, by reason: no_headroom (the snapshot would not fit under the memory limit), "
+                          "no_limit (thresholds configured but no memory limit known).")
+                    .Register(*registry);
+  skips_no_headroom = &skips.Add({{"reason", "no_headroom"}});
+  skips_no_limit = &skips.Add({{"reason", "no_limit"}});
   capture_duration = &BuildHistogram()
                           .Name("oomscope_sidecar_capture_duration_seconds")
                           .Help("Time to take and store one heap snapshot.")

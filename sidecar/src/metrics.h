@@ -22,6 +22,9 @@ struct Metrics {
   prometheus::Gauge* external;
   prometheus::Counter* captures_ok;
   prometheus::Counter* captures_failed;
+  prometheus::Counter* captures_skipped;    // captures_total{result="skipped"}
+  prometheus::Counter* skips_no_headroom;   // capture_skips_total{reason="no_headroom"}
+  prometheus::Counter* skips_no_limit;      // capture_skips_total{reason="no_limit"}
   prometheus::Histogram* capture_duration;
   prometheus::Gauge* snapshot_bytes;
   prometheus::Counter* uploads_uploaded;

@@ -6,6 +6,8 @@
 #include <mutex>
 
 #include "config.h"
+#include "oomscope/cdp/heap_profiler.h"
+#include "oomscope/cdp/session.h"
 #include "metrics.h"
 #include "spool.h"
 #include "uploader.h"
@@ -25,9 +27,22 @@ class Sidecar {
   Metrics& metrics() { return metrics_; }
 
  private:
+  // One series in one inspector session: samples memory, fires the timed, threshold and
+  // on-demand triggers, checks headroom, captures. Returns when the session is lost, on Stop(),
+  // or with Config::once when the series is done.
+  void RunSeries(cdp::Session& session, const std::string& series, const std::string& node_version);
+  // Captures one snapshot and spools it; false when the capture failed (the session is likely gone).
+  bool CaptureOne(cdp::Session& session, const std::string& series, int sequence, int series_length,
+                  const std::string& trigger, const std::string& detail, const std::string& node_version,
+                  const Result<cdp::MemoryFigures>& mem);
+  // A capture not taken: logged with its reason, counted (captures_total{result="skipped"},
+  // capture_skips_total{reason}).
+  void RecordSkip(const std::string& series, const std::string& reason, const std::string& trigger,
+                  const std::string& detail, const Result<cdp::MemoryFigures>& mem, uint64_t needed);
   void UploadLoop();
   void WatchDiagnosticDir();
   bool WaitFor(std::chrono::milliseconds d);  // false when stopped or a capture was requested
+  void WaitForStop(std::chrono::milliseconds d);  // returns early only on Stop()
 
   Config config_;
   std::unique_ptr<Spool> spool_;

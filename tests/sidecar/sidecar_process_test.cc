@@ -11,12 +11,14 @@
 #include <nlohmann/json.hpp>
 
 #include "child_process.h"
+#include "logged_process.h"
 #include "node_process.h"
 #include "oomscope/heap/analysis.h"
 #include "oomscope/heap/parser.h"
 
 using namespace oomscope;
 using oomscope::testing::ChildProcess;
+using oomscope::testing::LoggedProcess;
 using oomscope::testing::NodeProcess;
 namespace fs = std::filesystem;
 
@@ -82,14 +84,14 @@ struct Setup {
 
 }  // namespace
 
-TEST_CASE("the sidecar ships a timed series from a real Node process; ids line up; metadata travels") {
+TEST_CASE("the sidecar ships a timed series from a real Node process, gzip on the wire; ids line up; metadata travels") {
   Setup s("series");
   const fs::path& rx = s.rx;
   REQUIRE(s.receiver.ok());
   NodeProcess node({kSrc + "/tests/cdp/target.js"});
   REQUIRE(node.ok());
   auto args = SidecarArgs(node, s.receiver.ready(), s.spool, s.work / "token");
-  args.insert(args.end(), {"--count", "2", "--once"});
+  args.insert(args.end(), {"--count", "2", "--once", "--gzip"});
   ChildProcess sidecar(args, "\"port\":\"", ChildProcess::Stream::kStderr);
   REQUIRE(sidecar.ok());
   REQUIRE(WaitUntil([&] { return Stored(rx).size() == 2; }, 60));
@@ -103,6 +105,10 @@ TEST_CASE("the sidecar ships a timed series from a real Node process; ids line u
     series.insert(m["series"].get<std::string>());
     CHECK(m["memory"]["rss"].get<uint64_t>() > 0);
     CHECK(m["node_version"].get<std::string>().rfind("v", 0) == 0);
+    CHECK(m["trigger"] == "timed");
+    CHECK(m["series_length"] == 2);
+    CHECK(m["received"]["encoding"] == "gzip");  // compressed on the wire, stored as sent before
+    CHECK(m["received"]["body_bytes"].get<uint64_t>() < fs::file_size(f));
   }
   CHECK(sequences == std::set<int>{1, 2});
   CHECK(series.size() == 1);
@@ -163,9 +169,149 @@ TEST_CASE("a snapshot Node writes itself near its heap limit is picked up and sh
   std::string file = Stored(rx)[0];
   std::ifstream in(file + ".meta.json");
   nlohmann::json m = nlohmann::json::parse(in);
-  CHECK(m["trigger"] == "node-wrote-it");
+  CHECK(m["trigger"] == "node-diagnostic");
+  CHECK(m["series_length"] == 0);
   CHECK(m["file"].get<std::string>().rfind("Heap.", 0) == 0);
   CHECK(heap::ParseSnapshotFile(file).ok());
   CHECK(fs::is_empty(diag));
   fs::remove_all(diag);
+}
+
+namespace {
+
+// The app of tests/sidecar/app.js: a Node process with its inspector, whose heap grows and
+// whose inspector closes and reopens on command over its control port.
+struct App {
+  explicit App(const fs::path& work)
+      : control(work / "control"), node({kSrc + "/tests/sidecar/app.js", "--control-file", control.string()}) {
+    WaitUntil([&] { return fs::exists(control); }, 20);
+    std::ifstream(control) >> port;
+  }
+  std::string Post(const std::string& path) { return Fetch("POST", "http://127.0.0.1:" + std::to_string(port) + path); }
+  fs::path control;
+  NodeProcess node;
+  int port = 0;
+};
+
+std::vector<std::string> ThresholdArgs(const Setup& s, const App& app, std::vector<std::string> extra) {
+  std::vector<std::string> a = {OOMSCOPE_SIDECAR, "--inspector", app.node.address(),
+                                "--analyzer-url", "http://127.0.0.1:" + s.receiver.ready(),
+                                "--token-file", (s.work / "token").string(), "--spool-dir", s.spool.string(),
+                                "--listen", "127.0.0.1:0", "--count", "0", "--sample-interval", "0.2"};
+  a.insert(a.end(), extra.begin(), extra.end());
+  return a;
+}
+
+std::string MetricsOf(const LoggedProcess& p) {
+  std::string port = p.WaitForLine("\"port\":\"", 20);
+  return Fetch("GET", "http://127.0.0.1:" + port.substr(0, port.find('"')) + "/metrics");
+}
+
+std::vector<nlohmann::json> StoredMeta(const fs::path& rx) {
+  std::vector<nlohmann::json> out;
+  for (const std::string& f : Stored(rx)) out.push_back(nlohmann::json::parse(std::ifstream(f + ".meta.json")));
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a["sequence"] < b["sequence"]; });
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("heap thresholds of the memory limit fire once each, as the heap grows") {
+  Setup s("thresholds");
+  REQUIRE(s.receiver.ok());
+  App app(s.work);
+  REQUIRE(app.port > 0);
+  // 1 GiB limit: heap thresholds at ~21 and ~43 MB; the app starts with ~4 MB of heap.
+  LoggedProcess sidecar(ThresholdArgs(s, app, {"--memory-limit", "1Gi", "--heap-thresholds", "0.02,0.04"}),
+                        (s.work / "sidecar.log").string());
+  REQUIRE(!sidecar.WaitForLine("a new series", 20).empty());
+  CHECK(app.Post("/grow?mb=25").rfind("200", 0) == 0);
+  REQUIRE(WaitUntil([&] { return Stored(s.rx).size() == 1; }, 60));
+  CHECK(app.Post("/grow?mb=25").rfind("200", 0) == 0);
+  REQUIRE(WaitUntil([&] { return Stored(s.rx).size() == 2; }, 60));
+  std::vector<nlohmann::json> meta = StoredMeta(s.rx);
+  REQUIRE(meta.size() == 2);
+  CHECK(meta[0]["trigger"] == "threshold");
+  CHECK(meta[0]["trigger_detail"].get<std::string>().find("heap_used>=0.02") != std::string::npos);
+  CHECK(meta[1]["trigger_detail"].get<std::string>().find("heap_used>=0.04") != std::string::npos);
+  CHECK(meta[0]["series"] == meta[1]["series"]);
+  CHECK(meta[1]["series_length"] == 0);  // thresholds make the series open-ended
+  CHECK(meta[1]["memory"]["limit"] == (1ull << 30));
+  CHECK(meta[1]["memory"]["heap_used"].get<uint64_t>() >= (1ull << 30) / 25);
+  // More growth crosses nothing new: the next capture is the one asked for.
+  CHECK(app.Post("/grow?mb=10").rfind("200", 0) == 0);
+  std::string port = sidecar.WaitForLine("\"port\":\"", 5);
+  CHECK(Fetch("POST", "http://127.0.0.1:" + port.substr(0, port.find('"')) + "/capture").rfind("202", 0) == 0);
+  REQUIRE(WaitUntil([&] { return Stored(s.rx).size() == 3; }, 60));
+  CHECK(StoredMeta(s.rx)[2]["trigger"] == "on-demand");
+  std::string metrics = MetricsOf(sidecar);
+  CHECK(metrics.find("oomscope_sidecar_captures_total{result=\"ok\"} 3") != std::string::npos);
+  CHECK(metrics.find("oomscope_sidecar_captures_total{result=\"skipped\"} 0") != std::string::npos);
+}
+
+TEST_CASE("a threshold crossed without headroom for the snapshot is skipped, with its reason") {
+  Setup s("headroom");
+  REQUIRE(s.receiver.ok());
+  App app(s.work);
+  REQUIRE(app.port > 0);
+  // 400 MiB limit, heap threshold at 20 MiB; at 20 peak-RSS bytes per heap byte, a snapshot of
+  // that heap needs 400 MiB on top of the app's RSS: never affordable.
+  LoggedProcess sidecar(ThresholdArgs(s, app, {"--memory-limit", "400Mi", "--heap-thresholds", "0.05",
+                                               "--snapshot-cost-factor", "20"}),
+                        (s.work / "sidecar.log").string());
+  REQUIRE(!sidecar.WaitForLine("a new series", 20).empty());
+  CHECK(app.Post("/grow?mb=25").rfind("200", 0) == 0);
+  std::string skipped = sidecar.WaitForLine("capture skipped", 60);
+  REQUIRE(!skipped.empty());
+  CHECK(skipped.find("\"reason\":\"no_headroom\"") != std::string::npos);
+  CHECK(skipped.find("\"trigger\":\"threshold\"") != std::string::npos);
+  CHECK(skipped.find("\"limit_bytes\":\"419430400\"") != std::string::npos);
+  std::string metrics = MetricsOf(sidecar);
+  CHECK(metrics.find("oomscope_sidecar_captures_total{result=\"skipped\"} 1") != std::string::npos);
+  CHECK(metrics.find("oomscope_sidecar_capture_skips_total{reason=\"no_headroom\"} 1") != std::string::npos);
+  CHECK(metrics.find("oomscope_sidecar_captures_total{result=\"ok\"} 0") != std::string::npos);
+  CHECK(Stored(s.rx).empty());
+}
+
+TEST_CASE("thresholds without a known memory limit: recorded as a skip, reason no_limit") {
+  Setup s("nolimit");
+  REQUIRE(s.receiver.ok());
+  App app(s.work);
+  REQUIRE(app.port > 0);
+  LoggedProcess sidecar(ThresholdArgs(s, app, {"--rss-thresholds", "0.8"}), (s.work / "sidecar.log").string());
+  std::string skipped = sidecar.WaitForLine("capture skipped", 30);
+  CHECK(skipped.find("\"reason\":\"no_limit\"") != std::string::npos);
+  CHECK(skipped.find("OOMSCOPE_MEMORY_LIMIT_BYTES") != std::string::npos);
+  CHECK(MetricsOf(sidecar).find("oomscope_sidecar_capture_skips_total{reason=\"no_limit\"} 1") != std::string::npos);
+}
+
+TEST_CASE("the inspector gone mid-series and back: a reconnect with backoff starts a new series") {
+  Setup s("reconnect");
+  REQUIRE(s.receiver.ok());
+  App app(s.work);
+  REQUIRE(app.port > 0);
+  // Two timed snapshots an hour apart: the first is taken at once, the second never comes in
+  // this session, which ends when the app closes its inspector.
+  LoggedProcess sidecar({OOMSCOPE_SIDECAR, "--inspector", app.node.address(), "--analyzer-url",
+                         "http://127.0.0.1:" + s.receiver.ready(), "--token-file", (s.work / "token").string(),
+                         "--spool-dir", s.spool.string(), "--listen", "127.0.0.1:0", "--count", "2",
+                         "--interval", "3600", "--sample-interval", "0.2"},
+                        (s.work / "sidecar.log").string());
+  REQUIRE(WaitUntil([&] { return Stored(s.rx).size() == 1; }, 60));
+  CHECK(app.Post("/inspector/cycle?down_ms=2000").rfind("200", 0) == 0);
+  REQUIRE(!sidecar.WaitForLine("inspector session lost", 30).empty());
+  REQUIRE(WaitUntil([&] { return Stored(s.rx).size() == 2; }, 60));
+  std::vector<nlohmann::json> meta;
+  for (const std::string& f : Stored(s.rx)) meta.push_back(nlohmann::json::parse(std::ifstream(f + ".meta.json")));
+  CHECK(meta[0]["series"] != meta[1]["series"]);  // a new session is a new series
+  CHECK(meta[0]["sequence"] == 1);
+  CHECK(meta[1]["sequence"] == 1);
+  std::string second = sidecar.Log().substr(sidecar.Log().rfind("a new series"));
+  CHECK(second.find("\"previous_series\":\"") != std::string::npos);
+  CHECK(second.find("\"previous_series\":\"none\"") == std::string::npos);
+  // Two seconds down with a 0.5 s backoff that doubles: a handful of attempts, no busy loop.
+  CHECK(sidecar.Count("waiting for the inspector") <= 6);
+  CHECK(sidecar.Count("inspector session opened") >= 2);  // a reconnect may race the closing inspector once
+  CHECK(sidecar.Count("inspector session lost") == sidecar.Count("inspector session opened") - 1);
+  CHECK(MetricsOf(sidecar).find("oomscope_sidecar_inspector_connected 1") != std::string::npos);
 }

@@ -145,3 +145,51 @@ TEST_CASE("uploads: a wrong token keeps the snapshot; one too large is dropped a
   CHECK(d.stats.uploaded == 1);
   CHECK(d.stats.rejected == 1);
 }
+
+namespace {
+
+nlohmann::json StoredMeta(const fs::path& dir) {
+  for (const auto& de : fs::directory_iterator(dir))
+    if (de.path().extension() == ".heapsnapshot") return nlohmann::json::parse(std::ifstream(de.path().string() + ".meta.json"));
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("uploads with gzip: compressed while sent, hash of the uncompressed bytes, a cut retried") {
+  fs::path rx = Fresh("rx5"), sp = Fresh("sp5");
+  Receiver r(rx, {"--reset-first", "1"});
+  REQUIRE(r.proc.ok());
+  auto spool = std::move(Spool::Open(sp.string(), 1ull << 30).value());
+  // ~24 MB of digits: compresses ~2x, so the compressed body (>4 MiB) outruns the producer's
+  // buffer bound and exercises its back-pressure.
+  std::string p = spool->IncomingPath();
+  {
+    std::ofstream out(p, std::ios::binary);
+    uint32_t x = 12345;
+    for (int i = 0; i < 4'000'000; ++i) {
+      x = x * 1103515245u + 12345u;
+      out << (x >> 8) % 100000 << ',';
+    }
+  }
+  REQUIRE(spool->Add(p, {{"series", "s-gz"}, {"sequence", 1}}).ok());
+  const uint64_t plain_bytes = spool->Pending()[0].bytes;
+  Drain d;
+  Backoff backoff(1ms, 10ms, 2.0, 0.2, 7);
+  UploadTarget target{r.url(), "s3cret", std::chrono::seconds(60)};
+  target.gzip = true;
+  int sleeps = 0;
+  DrainSpool(*spool, target, backoff, d.stop, d.stats, [&](std::chrono::milliseconds) {
+    if (++sleeps >= 20) d.stop = true;  // a broken receiver fails the test rather than hanging it
+  });
+  CHECK(spool->Pending().empty());
+  REQUIRE(Stored(rx) == 1);
+  CHECK(d.stats.uploaded == 1);
+  CHECK(d.stats.retries >= 1);  // the first attempt was cut mid-body
+  nlohmann::json meta = StoredMeta(rx);
+  CHECK(meta["received"]["encoding"] == "gzip");
+  CHECK(meta["received"]["body_bytes"].get<uint64_t>() < plain_bytes);
+  CHECK(meta["received"]["body_bytes"].get<uint64_t>() > (4u << 20));
+  for (const auto& de : fs::directory_iterator(rx))
+    if (de.path().extension() == ".heapsnapshot") CHECK(fs::file_size(de.path()) == plain_bytes);
+}

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "json_string.h"
 #include "oomscope/cdp/session.h"
 
 namespace oomscope::cdp {
@@ -95,6 +96,22 @@ class CpprestSession final : public Session {
     } catch (const std::exception&) {
       return;
     }
+    // The hot path of a capture: snapshot chunks (~100 KB of escaped JSON each) are decoded
+    // straight into a string, without building a JSON document and copying it around.
+    {
+      std::string chunk;
+      if (DecodeSingleStringEvent(text, "HeapProfiler.addHeapSnapshotChunk", "chunk", chunk)) {
+        EventHandler h;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          h = handler_;
+        }
+        nlohmann::json params = nlohmann::json::object();
+        params["chunk"] = std::move(chunk);
+        if (h) h("HeapProfiler.addHeapSnapshotChunk", params);
+        return;
+      }
+    }
     nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
     if (!j.is_object()) return;  // not the protocol: ignore rather than trust
     auto id = j.find("id");
@@ -122,7 +139,9 @@ class CpprestSession final : public Session {
       std::lock_guard<std::mutex> lock(mu_);
       h = handler_;
     }
-    if (h) h(method->get<std::string>(), j.contains("params") ? j["params"] : nlohmann::json::object());
+    static const nlohmann::json kNoParams = nlohmann::json::object();
+    auto params = j.find("params");
+    if (h) h(method->get<std::string>(), params != j.end() ? *params : kNoParams);
   }
 
   void Forget(int64_t id) {

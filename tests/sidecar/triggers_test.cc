@@ -1,0 +1,80 @@
+// Threshold triggers, the headroom check and their configuration: small cases checked by hand.
+#include <doctest/doctest.h>
+
+#include "config.h"
+#include "triggers.h"
+
+using namespace oomscope;
+using namespace oomscope::sidecar;
+
+namespace {
+cdp::MemoryFigures Mem(uint64_t heap_used, uint64_t rss) {
+  cdp::MemoryFigures m;
+  m.heap_used = heap_used;
+  m.rss = rss;
+  return m;
+}
+}  // namespace
+
+TEST_CASE("memory limits and fractions parse as the downward API and operators write them") {
+  CHECK(*ParseQuantity("536870912") == 536870912ull);
+  CHECK(*ParseQuantity("512Mi") == 512ull << 20);
+  CHECK(*ParseQuantity("1Gi") == 1ull << 30);
+  CHECK(*ParseQuantity("1.5G") == 1'500'000'000ull);
+  CHECK(ParseQuantity("lots").status().code() == Code::kInvalidArgument);
+  CHECK(ParseQuantity("12Qi").status().code() == Code::kInvalidArgument);
+  CHECK(*ParseFractions("0.8,0.6") == std::vector<double>{0.6, 0.8});
+  CHECK(!ParseFractions("0.6,").ok());
+  CHECK(!ParseFractions("1.5").ok());
+  CHECK(!ParseFractions("0").ok());
+
+  const char* argv[] = {"oomscope-sidecar", "--heap-thresholds", "0.5,0.7", "--memory-limit", "256Mi", "--gzip", "--count", "0"};
+  Result<Config> c = ParseConfig(8, const_cast<char**>(argv), {{"OOMSCOPE_RSS_THRESHOLDS", "0.9"}});
+  REQUIRE(c.ok());
+  CHECK(c->memory_limit_bytes == 256ull << 20);
+  CHECK(c->heap_thresholds == std::vector<double>{0.5, 0.7});
+  CHECK(c->rss_thresholds == std::vector<double>{0.9});
+  CHECK(c->gzip);
+  CHECK(c->series_count == 0);
+  Result<Config> env = ParseConfig(1, const_cast<char**>(argv), {{"OOMSCOPE_MEMORY_LIMIT_BYTES", "1073741824"}, {"OOMSCOPE_GZIP", "1"}});
+  REQUIRE(env.ok());
+  CHECK(env->memory_limit_bytes == 1ull << 30);
+  CHECK(env->gzip);
+  const char* bad[] = {"oomscope-sidecar", "--rss-thresholds", "2"};
+  CHECK(ParseConfig(3, const_cast<char**>(bad), {}).status().message().find("rss-thresholds") != std::string::npos);
+}
+
+TEST_CASE("thresholds fire once each per series, the highest crossed together, never without a limit") {
+  const uint64_t limit = 1000;
+  ThresholdTriggers t({0.5, 0.7}, {0.9}, limit);
+  CHECK(t.configured());
+  CHECK(!t.Check(Mem(400, 600)));
+  std::optional<std::string> a = t.Check(Mem(550, 600));
+  REQUIRE(a);
+  CHECK(a->find("heap_used>=0.50") != std::string::npos);
+  CHECK(!t.Check(Mem(560, 600)));  // 0.5 fired already
+  std::optional<std::string> b = t.Check(Mem(800, 950));  // 0.7 heap and 0.9 rss at once: one capture
+  REQUIRE(b);
+  CHECK(b->find("heap_used>=0.70") != std::string::npos);
+  CHECK(b->find("rss>=0.90") != std::string::npos);
+  CHECK(t.all_fired());
+  CHECK(!t.Check(Mem(990, 999)));
+  ThresholdTriggers fresh({0.5}, {}, limit);  // a new series starts afresh
+  CHECK(fresh.Check(Mem(600, 0)));
+  ThresholdTriggers no_limit({0.5}, {0.5}, 0);
+  CHECK(!no_limit.Check(Mem(1ull << 40, 1ull << 40)));
+  CHECK(!ThresholdTriggers({}, {}, limit).configured());
+}
+
+TEST_CASE("headroom: rss plus the snapshot's peak growth must fit under the limit") {
+  SnapshotCost cost;
+  cost.file_bytes_per_heap_byte = 2.0;
+  cost.rss_growth_per_file_byte = 1.5;  // 3 bytes of growth per heap byte
+  Headroom ok = CheckHeadroom(Mem(100, 500), 800, cost);
+  CHECK(ok.affordable);
+  CHECK(ok.needed == 800);
+  Headroom tight = CheckHeadroom(Mem(101, 500), 800, cost);
+  CHECK(!tight.affordable);
+  CHECK(tight.needed == 803);
+  CHECK(CheckHeadroom(Mem(1ull << 40, 1ull << 40), 0, cost).affordable);  // no limit known: no check here
+}
