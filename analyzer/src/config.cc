@@ -1,9 +1,6 @@
 #include "config.h"
 
-#include <cmath>
-#include <string_view>
-
-extern char** environ;
+#include "oomscope/common/config.h"
 
 namespace oomscope::analyzer {
 
@@ -21,60 +18,14 @@ const char* const kConfigHelp =
     "  --series-quiet DURATION       an open-ended series is complete after this long without uploads (OOMSCOPE_SERIES_QUIET; default 5m)\n"
     "  --log-format json|text        (OOMSCOPE_LOG_FORMAT; default json)\n";
 
-std::map<std::string, std::string> ProcessEnvironment() {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; *e; ++e) {
-    std::string_view kv(*e);
-    size_t eq = kv.find('=');
-    if (eq != std::string_view::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
-  }
-  return env;
-}
-
 Result<uint64_t> ParseBytes(const std::string& text) {
-  size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &used);
-  } catch (const std::exception&) {
-    return InvalidArgument("not a byte count: \"" + text + "\" (e.g. 4Gi, 512Mi, 1000000)");
-  }
-  std::string suffix = text.substr(used);
-  static const std::pair<const char*, double> kUnits[] = {
-      {"", 1}, {"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12},
-      {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}};
-  for (const auto& [s, mul] : kUnits)
-    if (suffix == s && v >= 0 && std::isfinite(v)) return static_cast<uint64_t>(v * mul);
-  return InvalidArgument("not a byte count: \"" + text + "\" (e.g. 4Gi, 512Mi, 1000000)");
+  Result<int64_t> q = ParseQuantity(text);
+  if (!q.ok()) return q.status();
+  if (*q < 0) return InvalidArgument("a byte count cannot be negative: \"" + text + "\"");
+  return static_cast<uint64_t>(*q);
 }
 
-Result<double> ParseDuration(const std::string& text) {
-  double total = 0;
-  size_t i = 0;
-  if (text.empty()) return InvalidArgument("empty duration");
-  while (i < text.size()) {
-    size_t used = 0;
-    double v = 0;
-    try {
-      v = std::stod(text.substr(i), &used);
-    } catch (const std::exception&) {
-      return InvalidArgument("not a duration: \"" + text + "\" (e.g. 168h, 30m, 10s)");
-    }
-    i += used;
-    double mul = 1;
-    if (i < text.size()) {
-      char u = text[i++];
-      if (u == 'h') mul = 3600;
-      else if (u == 'm' && i < text.size() && text[i] == 's') mul = 0.001, ++i;
-      else if (u == 'm') mul = 60;
-      else if (u == 's') mul = 1;
-      else return InvalidArgument("not a duration: \"" + text + "\" (e.g. 168h, 30m, 10s)");
-    }
-    if (v < 0) return InvalidArgument("negative duration: \"" + text + "\"");
-    total += v * mul;
-  }
-  return total;
-}
+Result<double> ParseDuration(const std::string& text) { return ParseDurationSeconds(text); }
 
 Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, std::string>& env) {
   static const std::pair<const char*, const char*> kKeys[] = {

@@ -25,7 +25,7 @@ struct Config {
 };
 
 Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, std::string>& env);
-std::map<std::string, std::string> ProcessEnvironment();
+// Flag values through lib/common's shared syntax (oomscope/common/config.h).
 // "1073741824", "4Gi", "512Mi", "1G": bytes.
 Result<uint64_t> ParseBytes(const std::string& text);
 // "168h", "30m", "10s", "1h30m", "90" (seconds).

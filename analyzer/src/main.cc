@@ -8,6 +8,7 @@
 #include "analysis_queue.h"
 #include "api.h"
 #include "config.h"
+#include "oomscope/common/config.h"
 #include "oomscope/common/log.h"
 #include "retention.h"
 #include "series_view.h"
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
   using namespace oomscope::analyzer;
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) == "--help") return std::fputs(kConfigHelp, stdout), 0;
-  Result<Config> config = ParseConfig(argc, argv, ProcessEnvironment());
+  Result<Config> config = ParseConfig(argc, argv, oomscope::ProcessEnvironment());
   if (!config.ok()) return std::fprintf(stderr, "oomscope-analyzer: %s\n%s", config.status().message().c_str(), kConfigHelp), 2;
   log::Configure(log::Level::kInfo, config->log_format == "text" ? log::Format::kText : log::Format::kJson);
   std::string token;
