@@ -222,7 +222,8 @@ TEST_CASE("heap thresholds of the memory limit fire once each, as the heap grows
   App app(s.work);
   REQUIRE(app.port > 0);
   // 1 GiB limit: heap thresholds at ~21 and ~43 MB; the app starts with ~4 MB of heap.
-  LoggedProcess sidecar(ThresholdArgs(s, app, {"--memory-limit", "1Gi", "--heap-thresholds", "0.02,0.04"}),
+  LoggedProcess sidecar(ThresholdArgs(s, app, {"--memory-limit", "1Gi", "--heap-thresholds", "0.02,0.04",
+                                                               "--snapshot-cost-factor", "2"}),
                         (s.work / "sidecar.log").string());
   REQUIRE(!sidecar.WaitForLine("a new series", 20).empty());
   CHECK(app.Post("/grow?mb=25").rfind("200", 0) == 0);

@@ -13,10 +13,21 @@
 namespace oomscope {
 
 struct SnapshotCost {
-  // Snapshot file bytes per byte of V8 heap used (measured on Node 20).
-  double file_bytes_per_heap_byte = 1.0;
-  // Peak RSS growth of the writing process per byte of snapshot file (the 6.5–7x).
-  double rss_growth_per_file_byte = 7.0;
+  // Measured with bench/snapshot_cost.sh on Node v20.20.2 (2026-11-27, this repository's build
+  // machine; docs/sidecar.md "What a snapshot costs"), one fresh process per size, mixed heap:
+  //   heap used   how                       file/heap  peak RSS growth/file  growth/heap
+  //    34 MiB     v8.writeHeapSnapshot()      1.84         5.00                 9.2
+  //    34 MiB     inspector (oomscope capture) 1.87        5.01                 9.4
+  //   299 MiB     v8.writeHeapSnapshot()      2.01         4.83                 9.7
+  //   299 MiB     inspector (oomscope capture) 2.00        4.86                 9.7
+  //  ~1 GiB       v8.writeHeapSnapshot(): OOM-killed at 10.4 GiB RSS (growth >= 9x heap)
+  // The defaults round up: 2 bytes of file per heap byte, 5 bytes of peak RSS growth per file
+  // byte, i.e. 10 bytes of headroom per byte of heap used.
+  //
+  // Snapshot file bytes per byte of V8 heap used.
+  double file_bytes_per_heap_byte = 2.0;
+  // Peak RSS growth of the writing process per byte of snapshot file.
+  double rss_growth_per_file_byte = 5.0;
 
   // Bytes of extra resident memory the process needs to write a snapshot of a heap that uses
   // `heap_used` bytes.
