@@ -25,6 +25,18 @@ void SeriesAnalyzer::DigestLast() {
   if (!last_) return;
   Progress* progress = options_.progress;
   if (progress) progress->Begin("digest", 0);
+  // The digest reads the snapshot, the retained sizes and the classes only: release the rest of
+  // the graph first, so that the digest is not built beside the whole graph.
+  {
+    Graph& g = last_->graph;
+    std::vector<uint32_t>().swap(last_->tree.first_child);
+    std::vector<NodeOrdinal>().swap(last_->tree.children);
+    std::vector<uint32_t>().swap(g.distance);
+    std::vector<NodeOrdinal>().swap(g.parent);
+    std::vector<NodeOrdinal>().swap(g.dominator);
+    std::vector<uint8_t>().swap(g.flags);
+    std::vector<uint64_t>().swap(g.essential);
+  }
   digests_.push_back(std::make_unique<SnapshotDigest>(
       MakeDigest(last_->snap, last_->graph, last_->node_class, std::move(last_->classes))));
   last_.reset();
@@ -43,6 +55,8 @@ Status SeriesAnalyzer::Add(Snapshot snapshot, SnapshotInfo info) {
   last->tree = BuildDominatorTree(last->snap, last->graph);
   last->classes =
       ComputeClassSummary(last->snap, last->graph, last->tree, classes_, &last->node_class);
+  // Only the suspects walk the tree again, at the end of a series: Finish rebuilds it then.
+  last->tree = DominatorTree();
   if (progress) progress->End();
   info.node_count = last->snap.node_count();
   info.edge_count = last->snap.edge_count();
@@ -87,7 +101,7 @@ Report SeriesAnalyzer::Finish() {
   r.generator = "oomscope 0.1.0";
   r.snapshots = infos_;
   r.series = infos_.size() >= 2;
-  const Last& L = *last_;
+  Last& L = *last_;
   const size_t top = options_.top;
 
   for (size_t i = 0; i < L.classes.size() && i < std::max<size_t>(top, 20); ++i) {
@@ -140,8 +154,10 @@ Report SeriesAnalyzer::Finish() {
   if (r.series) {
     Progress* progress = options_.progress;
     if (progress) progress->Begin("diff", 0);
-    SnapshotDigest last_digest =
-        MakeDigest(L.snap, L.graph, L.node_class, L.classes, /*identity_only=*/true);
+    // Needed for the id alignment and the class diff only: released before the suspects.
+    auto last_digest_owner = std::make_unique<SnapshotDigest>(
+        MakeDigest(L.snap, L.graph, L.node_class, L.classes, /*identity_only=*/true));
+    const SnapshotDigest& last_digest = *last_digest_owner;
     // Ids must line up between every pair of neighbours.
     std::vector<const SnapshotDigest*> all;
     for (const auto& d : digests_) all.push_back(d.get());
@@ -171,6 +187,7 @@ Report SeriesAnalyzer::Finish() {
                               d.self_before, d.self_after, d.new_count, d.deleted_count,
                               d.alloc_size, d.freed_size});
     }
+    last_digest_owner.reset();
     if (progress) progress->End();
     if (r.same_process) {
       if (progress) progress->Begin("suspects", 0);
@@ -179,6 +196,7 @@ Report SeriesAnalyzer::Finish() {
       std::vector<std::optional<double>> times;
       for (const auto& i : infos_) times.push_back(i.captured_at);
       SuspectOptions so = options_.suspects;
+      if (L.tree.first_child.empty()) L.tree = BuildDominatorTree(L.snap, L.graph);
       r.suspects = FindSuspects(earlier, L.snap, L.graph, L.tree, times, so);
       if (progress) progress->End();
     }

@@ -78,8 +78,20 @@ SnapshotDigest MakeDigest(const Snapshot& snap, const Graph& g,
     d.total_size += s;
     d.self_size[i] = static_cast<uint32_t>(std::min<uint64_t>(s, UINT32_MAX));
     if (!identity_only) {
-      d.retained[i] = g.retained[o];
-      d.entries[i] = EntryCount(snap, o);
+      const uint64_t r = g.retained[o];
+      if (r >= UINT32_MAX) {
+        d.retained[i] = UINT32_MAX;
+        d.big_retained.emplace(i, r);
+      } else {
+        d.retained[i] = static_cast<uint32_t>(r);
+      }
+      const uint32_t c = EntryCount(snap, o);
+      if (c >= UINT16_MAX) {
+        d.entries[i] = UINT16_MAX;
+        d.big_entries.emplace(i, c);
+      } else {
+        d.entries[i] = static_cast<uint16_t>(c);
+      }
     }
   }
   // V8 hands out heap object ids as odd numbers in increasing order; embedder (native) nodes get

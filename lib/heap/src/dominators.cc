@@ -6,8 +6,8 @@
 // (Georgiadis, "Linear-Time Algorithms for Dominators and Related Problems", PhD thesis,
 // Princeton 2005; also Cooper, Harvey and Kennedy's observation that walking up a partial
 // dominator tree is cheap in practice). Everything is indexed by DFS preorder number, so the
-// hot arrays are walked in order, and six arrays of n words suffice where the classic
-// formulation needs ten. Iterative throughout: recursion overflows the stack on real heaps.
+// hot arrays are walked in order, and five arrays of n words (plus the retainers, built here by
+// DFS number) suffice where the classic formulation needs ten. Iterative throughout: recursion overflows the stack on real heaps.
 //
 // Graph details follow Chrome DevTools so that retained sizes agree with what people see there:
 // only essential edges count; unreachable nodes that have only weak retainers hang off the root
@@ -20,13 +20,27 @@ namespace oomscope::heap {
 void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   const uint32_t count = snap.node_count();
   const size_t len = static_cast<size_t>(count) + 1;
+  // Retainers by ordinal (BuildRetainers) are not used: they are rebuilt below, by DFS number,
+  // once the numbers are known, so that they never coexist with the DFS's own arrays.
+  std::vector<uint32_t>().swap(g.first_retainer);
+  std::vector<NodeOrdinal>().swap(g.retainer_node);
+  if (progress) progress->Begin("dominators", 2ull * count);
+
+  // Nodes with at least one essential retainer (a bit each): the others are orphans.
+  std::vector<uint64_t> retained_bit((len + 63) / 64, 0);
+  const EdgeOrdinal edge_count = snap.edge_count();
+  for (EdgeOrdinal e = 0; e < edge_count; ++e) {
+    if (!g.IsEssential(e)) continue;
+    const NodeOrdinal to = snap.edge_to[e];
+    retained_bit[to >> 6] |= uint64_t{1} << (to & 63);
+  }
+  auto has_retainer = [&](NodeOrdinal v) { return (retained_bit[v >> 6] >> (v & 63)) & 1; };
+
   // By vertex (ordinal): its DFS number, 0 while unvisited.
   std::vector<uint32_t> num(count, 0);
-  // By DFS number 1..n: the vertex, its DFS parent's number, its semidominator's number, the
-  // smallest semidominator on its compressed path (label), and its forest ancestor.
-  std::vector<uint32_t> vert(len, 0), par(len, 0), semi(len, 0), label(len, 0), anc(len, 0);
+  // By DFS number 1..n: the vertex and its DFS parent's number.
+  std::vector<uint32_t> vert(len, 0), par(len, 0);
   uint32_t n = 0;
-  if (progress) progress->Begin("dominators", 2ull * count);
 
   struct Frame {
     NodeOrdinal v;
@@ -62,8 +76,9 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   // Orphans: nodes with only weak retainers start their own subtree under the root.
   if (n < count) {
     for (NodeOrdinal v = 0; v < count; ++v)
-      if (num[v] == 0 && g.first_retainer[v] == g.first_retainer[v + 1]) dfs(v, 1);
+      if (num[v] == 0 && !has_retainer(v)) dfs(v, 1);
   }
+  std::vector<uint64_t>().swap(retained_bit);
   // What is left retains itself in cycles: each hangs off the root, which becomes its
   // predecessor (its semidominator is then the root, the smallest number).
   const uint32_t first_fiat = n + 1;
@@ -78,9 +93,35 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   }
   std::vector<Frame>().swap(stack);
   if (progress) progress->Advance(count);
-  // From here on vertices are named by number: rewrite the retainers so, and drop `num`.
-  for (uint32_t& r : g.retainer_node) r = num[r];
+
+  // Retainers over essential edges by DFS number: the numbers of the vertices retaining w are
+  // ret[first[w] .. first[w+1]). Count, prefix-sum, fill (first[w] as the cursor), shift back.
+  std::vector<uint32_t> first(len + 1, 0);
+  for (NodeOrdinal v = 0; v < count; ++v)
+    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e)
+      if (g.IsEssential(e)) ++first[num[snap.edge_to[e]] + 1];
+  for (size_t i = 1; i <= len; ++i) first[i] += first[i - 1];
+  std::vector<uint32_t> ret(first[len], 0);
+  for (NodeOrdinal v = 0; v < count; ++v) {
+    const uint32_t from = num[v];
+    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e)
+      if (g.IsEssential(e)) ret[first[num[snap.edge_to[e]]]++] = from;
+  }
+  for (size_t i = len; i >= 1; --i) first[i] = first[i - 1];
+  first[0] = 0;
+  // From here on vertices are named by number: drop `num`.
   std::vector<uint32_t>().swap(num);
+
+  // The smallest semidominator on a vertex's compressed path (label) and its forest ancestor.
+  // The semidominator itself is not kept in an array of its own: once w is processed its
+  // retainers are not read again, so semi(w) goes into its first retainer slot; a vertex without
+  // retainers (an orphan's start, a node in an unreachable cycle) has the root's number, or
+  // its DFS parent's.
+  std::vector<uint32_t> label(len, 0), anc(len, 0);
+  auto semi = [&](uint32_t w) -> uint32_t {
+    if (first[w] < first[w + 1]) return ret[first[w]];
+    return w >= first_fiat ? 1 : par[w];
+  };
 
   // EVAL for a processed vertex v (number > the current w): the smallest semidominator on the
   // path from v up to, not including, the root of its tree in the forest of processed vertices,
@@ -103,36 +144,37 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
 
   for (uint32_t w = n; w >= 2; --w) {
     uint32_t s = par[w];  // the DFS tree edge is a predecessor too
+    const uint32_t b = first[w], e = first[w + 1];
     if (w < first_fiat) {
-      const NodeOrdinal wv = vert[w];
-      for (uint32_t k = g.first_retainer[wv]; k < g.first_retainer[wv + 1]; ++k) {
-        uint32_t v = g.retainer_node[k];
+      for (uint32_t k = b; k < e; ++k) {
+        uint32_t v = ret[k];
         uint32_t c = v < w ? v : eval(v);
         if (c < s) s = c;
       }
     } else {
       s = 1;
     }
-    semi[w] = s;
+    if (b < e) ret[b] = s;  // semi(w), read back by semi() below
     label[w] = s;
     anc[w] = par[w];  // LINK
     if (progress && (w & 0xFFFF) == 0) progress->Advance(count + (n - w));
   }
+  std::vector<uint32_t>().swap(compress_stack);
+  std::vector<uint32_t>().swap(label);
 
   // NCA: walk up from the DFS parent until at or above the semidominator. `anc` is free now.
   std::vector<uint32_t>& idom = anc;
   idom[1] = 1;
   for (uint32_t w = 2; w <= n; ++w) {
     uint32_t d = par[w];
-    while (d > semi[w]) d = idom[d];
+    const uint32_t s = semi(w);
+    while (d > s) d = idom[d];
     idom[w] = d;
   }
 
-  std::vector<uint32_t>().swap(label);
-  std::vector<uint32_t>().swap(semi);
   std::vector<uint32_t>().swap(par);
-  std::vector<uint32_t>().swap(g.first_retainer);
-  std::vector<NodeOrdinal>().swap(g.retainer_node);
+  std::vector<uint32_t>().swap(first);
+  std::vector<uint32_t>().swap(ret);
   g.dominator.resize(count);
   g.retained.resize(count);
   for (uint32_t w = 1; w <= n; ++w) {

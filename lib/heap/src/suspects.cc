@@ -151,12 +151,16 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
 
   // 2. Growth not explained by a growing child: delta(v) minus the growth of v's dominator
   // children that existed from the start. What is left came from objects that are new under v.
-  std::vector<int64_t> delta(n, 0), child_growth(n, 0);
-  for (NodeOrdinal o = 0; o < n; ++o)
-    if (birth[o] == 0)
-      delta[o] = static_cast<int64_t>(g.retained[o]) - static_cast<int64_t>(first.retained[pos0[o]]);
-  for (NodeOrdinal o = 0; o < n; ++o)
-    if (birth[o] == 0 && o != last.root && delta[o] > 0) child_growth[g.dominator[o]] += delta[o];
+  // delta(v) is computed where it is read rather than kept in an array of n.
+  auto delta = [&](NodeOrdinal o) -> int64_t {
+    return static_cast<int64_t>(g.retained[o]) - static_cast<int64_t>(first.Retained(pos0[o]));
+  };
+  std::vector<int64_t> child_growth(n, 0);
+  for (NodeOrdinal o = 0; o < n; ++o) {
+    if (birth[o] != 0 || o == last.root) continue;
+    const int64_t d = delta(o);
+    if (d > 0) child_growth[g.dominator[o]] += d;
+  }
 
   // 3. Accumulating allocations (needs a baseline, a target and a final snapshot).
   std::unordered_map<NodeOrdinal, Cluster> clusters;
@@ -193,9 +197,9 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
 
   for (NodeOrdinal v = 0; v < n; ++v) {
     if (birth[v] != 0 || !CanOwnLeak(last, v)) continue;
-    int64_t residual = delta[v] - child_growth[v];
+    int64_t residual = delta(v) - child_growth[v];
     uint32_t entries_last = EntryCount(last, v);
-    uint32_t entries_first = first.entries[pos0[v]];
+    uint32_t entries_first = first.Entries(pos0[v]);
     bool maybe_bytes = residual >= static_cast<int64_t>(min_bytes);
     bool maybe_entries = entries_last >= entries_first + options.min_entry_growth;
     if (!maybe_bytes && !maybe_entries) continue;
@@ -203,8 +207,8 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
     Series s;
     for (size_t j = 0; j < k; ++j) {
       int64_t p = earlier[j]->Find(last.node_id[v]);
-      s.retained.push_back(earlier[j]->retained[static_cast<size_t>(p)]);
-      s.entries.push_back(earlier[j]->entries[static_cast<size_t>(p)]);
+      s.retained.push_back(earlier[j]->Retained(static_cast<size_t>(p)));
+      s.entries.push_back(earlier[j]->Entries(static_cast<size_t>(p)));
     }
     s.retained.push_back(g.retained[v]);
     s.entries.push_back(entries_last);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "oomscope/heap/class_summary.h"
@@ -16,20 +17,33 @@ namespace oomscope::heap {
 uint32_t EntryCount(const Snapshot& snap, NodeOrdinal n);
 
 // What a series keeps of a snapshot once its full graph is released: per node (sorted by id)
-// the class, sizes and entry count. About 24 bytes a node, against ~60 for the full graph, so a
-// long series costs little more memory than its last snapshot.
+// the class, sizes and entry count. About 18 bytes a node, against ~60 for the full graph, so a
+// long series costs little more memory than its last snapshot. Retained sizes and entry counts
+// are stored narrow, with the few values that do not fit in side tables: read them through
+// Retained() and Entries().
 struct SnapshotDigest {
   uint64_t node_count = 0, edge_count = 0, total_size = 0;
   uint32_t max_id = 0;  // the largest odd (V8 heap object) id
   std::vector<uint32_t> ids;  // sorted ascending
   std::vector<uint32_t> cls;  // ClassTable id
   std::vector<uint32_t> self_size;  // saturated at UINT32_MAX
-  std::vector<uint64_t> retained;
-  std::vector<uint32_t> entries;
+  std::vector<uint32_t> retained;   // UINT32_MAX: the real value is in big_retained
+  std::vector<uint16_t> entries;    // UINT16_MAX: the real value is in big_entries
+  std::unordered_map<uint32_t, uint64_t> big_retained;  // by position
+  std::unordered_map<uint32_t, uint32_t> big_entries;   // by position
   std::vector<ClassStats> classes;
 
   // Position of `id` in ids, or -1.
   int64_t Find(uint32_t id) const;
+  // Precondition: the digest was not made identity_only, i < ids.size().
+  uint64_t Retained(size_t i) const {
+    uint32_t r = retained[i];
+    return r == UINT32_MAX ? big_retained.at(static_cast<uint32_t>(i)) : r;
+  }
+  uint32_t Entries(size_t i) const {
+    uint16_t e = entries[i];
+    return e == UINT16_MAX ? big_entries.at(static_cast<uint32_t>(i)) : e;
+  }
 };
 
 // `identity_only`: keep ids, classes and self sizes (what the class diff and the id alignment

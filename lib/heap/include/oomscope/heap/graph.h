@@ -15,16 +15,17 @@ enum NodeFlag : uint8_t {
 
 // Derived data for one snapshot, in CSR form, all indexed by node ordinal (or edge ordinal for
 // `essential`). Built by the passes in passes.h, in this order:
-//   BuildFlags -> BuildEssentialEdges -> BuildRetainers -> ComputeDominators (retained sizes
-//   come out of it; it consumes the retainers) -> ComputeDistances.
+//   BuildFlags -> BuildEssentialEdges -> ComputeDominators (retained sizes come out of it; it
+//   builds its own retainers, by DFS number) -> ComputeDistances.
 // Immutable after the passes; safe to read from several threads.
 struct Graph {
   std::vector<uint8_t> flags;
   std::vector<uint64_t> essential;  // bit per edge ordinal: does this edge retain its target?
 
   // Retainers over essential edges only: the owners of the essential edges into node n are
-  // retainer_node[first_retainer[n] .. first_retainer[n+1]). Only ComputeDominators needs
-  // them; it rewrites retainer_node in place and releases both (empty afterwards).
+  // retainer_node[first_retainer[n] .. first_retainer[n+1]). Built by BuildRetainers for
+  // callers that want them; BuildGraph leaves them empty, and ComputeDominators releases them
+  // (it builds its own, indexed by DFS number, when it needs them).
   std::vector<uint32_t> first_retainer;
   std::vector<NodeOrdinal> retainer_node;
 
