@@ -3,6 +3,7 @@
 
 #include "graph_builder.h"
 #include "oomscope/heap/class_summary.h"
+#include "oomscope/heap/digest.h"
 #include "oomscope/heap/graph.h"
 #include "oomscope/heap/passes.h"
 
@@ -161,4 +162,36 @@ TEST_CASE("a deep chain does not overflow the stack (iterative passes)") {
   Built g = Build(b);
   CHECK(g.g.retained[1] == static_cast<uint64_t>(n));
   CHECK(g.g.distance[prev] == static_cast<uint32_t>(n));
+}
+
+TEST_CASE("digest: retained sizes of 4 GiB and more, and 65535 entries or more, are kept exactly") {
+  SnapshotBuilder b;
+  const uint64_t big = uint64_t{5} << 30;  // above what a u32 holds
+  uint32_t holder = b.Node("object", "Holder", 16, 11);
+  uint32_t blob = b.Node("native", "Blob", big, 13);
+  uint32_t list = b.Node("object", "List", 32, 15);
+  uint32_t item = b.Node("object", "Item", 8, 17);
+  b.Edge(0, "element", "1", holder);
+  b.Edge(holder, "property", "blob", blob);
+  b.Edge(holder, "property", "list", list);
+  const uint32_t kEntries = 70000;  // above what a u16 holds
+  for (uint32_t i = 0; i < kEntries; ++i) b.Edge(list, "element", std::to_string(i), item);
+  Built x = Build(b);
+  REQUIRE(x.g.retained[holder] == 16 + big + 32 + 8);
+  DominatorTree tree = BuildDominatorTree(x.snap, x.g);
+  ClassTable classes;
+  std::vector<uint32_t> node_class;
+  std::vector<ClassStats> stats = ComputeClassSummary(x.snap, x.g, tree, classes, &node_class);
+  SnapshotDigest d = MakeDigest(x.snap, x.g, node_class, stats);
+  REQUIRE(d.ids.size() == x.snap.node_count());
+  for (NodeOrdinal o = 0; o < x.snap.node_count(); ++o) {
+    int64_t p = d.Find(x.snap.node_id[o]);
+    REQUIRE(p >= 0);
+    CHECK(d.Retained(static_cast<size_t>(p)) == x.g.retained[o]);
+    CHECK(d.Entries(static_cast<size_t>(p)) == EntryCount(x.snap, o));
+  }
+  CHECK(d.Retained(static_cast<size_t>(d.Find(11))) == 16 + big + 32 + 8);
+  CHECK(d.Retained(static_cast<size_t>(d.Find(13))) == big);
+  CHECK(d.Entries(static_cast<size_t>(d.Find(15))) == kEntries);
+  CHECK(d.Entries(static_cast<size_t>(d.Find(17))) == 0);
 }
