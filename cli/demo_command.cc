@@ -25,7 +25,7 @@
 
 #include "commands.h"
 #include "demo_processes.h"
-#include "http_get.h"
+#include "oomscope/http/client.h"
 #include "oomscope/common/format.h"
 #include "oomscope/heap/report.h"
 
@@ -334,7 +334,7 @@ class Demo {
 
     // 6. The verdict, from the analyzer's JSON report, rendered by lib/heap.
     std::string id = series->value("id", "");
-    Result<HttpResult> rep = HttpGet(analyzer_url_ + "/v1/series/" + id + "/report", std::chrono::seconds(30));
+    Result<http::ClientResponse> rep = http::Get(analyzer_url_ + "/v1/series/" + id + "/report", std::chrono::seconds(30));
     if (!rep.ok()) return Fail(rep.status().message());
     if (rep->status != 200) return Fail("GET /v1/series/" + id + "/report answered " + std::to_string(rep->status) + ": " + rep->body);
     nlohmann::json j = nlohmann::json::parse(rep->body, nullptr, false);
@@ -386,7 +386,7 @@ class Demo {
       if (Interrupted()) return oomscope::Cancelled("interrupted");
       OOMSCOPE_RETURN_IF_ERROR(CheckAlive());
       if (Clock::now() > deadline_) return Status(Code::kDeadlineExceeded, "the series was not complete in time (--timeout)");
-      Result<HttpResult> r = HttpGet(url, std::chrono::seconds(10));
+      Result<http::ClientResponse> r = http::Get(url, std::chrono::seconds(10));
       if (r.ok() && r->status == 200) {
         nlohmann::json j = nlohmann::json::parse(r->body, nullptr, false);
         const nlohmann::json* found = nullptr;
@@ -412,7 +412,7 @@ class Demo {
   }
 
   void PrintMetrics() {
-    Result<HttpResult> m = HttpGet(analyzer_url_ + "/metrics", std::chrono::seconds(10));
+    Result<http::ClientResponse> m = http::Get(analyzer_url_ + "/metrics", std::chrono::seconds(10));
     if (!m.ok() || m->status != 200) return;
     std::printf("\nanalyzer metrics (%s/metrics):\n", analyzer_url_.c_str());
     std::istringstream in(m->body);
