@@ -1,10 +1,10 @@
 #include "config.h"
 
+#include "oomscope/common/config.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <string_view>
-
-extern char** environ;
 
 namespace oomscope::sidecar {
 
@@ -32,30 +32,6 @@ const char* const kConfigHelp =
     "                                                              written (default: measured, docs/sidecar.md)\n"
     "  --once                                                      exit once the series is captured and uploaded\n"
     "  metadata from the downward API: POD_NAME, POD_NAMESPACE, CONTAINER_NAME, WORKLOAD_NAME\n";
-
-std::map<std::string, std::string> ProcessEnvironment() {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; *e; ++e) {
-    std::string_view kv(*e);
-    size_t eq = kv.find('=');
-    if (eq != std::string_view::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
-  }
-  return env;
-}
-
-Result<uint64_t> ParseQuantity(const std::string& text) {
-  char* end = nullptr;
-  double d = std::strtod(text.c_str(), &end);
-  std::string_view suffix(end);
-  static const std::pair<const char*, double> kUnits[] = {
-      {"", 1},          {"k", 1e3},        {"M", 1e6},         {"G", 1e9},         {"T", 1e12},
-      {"Ki", 1024.0},   {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0}};
-  if (end == text.c_str() || d < 0) return InvalidArgument("'" + text + "' is not a quantity of bytes");
-  for (const auto& [unit, factor] : kUnits) {
-    if (suffix == unit) return static_cast<uint64_t>(d * factor);
-  }
-  return InvalidArgument("'" + text + "' has an unknown unit (bytes, or k M G T Ki Mi Gi Ti)");
-}
 
 Result<std::vector<double>> ParseFractions(const std::string& text) {
   std::vector<double> out;
@@ -124,9 +100,10 @@ Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, st
   c.sample_interval = std::chrono::milliseconds(static_cast<int64_t>(sample * 1000));
   c.snapshot_cost_factor = cost;
   if (auto it = v.find("memory-limit"); it != v.end()) {
-    Result<uint64_t> limit = ParseQuantity(it->second);
+    Result<int64_t> limit = ParseQuantity(it->second);
     if (!limit.ok()) return limit.status().WithContext("memory-limit");
-    c.memory_limit_bytes = *limit;
+    if (*limit < 0) return InvalidArgument("memory-limit: negative: " + it->second);
+    c.memory_limit_bytes = static_cast<uint64_t>(*limit);
   }
   for (auto [key, out] : {std::pair{"heap-thresholds", &c.heap_thresholds}, std::pair{"rss-thresholds", &c.rss_thresholds}}) {
     if (auto it = v.find(key); it != v.end()) {

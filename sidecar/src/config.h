@@ -40,9 +40,6 @@ struct Config {
 
 // Parses flags over the environment `env`. InvalidArgument with the offending key on a bad value.
 Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, std::string>& env);
-std::map<std::string, std::string> ProcessEnvironment();
-// "1073741824", "1Gi", "512Mi", "1G": bytes (Kubernetes quantity suffixes, integers or decimals).
-Result<uint64_t> ParseQuantity(const std::string& text);
 // "0.6,0.8": sorted fractions, each in (0, 1].
 Result<std::vector<double>> ParseFractions(const std::string& text);
 extern const char* const kConfigHelp;

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "config.h"
+#include "oomscope/common/config.h"
 #include "oomscope/common/log.h"
 #include "oomscope/http/server.h"
 #include "sidecar.h"
@@ -21,7 +22,7 @@ int main(int argc, char** argv) {
   using namespace oomscope;
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) == "--help") return std::fputs(sidecar::kConfigHelp, stdout), 0;
-  Result<sidecar::Config> config = sidecar::ParseConfig(argc, argv, sidecar::ProcessEnvironment());
+  Result<sidecar::Config> config = sidecar::ParseConfig(argc, argv, ProcessEnvironment());
   if (!config.ok()) {
     std::fprintf(stderr, "oomscope-sidecar: %s\n%s", config.status().message().c_str(), sidecar::kConfigHelp);
     return 2;
