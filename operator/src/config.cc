@@ -16,7 +16,7 @@ const char* const kConfigHelp =
     "  --analyzer-url URL                the analyzer (sidecars upload there; diagnoses poll it)\n"
     "  --upload-token-file FILE          upload token, mirrored into Secret oomscope-upload-token per namespace\n"
     "  --sidecar-image IMAGE             image of the injected oomscope-sidecar\n"
-    "  --memory-factor F                 peak RSS growth per heap byte while writing a snapshot (7)\n"
+    "  --memory-factor F                 peak RSS growth per snapshot byte (SnapshotCost default)\n"
     "  --ttl DURATION                    restore a diagnosis after this long at most (30m)\n"
     "  --cooldown DURATION               no new diagnosis of a Deployment for this long after one (10m)\n"
     "  --max-concurrent N                diagnoses in progress cluster-wide (3)\n"

@@ -19,6 +19,8 @@
 #include "oomscope/kube/client.h"
 #include "oomscope/kube/object.h"
 #include "oomscope/kube/resource.h"
+#include "oomscope/common/snapshot_cost.h"
+#include "quantity.h"
 #include "recipe.h"
 
 namespace oomscope::op {
@@ -231,8 +233,11 @@ TEST_CASE("an OOMKilled pod of an opted-in Deployment: recipe applied, analysis 
   const json& api = pod["containers"][0];
   CHECK_FALSE(api.contains("livenessProbe"));
   CHECK_FALSE(api.contains("readinessProbe"));
-  CHECK(api["resources"]["limits"]["memory"] == "2Gi");
-  CHECK(api["resources"]["requests"]["memory"] == "1920Mi");
+  // 256Mi at the OOM plus what writing its snapshot costs (SnapshotCost), the request by as much.
+  const int64_t limit = 256ll << 20;
+  const int64_t needed = limit + static_cast<int64_t>(kDefaultSnapshotCost.PeakGrowthBytes(limit));
+  CHECK(api["resources"]["limits"]["memory"] == FormatQuantity(needed));
+  CHECK(api["resources"]["requests"]["memory"] == FormatQuantity(needed - (128ll << 20)));
   bool node_options = false;
   for (const json& e : api["env"])
     node_options |= e["name"] == "NODE_OPTIONS" && e.value("value", "").find("--inspect=127.0.0.1:9229") == 0;
@@ -248,7 +253,7 @@ TEST_CASE("an OOMKilled pod of an opted-in Deployment: recipe applied, analysis 
   json hd = c.Diagnoses()[0];
   CHECK(hd["spec"]["deployment"] == "leaky-api");
   CHECK(hd["spec"]["triggerPod"] == "leaky-api-7d4b9c-x1");
-  CHECK(hd["status"]["memoryLimit"] == "2Gi");
+  CHECK(hd["status"]["memoryLimit"] == FormatQuantity(needed));
 
   analyzer.Set("analyzing", 2);
   REQUIRE(Eventually([&] { return c.Phase() == "Analyzing"; }));

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fixtures.h"
+#include "oomscope/common/snapshot_cost.h"
 #include "quantity.h"
 #include "recipe.h"
 
@@ -16,7 +17,15 @@ using nlohmann::json;
 using testing::Deployment;
 
 RecipeOptions Options(bool native = true, bool token = true) {
-  return {"leaky-api-oom-1", "api", "oomscope:test", "http://analyzer:8080", token, native, 7.0};
+  return {"leaky-api-oom-1", "api", "oomscope:test", "http://analyzer:8080", token, native,
+          kDefaultSnapshotCost.rss_growth_per_file_byte};
+}
+
+// The limit the recipe should give a container limited to `limit` bytes: the heap at the OOM plus
+// what writing its snapshot costs (SnapshotCost), rounded up to a MiB.
+int64_t Needed(int64_t limit) {
+  int64_t n = limit + static_cast<int64_t>(kDefaultSnapshotCost.PeakGrowthBytes(static_cast<uint64_t>(limit)));
+  return (n + (1 << 20) - 1) / (1 << 20) * (1 << 20);
 }
 
 const json& Api(const json& d) { return d["spec"]["template"]["spec"]["containers"][0]; }
@@ -65,10 +74,10 @@ TEST_CASE("the recipe makes one pod with the inspector, no probes, room for a sn
   CHECK_FALSE(api.contains("livenessProbe"));
   CHECK_FALSE(api.contains("readinessProbe"));
   // 512Mi at the OOM, plus 7x that to write its snapshot: 4Gi; the request grows by as much.
-  CHECK(api["resources"]["limits"]["memory"] == "4Gi");
-  CHECK(api["resources"]["requests"]["memory"] == "3840Mi");
+  CHECK(api["resources"]["limits"]["memory"] == FormatQuantity(Needed(512ll << 20)));
+  CHECK(api["resources"]["requests"]["memory"] == FormatQuantity(Needed(512ll << 20) - (256ll << 20)));
   CHECK(api["resources"]["requests"]["cpu"] == "100m");
-  CHECK(r->memory_limit == (4ll << 30));
+  CHECK(r->memory_limit == Needed(512ll << 20));
   CHECK(r->snapshot_affordable);
   CHECK(api["volumeMounts"] == json::parse(R"([{"name":"oomscope-spool","mountPath":"/oomscope"}])"));
   const json& pod = d["spec"]["template"]["spec"];
@@ -155,11 +164,11 @@ TEST_CASE("memory: the cap from oomscope.io/max-memory, and no limit at all") {
     std::string want_limit;
     bool affordable;
   };
-  for (const Case& c : std::vector<Case>{{"no cap", "", "512Mi", "4Gi", true},
-                                         {"generous cap", "8Gi", "512Mi", "4Gi", true},
+  for (const Case& c : std::vector<Case>{{"no cap", "", "512Mi", FormatQuantity(Needed(512ll << 20)), true},
+                                         {"generous cap", "64Gi", "512Mi", FormatQuantity(Needed(512ll << 20)), true},
                                          {"tight cap", "1Gi", "512Mi", "1Gi", false},
                                          {"cap below the limit never lowers it", "256Mi", "512Mi", "512Mi", false},
-                                         {"odd limit rounds up to Mi", "", "100M", "763Mi", true},
+                                         {"odd limit rounds up to Mi", "", "100M", FormatQuantity(Needed(100000000)), true},
                                          {"no limit", "", "", "", true}}) {
     CAPTURE(c.name);
     json d = Deployment();
