@@ -18,6 +18,9 @@ const char* const kConfigHelp =
     "  --spool-max-bytes N        OOMSCOPE_SPOOL_MAX_BYTES         bound of the spool (oldest dropped beyond)\n"
     "  --count N                  OOMSCOPE_SERIES_COUNT            snapshots in the timed series (3; 0: none)\n"
     "  --interval S               OOMSCOPE_SERIES_INTERVAL_SECONDS seconds between them (60)\n"
+    "  --initial-delay S          OOMSCOPE_SERIES_INITIAL_DELAY_SECONDS  seconds from the session's start to the first\n"
+    "                                                              timed snapshot (default: one interval, so a pod that\n"
+    "                                                              just restarted serves traffic first)\n"
     "  --listen HOST:PORT         OOMSCOPE_LISTEN                  /metrics, /healthz, POST /capture (0.0.0.0:9464)\n"
     "  --log-format json|text     OOMSCOPE_LOG_FORMAT\n"
     "  --diagnostic-dir DIR       OOMSCOPE_DIAGNOSTIC_DIR          ship snapshots Node writes itself there\n"
@@ -59,6 +62,7 @@ Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, st
       {"token-file", "OOMSCOPE_TOKEN_FILE"},       {"spool-dir", "OOMSCOPE_SPOOL_DIR"},
       {"spool-max-bytes", "OOMSCOPE_SPOOL_MAX_BYTES"}, {"count", "OOMSCOPE_SERIES_COUNT"},
       {"interval", "OOMSCOPE_SERIES_INTERVAL_SECONDS"}, {"listen", "OOMSCOPE_LISTEN"},
+      {"initial-delay", "OOMSCOPE_SERIES_INITIAL_DELAY_SECONDS"},
       {"log-format", "OOMSCOPE_LOG_FORMAT"}, {"diagnostic-dir", "OOMSCOPE_DIAGNOSTIC_DIR"},
       {"memory-limit", "OOMSCOPE_MEMORY_LIMIT_BYTES"}, {"heap-thresholds", "OOMSCOPE_HEAP_THRESHOLDS"},
       {"rss-thresholds", "OOMSCOPE_RSS_THRESHOLDS"}, {"sample-interval", "OOMSCOPE_SAMPLE_INTERVAL_SECONDS"},
@@ -93,7 +97,8 @@ Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, st
     return Status::Ok();
   };
   double count = c.series_count, interval = 60, spool = static_cast<double>(c.spool_max_bytes);
-  double sample = 5, cost = 0;
+  double sample = 5, cost = 0, initial_delay = -1;
+  OOMSCOPE_RETURN_IF_ERROR(number("initial-delay", 0, 86400, &initial_delay));
   OOMSCOPE_RETURN_IF_ERROR(number("count", 0, 1000, &count));
   OOMSCOPE_RETURN_IF_ERROR(number("sample-interval", 0.05, 3600, &sample));
   OOMSCOPE_RETURN_IF_ERROR(number("snapshot-cost-factor", 0, 1000, &cost));
@@ -116,6 +121,8 @@ Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, st
   OOMSCOPE_RETURN_IF_ERROR(number("spool-max-bytes", 1 << 20, 1e15, &spool));
   c.series_count = static_cast<int>(count);
   c.series_interval = std::chrono::milliseconds(static_cast<int64_t>(interval * 1000));
+  c.initial_delay = initial_delay < 0 ? c.series_interval
+                                      : std::chrono::milliseconds(static_cast<int64_t>(initial_delay * 1000));
   c.spool_max_bytes = static_cast<uint64_t>(spool);
   for (const auto& [key, val] : v) {
     if (key == "inspector") c.inspector = val;
@@ -127,7 +134,7 @@ Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, st
     else if (key == "diagnostic-dir") c.diagnostic_dir = val;
     else if (key != "count" && key != "interval" && key != "spool-max-bytes" && key != "memory-limit" &&
              key != "heap-thresholds" && key != "rss-thresholds" && key != "sample-interval" &&
-             key != "snapshot-cost-factor")
+             key != "snapshot-cost-factor" && key != "initial-delay")
       return InvalidArgument("unknown option --" + key);
   }
   auto get = [&](const char* k) {

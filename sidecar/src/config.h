@@ -21,6 +21,10 @@ struct Config {
   uint64_t spool_max_bytes = 4ull << 30;      // OOMSCOPE_SPOOL_MAX_BYTES, --spool-max-bytes
   int series_count = 3;                       // OOMSCOPE_SERIES_COUNT, --count (0: no timed series)
   std::chrono::milliseconds series_interval{std::chrono::seconds(60)};  // OOMSCOPE_SERIES_INTERVAL_SECONDS, --interval
+  // From the session's start to the first timed snapshot (OOMSCOPE_SERIES_INITIAL_DELAY_SECONDS,
+  // --initial-delay; default one interval). A pod the recipe just restarted holds none of the
+  // leak yet: a first snapshot taken before any traffic would see no owner to watch grow.
+  std::chrono::milliseconds initial_delay{std::chrono::seconds(60)};
   std::string listen = "0.0.0.0:9464";        // OOMSCOPE_LISTEN, --listen (/metrics, /healthz, /capture)
   bool once = false;                          // --once: exit when the series is uploaded
   std::string diagnostic_dir;                 // OOMSCOPE_DIAGNOSTIC_DIR, --diagnostic-dir: Node's own snapshots

@@ -174,7 +174,10 @@ void Sidecar::RunSeries(cdp::Session& session, const std::string& series, const 
                Unavailable("not sampled"), 0);
   }
   int sequence = 0, timed = 0;
-  Clock::time_point next_timed = Clock::now(), next_sample = Clock::now();
+  Clock::time_point next_timed = Clock::now() + config_.initial_delay, next_sample = Clock::now();
+  if (config_.series_count > 0)
+    log::Info("first timed snapshot after the initial delay",
+              {{"series", series}, {"delay_ms", std::to_string(config_.initial_delay.count())}});
   Result<cdp::MemoryFigures> mem = Unavailable("not sampled yet");
   auto sample = [&] {
     mem = cdp::GetMemoryFigures(session, 10s);

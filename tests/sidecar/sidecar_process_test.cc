@@ -296,7 +296,7 @@ TEST_CASE("the inspector gone mid-series and back: a reconnect with backoff star
   LoggedProcess sidecar({OOMSCOPE_SIDECAR, "--inspector", app.node.address(), "--analyzer-url",
                          "http://127.0.0.1:" + s.receiver.ready(), "--token-file", (s.work / "token").string(),
                          "--spool-dir", s.spool.string(), "--listen", "127.0.0.1:0", "--count", "2",
-                         "--interval", "3600", "--sample-interval", "0.2"},
+                         "--interval", "3600", "--initial-delay", "0", "--sample-interval", "0.2"},
                         (s.work / "sidecar.log").string());
   REQUIRE(WaitUntil([&] { return Stored(s.rx).size() == 1; }, 60));
   CHECK(app.Post("/inspector/cycle?down_ms=2000").rfind("200", 0) == 0);

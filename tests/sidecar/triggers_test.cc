@@ -38,6 +38,18 @@ TEST_CASE("memory limits and fractions parse as the downward API and operators w
   CHECK(ParseConfig(3, const_cast<char**>(bad), {}).status().message().find("rss-thresholds") != std::string::npos);
 }
 
+TEST_CASE("the first timed snapshot waits one interval unless told otherwise") {
+  const char* argv[] = {"oomscope-sidecar", "--interval", "5"};
+  Result<Config> c = ParseConfig(3, const_cast<char**>(argv), {});
+  REQUIRE(c.ok());
+  CHECK(c->initial_delay == std::chrono::seconds(5));
+  Result<Config> env = ParseConfig(3, const_cast<char**>(argv), {{"OOMSCOPE_SERIES_INITIAL_DELAY_SECONDS", "0"}});
+  REQUIRE(env.ok());
+  CHECK(env->initial_delay == std::chrono::milliseconds(0));
+  const char* bad[] = {"oomscope-sidecar", "--initial-delay", "-1"};
+  CHECK_FALSE(ParseConfig(3, const_cast<char**>(bad), {}).ok());
+}
+
 TEST_CASE("thresholds fire once each per series, the highest crossed together, never without a limit") {
   const uint64_t limit = 1000;
   ThresholdTriggers t({0.5, 0.7}, {0.9}, limit);
