@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "oomscope/common/snapshot_cost.h"
 #include "oomscope/common/status.h"
 
 namespace oomscope::op {
@@ -44,7 +45,7 @@ struct RecipeOptions {
   std::string analyzer_url;
   bool upload_token = false;   // mount the oomscope-upload-token Secret
   bool native_sidecar = true;  // initContainer with restartPolicy Always (server >= 1.29)
-  double memory_factor = 7.0;  // peak RSS growth per snapshot byte (SnapshotCost)
+  double memory_factor = kDefaultSnapshotCost.rss_growth_per_file_byte;  // peak RSS growth per snapshot byte
 };
 
 struct RecipeResult {

@@ -21,18 +21,10 @@ void WorkQueue::AddAfter(const std::string& key, std::chrono::milliseconds delay
   if (delay.count() <= 0) return Add(key);
   std::lock_guard<std::mutex> lock(mu_);
   if (shutting_down_) return;
-  Clock::time_point at = Clock::now() + delay;
-  auto it = waiting_at_.find(key);
-  if (it != waiting_at_.end()) {
-    if (it->second <= at) return;
-    for (auto w = waiting_.lower_bound(it->second); w != waiting_.end() && w->first == it->second; ++w)
-      if (w->second == key) {
-        waiting_.erase(w);
-        break;
-      }
-  }
-  waiting_.emplace(at, key);
-  waiting_at_[key] = at;
+  const Clock::time_point at = Clock::now() + delay;
+  auto [it, inserted] = waiting_.try_emplace(key, at);
+  if (!inserted && it->second <= at) return;  // an earlier pending add wins
+  it->second = at;
   cv_.notify_all();
 }
 
@@ -60,10 +52,13 @@ int WorkQueue::NumRequeues(const std::string& key) const {
 }
 
 void WorkQueue::PromoteDueLocked(Clock::time_point now) {
-  while (!waiting_.empty() && waiting_.begin()->first <= now) {
-    std::string key = waiting_.begin()->second;
-    waiting_.erase(waiting_.begin());
-    waiting_at_.erase(key);
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    const std::string key = it->first;
+    it = waiting_.erase(it);
     AddLocked(key);
   }
 }
@@ -74,10 +69,14 @@ std::optional<std::string> WorkQueue::Get() {
     if (shutting_down_) return std::nullopt;
     PromoteDueLocked(Clock::now());
     if (!queue_.empty()) break;
-    if (waiting_.empty())
+    if (waiting_.empty()) {
       cv_.wait(lock);
-    else
-      cv_.wait_until(lock, waiting_.begin()->first);
+    } else {
+      // A copy: wait_until reads its deadline again after waking, when the entry may be gone.
+      Clock::time_point next = Clock::time_point::max();
+      for (const auto& [key, at] : waiting_) next = std::min(next, at);
+      cv_.wait_until(lock, next);
+    }
   }
   std::string key = queue_.front();
   queue_.pop_front();

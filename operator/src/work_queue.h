@@ -50,8 +50,9 @@ class WorkQueue {
   std::deque<std::string> queue_;
   std::set<std::string> dirty_;       // queued (or to be queued again after Done)
   std::set<std::string> processing_;
-  std::multimap<Clock::time_point, std::string> waiting_;
-  std::map<std::string, Clock::time_point> waiting_at_;
+  // Delayed adds: key -> when it becomes ready. Scanned whole by Get(): there is one entry per
+  // Deployment with a pending requeue, a handful, never the cluster's size.
+  std::map<std::string, Clock::time_point> waiting_;
   std::map<std::string, int> failures_;
   bool shutting_down_ = false;
 };

@@ -39,7 +39,7 @@ std::string CrdPath() {
 }
 
 // Polls `done` until it holds or `timeout` passes (what a user watching kubectl would do).
-bool Eventually(const std::function<bool()>& done, std::chrono::seconds timeout = std::chrono::seconds(30)) {
+bool Eventually(const std::function<bool()>& done, std::chrono::seconds timeout = std::chrono::seconds(90)) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (done()) return true;
