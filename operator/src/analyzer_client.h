@@ -19,7 +19,7 @@ class AnalyzerClient {
   virtual Result<nlohmann::json> ListSeries(const std::string& ns, const std::string& workload) = 0;
 };
 
-// Over HTTP (cpprestsdk, analyzer_client_cpprest.cc). `token` (may be empty) goes as a Bearer.
+// Over HTTP (lib/http's client). `token` (may be empty) goes as a Bearer.
 std::unique_ptr<AnalyzerClient> MakeAnalyzerClient(const std::string& base_url, const std::string& token);
 
 }  // namespace oomscope::op

@@ -1,9 +1,12 @@
 #include "config.h"
 
+#include <cmath>
+
+#include "oomscope/common/config.h"
+
 #include <set>
 #include <string_view>
 
-extern char** environ;
 
 namespace oomscope::op {
 
@@ -28,36 +31,6 @@ const char* const kConfigHelp =
     "  --leader-election-namespace NS    the Lease's namespace (default: the pod's, else default)\n"
     "  --leader-election-id NAME         the Lease's name (oomscope-operator)\n"
     "  --log-format json|text\n";
-
-std::map<std::string, std::string> ProcessEnvironment() {
-  std::map<std::string, std::string> env;
-  for (char** e = environ; *e; ++e) {
-    std::string_view kv(*e);
-    size_t eq = kv.find('=');
-    if (eq != std::string_view::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
-  }
-  return env;
-}
-
-Result<int64_t> ParseDuration(const std::string& text) {
-  if (text.empty()) return InvalidArgument("empty duration");
-  int64_t total = 0;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-    if (i == start) return InvalidArgument("not a duration: " + text);
-    int64_t n = std::stoll(text.substr(start, i - start));
-    char unit = i < text.size() ? text[i++] : 's';
-    switch (unit) {
-      case 's': total += n; break;
-      case 'm': total += n * 60; break;
-      case 'h': total += n * 3600; break;
-      default: return InvalidArgument("not a duration: " + text);
-    }
-  }
-  return total;
-}
 
 Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, std::string>& env) {
   static const std::set<std::string> kValued = {
@@ -114,9 +87,9 @@ Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, st
                            {"cooldown", &c.reconcile.cooldown_seconds},
                            {"poll-interval", &c.reconcile.poll_seconds}}) {
     if (!v.count(flag)) continue;
-    Result<int64_t> d = ParseDuration(v[flag]);
+    Result<double> d = ParseDurationSeconds(v[flag]);
     if (!d.ok()) return InvalidArgument(std::string("--") + flag + ": " + d.status().message());
-    *out = *d;
+    *out = static_cast<int64_t>(std::ceil(*d));
   }
   if (v.count("native-sidecar")) c.reconcile.native_sidecar = v["native-sidecar"] != "false";
   if (c.log_format != "json" && c.log_format != "text") return InvalidArgument("--log-format is json or text");

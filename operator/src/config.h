@@ -27,10 +27,8 @@ struct Config {
 
 extern const char* const kConfigHelp;
 
-// "30m", "90s", "1h30m", "45" (seconds) as seconds.
-Result<int64_t> ParseDuration(const std::string& text);
-
+// Flags over the environment `env` (OOMSCOPE_<FLAG>); durations and quantities in lib/common's
+// syntax. InvalidArgument names the offending flag.
 Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, std::string>& env);
-std::map<std::string, std::string> ProcessEnvironment();
 
 }  // namespace oomscope::op

@@ -12,6 +12,7 @@
 
 #include "analyzer_client.h"
 #include "config.h"
+#include "oomscope/common/config.h"
 #include "controller.h"
 #include "oomscope/common/log.h"
 #include "oomscope/http/server.h"
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
   using namespace oomscope;
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) == "--help") return std::fputs(op::kConfigHelp, stdout), 0;
-  Result<op::Config> config = op::ParseConfig(argc, argv, op::ProcessEnvironment());
+  Result<op::Config> config = op::ParseConfig(argc, argv, ProcessEnvironment());
   if (!config.ok()) {
     std::fprintf(stderr, "oomscope-operator: %s\n%s", config.status().message().c_str(), op::kConfigHelp);
     return 2;

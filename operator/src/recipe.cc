@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "oomscope/common/snapshot_cost.h"
-#include "quantity.h"
+#include "oomscope/common/config.h"
 
 namespace oomscope::op {
 namespace {

@@ -5,7 +5,7 @@
 
 #include "oomscope/kube/object.h"
 #include "oomscope/kube/time.h"
-#include "quantity.h"
+#include "oomscope/common/config.h"
 #include "recipe.h"
 
 namespace oomscope::op {

@@ -20,7 +20,7 @@
 #include "oomscope/kube/object.h"
 #include "oomscope/kube/resource.h"
 #include "oomscope/common/snapshot_cost.h"
-#include "quantity.h"
+#include "oomscope/common/config.h"
 #include "recipe.h"
 
 namespace oomscope::op {

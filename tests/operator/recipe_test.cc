@@ -7,7 +7,7 @@
 
 #include "fixtures.h"
 #include "oomscope/common/snapshot_cost.h"
-#include "quantity.h"
+#include "oomscope/common/config.h"
 #include "recipe.h"
 
 namespace oomscope::op {

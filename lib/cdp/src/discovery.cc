@@ -1,31 +1,22 @@
-// Inspector discovery over HTTP (/json/list, /json/version). cpprestsdk stays in this file.
-#include <cpprest/http_client.h>
-
+// Inspector discovery over HTTP (/json/list, /json/version), through lib/http's small client.
 #include <nlohmann/json.hpp>
 
 #include "oomscope/cdp/inspector.h"
+#include "oomscope/http/client.h"
 
 namespace oomscope::cdp {
 namespace {
 
 Result<nlohmann::json> GetJson(const Endpoint& ep, const std::string& path,
                                std::chrono::milliseconds timeout) {
-  try {
-    web::http::client::http_client_config cfg;
-    cfg.set_timeout(timeout);
-    web::http::client::http_client client("http://" + ep.ToString(), cfg);
-    web::http::http_response resp = client.request(web::http::methods::GET, path).get();
-    if (resp.status_code() != web::http::status_codes::OK) {
-      return Unavailable("inspector at " + ep.ToString() + path + " answered HTTP " +
-                         std::to_string(resp.status_code()));
-    }
-    std::string body = resp.extract_utf8string(true).get();
-    nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-    if (j.is_discarded()) return Corruption("inspector at " + ep.ToString() + path + " sent no JSON");
-    return j;
-  } catch (const std::exception& e) {
-    return Unavailable("no inspector at " + ep.ToString() + ": " + e.what());
+  Result<http::ClientResponse> resp = http::Get("http://" + ep.ToString() + path, timeout);
+  if (!resp.ok()) return Unavailable("no inspector at " + ep.ToString() + ": " + resp.status().message());
+  if (resp->status != 200) {
+    return Unavailable("inspector at " + ep.ToString() + path + " answered HTTP " + std::to_string(resp->status));
   }
+  nlohmann::json j = nlohmann::json::parse(resp->body, nullptr, false);
+  if (j.is_discarded()) return Corruption("inspector at " + ep.ToString() + path + " sent no JSON");
+  return j;
 }
 
 std::string Str(const nlohmann::json& j, const char* key) {
