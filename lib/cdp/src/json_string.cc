@@ -2,43 +2,20 @@
 
 #include <cstring>
 
+#include "oomscope/common/utf8.h"
+
 namespace oomscope::cdp {
 namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool Hex4(std::string_view s, size_t at, unsigned& out) {
   if (at + 4 > s.size()) return false;
   out = 0;
   for (size_t i = at; i < at + 4; ++i) {
-    int v = HexValue(s[i]);
+    int v = HexDigitValue(s[i]);
     if (v < 0) return false;
     out = out * 16 + static_cast<unsigned>(v);
   }
   return true;
-}
-
-void AppendUtf8(unsigned cp, std::string& out) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 }  // namespace
@@ -79,7 +56,7 @@ bool AppendJsonStringBody(std::string_view s, std::string& out) {
             i += 6;
           }
         }
-        AppendUtf8(cp, out);  // a lone surrogate stays as its 3-byte form
+        AppendUtf8(out, cp);  // a lone surrogate stays as its 3-byte form
         break;
       }
       default:

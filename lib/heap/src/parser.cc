@@ -19,6 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "oomscope/common/utf8.h"
+
 namespace oomscope::heap {
 namespace {
 
@@ -753,24 +755,6 @@ class Parser {
 
   // ---- strings -----------------------------------------------------------------------------
 
-  static void AppendUtf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-
   // Length of a valid UTF-8 sequence starting at p (at most `avail` bytes), or 0 if invalid.
   static size_t Utf8Length(const unsigned char* p, size_t avail) {
     unsigned char c = p[0];
@@ -788,13 +772,6 @@ class Parser {
     }
     if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
     return n;
-  }
-
-  static int HexValue(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
   }
 
   // Parses the body of one string (after the opening quote) onto the end of `out`. Escapes are
@@ -854,7 +831,7 @@ class Parser {
         if (in_.end() - h < 4) return -1;
         int v = 0;
         for (int i = 0; i < 4; ++i) {
-          int d = HexValue(h[i]);
+          int d = HexDigitValue(h[i]);
           if (d < 0) return -1;
           v = v * 16 + d;
         }
