@@ -30,14 +30,6 @@ std::string ChromiumDom(const std::string& url, const fs::path& profile) {
 }
 
 // The section of docs/metrics.md that starts with `heading` (up to the next "## ").
-std::string DocSection(const std::string& heading) {
-  std::string doc = ReadFile(kSrc + "/docs/metrics.md");
-  size_t at = doc.find(heading);
-  if (at == std::string::npos) return "";
-  size_t end = doc.find("\n## ", at + heading.size());
-  return doc.substr(at, end == std::string::npos ? std::string::npos : end - at);
-}
-
 }  // namespace
 
 TEST_SUITE("sidecar") {
@@ -101,7 +93,7 @@ TEST_CASE("a series the real sidecar takes of the leaky app ends as a report nam
   CHECK(metrics.find("oomscope_analyzer_heap_bytes{namespace=\"shop\",workload=\"leaky-api\"}") != std::string::npos);
 
   // docs/metrics.md lists exactly what is exported.
-  std::string section = DocSection("## oomscope-analyzer");
+  std::string section = MetricsDocSection(kSrc + "/docs/metrics.md", "## oomscope-analyzer");
   REQUIRE(!section.empty());
   std::set<std::string> exported = ExportedFamilies(metrics, "oomscope_analyzer_");
   std::set<std::string> documented = DocumentedFamilies(section, "oomscope_analyzer_");

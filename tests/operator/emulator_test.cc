@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "child_process.h"
+#include "metrics_doc.h"
 #include "http_call.h"
 #include "oomscope/http/server.h"
 #include "oomscope/kube/client.h"
@@ -280,6 +281,30 @@ TEST_CASE("an OOMKilled pod of an opted-in Deployment: recipe applied, analysis 
   CHECK(op.Sample("oomscope_operator_restores_total{reason=\"completed\"}") == 1);
   CHECK(op.Sample("oomscope_operator_diagnoses_total{phase=\"Completed\"}") == 1);
   CHECK(op.Sample("oomscope_operator_ooms_seen_total") == 1);
+
+  // docs/metrics.md lists exactly what the operator exports.
+  {
+    const std::string section = oomscope::testing::MetricsDocSection(
+        std::string(OOMSCOPE_SOURCE_DIR) + "/docs/metrics.md", "## oomscope-operator");
+    REQUIRE_FALSE(section.empty());
+    const std::string metrics = op.Metrics();
+    for (const char* prefix : {"oomscope_operator_", "oomscope_reconcile_"}) {
+      const std::set<std::string> exported = oomscope::testing::ExportedFamilies(metrics, prefix);
+      const std::set<std::string> documented = oomscope::testing::DocumentedFamilies(section, prefix);
+      std::string missing, extra;
+      for (const std::string& f : documented) if (!exported.count(f)) missing += f + " ";
+      for (const std::string& f : exported) if (!documented.count(f)) extra += f + " ";
+      INFO("documented, not exported: " << missing);
+      INFO("exported, not documented: " << extra);
+      // Nothing undocumented is exported. The other way, two families have no sample (and so no
+      // line at all) until their first event; the fault cases below assert them.
+      CHECK(extra.empty());
+      std::set<std::string> expected = documented;
+      expected.erase("oomscope_operator_api_errors_total");
+      expected.erase("oomscope_operator_watch_restarts_total");
+      for (const std::string& f : expected) CHECK_MESSAGE(exported.count(f), f);
+    }
+  }
 
   // What the operator did, for the chart's RBAC test: (group, resource, verb), no warnings.
   std::set<std::tuple<std::string, std::string, std::string>> rbac;

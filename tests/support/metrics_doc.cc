@@ -1,5 +1,6 @@
 #include "metrics_doc.h"
 
+#include <fstream>
 #include <sstream>
 
 namespace oomscope::testing {
@@ -29,6 +30,17 @@ std::set<std::string> DocumentedFamilies(const std::string& doc_text, const std:
     out.insert(code.substr(0, stop));
   }
   return out;
+}
+
+std::string MetricsDocSection(const std::string& path, const std::string& heading) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string doc = ss.str();
+  size_t at = doc.find(heading);
+  if (at == std::string::npos) return "";
+  size_t end = doc.find("\n## ", at + heading.size());
+  return doc.substr(at, end == std::string::npos ? std::string::npos : end - at);
 }
 
 }  // namespace oomscope::testing

@@ -9,6 +9,9 @@ namespace oomscope::testing {
 
 // Family names in a Prometheus text exposition (from `# TYPE name kind` lines) starting with `prefix`.
 std::set<std::string> ExportedFamilies(const std::string& metrics_text, const std::string& prefix);
+// The part of docs/metrics.md (at `path`) under the `## ...` heading that starts with `heading`,
+// up to the next heading; empty when there is none.
+std::string MetricsDocSection(const std::string& path, const std::string& heading);
 // Names in `doc_text` written as code (`name` or `name{labels}`) starting with `prefix`.
 std::set<std::string> DocumentedFamilies(const std::string& doc_text, const std::string& prefix);
 
