@@ -4,6 +4,7 @@
 #include <ctime>
 #include <map>
 
+#include "oomscope/common/format.h"
 
 namespace oomscope::analyzer {
 
@@ -26,15 +27,6 @@ std::string HtmlEscape(std::string_view s) {
 }
 
 namespace {
-
-std::string Bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024 && u < 4) b /= 1024, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u ? "%.1f %s" : "%.0f %s", b, units[u]);
-  return buf;
-}
 
 std::string Time(double unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);
@@ -74,7 +66,7 @@ std::string RenderIndexPage(const std::vector<SeriesView>& series) {
     if (latest.summary && !latest.summary->top_suspects.empty()) {
       const auto& s = latest.summary->top_suspects[0];
       h += "<td class=\"suspect\">" + HtmlEscape(s.value("name", "")) + " <span class=\"muted\">(" + HtmlEscape(s.value("constructor", "")) + ")</span></td>";
-      h += "<td class=\"num\">" + Bytes(s.value("retained_bytes", 0.0)) + "</td><td class=\"num\">" + Bytes(s.value("growth_bytes_per_second", 0.0)) + "/s</td>";
+      h += "<td class=\"num\">" + FormatBytes(s.value("retained_bytes", 0.0)) + "</td><td class=\"num\">" + FormatBytes(s.value("growth_bytes_per_second", 0.0)) + "/s</td>";
     } else {
       h += "<td class=\"muted\">-</td><td></td><td></td>";
     }
@@ -96,7 +88,7 @@ std::string RenderIndexPage(const std::vector<SeriesView>& series) {
       const auto& s = v.summary->top_suspects[0];
       h += "<td class=\"suspect\">" + HtmlEscape(s.value("name", "")) + " <span class=\"muted\">(" + HtmlEscape(s.value("constructor", "")) +
            ", " + HtmlEscape(s.value("kind", "")) + ")</span><div><code>" + HtmlEscape(s.value("path", "")) + "</code></div></td>";
-      h += "<td class=\"num\">" + Bytes(s.value("growth_bytes_per_second", 0.0)) + "/s</td>";
+      h += "<td class=\"num\">" + FormatBytes(s.value("growth_bytes_per_second", 0.0)) + "/s</td>";
     } else {
       h += "<td class=\"muted\">-</td><td></td>";
     }

@@ -19,7 +19,7 @@ const path = require('node:path');
 const test = require('node:test');
 
 const { KubeClient } = require('./kubelet/kube_client');
-const { Processes, waitFor, getJson, httpGet, metricSamples, LoadDriver } = require('./harness');
+const { Processes, waitFor, getJson, httpGet, metricSamples, LoadDriver, alive } = require('./harness');
 
 const REPO = path.resolve(__dirname, '..', '..');
 const BIN = {
@@ -102,15 +102,6 @@ function kubeconfig(server) {
     'current-context: e2e',
     '',
   ].join('\n');
-}
-
-function alive(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
 }
 
 test('an OOMKilled Deployment is diagnosed (supportedExtensions) and restored exactly', {

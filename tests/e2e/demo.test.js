@@ -8,21 +8,13 @@
 const assert = require('node:assert/strict');
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
+const { alive } = require('./harness');
 const os = require('node:os');
 const path = require('node:path');
 const test = require('node:test');
 
 const CLI = process.env.OOMSCOPE_CLI;
 const TIMEOUT_S = Number(process.env.OOMSCOPE_DEMO_TIMEOUT || 110);
-
-function alive(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 // Processes whose command line mentions `needle` (the demo's work dir is in the analyzer's and
 // the sidecar's arguments).

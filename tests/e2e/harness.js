@@ -203,4 +203,14 @@ class LoadDriver {
   }
 }
 
-module.exports = { Processes, waitFor, httpGet, getJson, metricSamples, LoadDriver };
+// Whether `pid` is a live process (a zombie counts as gone).
+function alive(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+module.exports = { Processes, waitFor, httpGet, getJson, metricSamples, LoadDriver, alive };

@@ -14,20 +14,11 @@ const path = require('node:path');
 const test = require('node:test');
 
 const { KubeClient } = require('./kubelet/kube_client');
-const { Processes, waitFor, getJson, httpGet } = require('./harness');
+const { Processes, waitFor, getJson, httpGet, alive } = require('./harness');
 
 const REPO = path.resolve(__dirname, '..', '..');
 const EMULATOR = path.join(REPO, 'tests', 'emulator', 'apiserver.js');
 const NS = 'kl';
-
-function alive(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 function pod(name, app, container) {
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: NS, labels: { app } }, spec: { containers: [container] } };
