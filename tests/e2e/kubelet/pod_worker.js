@@ -11,7 +11,12 @@ const path = require('node:path');
 const { Container } = require('./container');
 const rt = require('./pod_runtime');
 
-function freePort() {
+// Host ports handed out so far. The kernel may offer a port again as soon as the probe socket
+// closes, before the pod that got it has bound it: two pods started together could then share
+// one (seen once in CI). A port is never handed out twice by one kubelet.
+const portsGiven = new Set();
+
+function probePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
@@ -21,6 +26,16 @@ function freePort() {
       srv.close(() => resolve(port));
     });
   });
+}
+
+async function freePort() {
+  for (;;) {
+    const port = await probePort();
+    if (!portsGiven.has(port)) {
+      portsGiven.add(port);
+      return port;
+    }
+  }
 }
 
 function now() {
