@@ -22,9 +22,7 @@ const operatorBin = opt('operator', 'build/release/operator/oomscope-operator');
 const PODS = +opt('pods', 10000), DEPLOYMENTS = +opt('deployments', 200), OOMS = +opt('ooms', 50);
 const LATENCY = +opt('latency-ms', 0);
 const root = path.resolve(__dirname, '../..');
-const crd = fs.existsSync(path.join(root, 'charts/oomscope/crds/heapdiagnoses.oomscope.io.yaml'))
-  ? path.join(root, 'charts/oomscope/crds/heapdiagnoses.oomscope.io.yaml')
-  : path.join(root, 'operator/crd/heapdiagnoses.oomscope.io.yaml');
+const crd = path.join(root, 'charts/oomscope/crds/heapdiagnoses.oomscope.io.yaml');
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 let base;

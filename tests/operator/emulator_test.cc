@@ -33,10 +33,9 @@ using testing::HttpCall;
 namespace res = kube::resources;
 namespace fs = std::filesystem;
 
+// The chart's CRD: the one source of the HeapDiagnosis schema.
 std::string CrdPath() {
-  std::string chart = std::string(OOMSCOPE_SOURCE_DIR) + "/charts/oomscope/crds/heapdiagnoses.oomscope.io.yaml";
-  if (fs::exists(chart)) return chart;
-  return std::string(OOMSCOPE_SOURCE_DIR) + "/operator/crd/heapdiagnoses.oomscope.io.yaml";
+  return std::string(OOMSCOPE_SOURCE_DIR) + "/charts/oomscope/crds/heapdiagnoses.oomscope.io.yaml";
 }
 
 // Polls `done` until it holds or `timeout` passes (what a user watching kubectl would do).
