@@ -159,6 +159,47 @@ TEST_CASE("a file read on two threads parses exactly as a sequential read" * doc
   CHECK(a->strings.at(static_cast<StringId>(a->strings.size() - 1)) ==
         b->strings.at(static_cast<StringId>(b->strings.size() - 1)));
   CHECK(a->locations.size() == b->locations.size());
+  // The edges array is cut between the threads wherever the cut falls: at each phase of a
+  // record (type, name, to_node), near its start and near its end.
+  {
+    std::ifstream text(series, std::ios::binary);
+    std::ostringstream read;
+    read << text.rdbuf();
+    const std::string all = read.str();
+    const size_t edges_at = all.find("\"edges\":[");
+    const size_t edges_end = all.find(']', edges_at);
+    REQUIRE(edges_at != std::string::npos);
+    REQUIRE(edges_end != std::string::npos);
+    std::vector<uint64_t> cuts = {edges_at + 100, edges_end - 40, (edges_at + edges_end) / 2};
+    // Three consecutive commas in the middle: three different record phases.
+    size_t c = all.find(',', (edges_at + edges_end) / 2);
+    for (int i = 0; i < 3; ++i, c = all.find(',', c + 1)) cuts.push_back(c);
+    for (uint64_t at : cuts) {
+      CAPTURE(at);
+      ParseOptions cut = split;
+      cut.split_edges_at = at;
+      bool edge_split = false;
+      cut.used_edge_split = &edge_split;
+      Result<Snapshot> d = ParseSnapshotFile(series, cut);
+      REQUIRE_MESSAGE(d.ok(), d.status().ToString());
+      CHECK(edge_split);
+      CHECK(d->edge_type == b->edge_type);
+      CHECK(d->edge_name == b->edge_name);
+      CHECK(d->edge_to == b->edge_to);
+      CHECK(d->node_id == b->node_id);
+      CHECK(d->strings.size() == b->strings.size());
+      CHECK(d->locations.size() == b->locations.size());
+    }
+    // A cut outside the edges (in the strings) abandons the split; the result is the same.
+    ParseOptions in_strings = split;
+    in_strings.split_edges_at = all.find("\"strings\":[") + 20;
+    bool edge_split = true;
+    in_strings.used_edge_split = &edge_split;
+    Result<Snapshot> e = ParseSnapshotFile(series, in_strings);
+    REQUIRE(e.ok());
+    CHECK_FALSE(edge_split);
+    CHECK(e->edge_to == b->edge_to);
+  }
   // Bad files give the sequential parser's precise errors on the split path too.
   Status st = ParseSnapshotFile(kFixtures + "bad/truncated.heapsnapshot", split).status();
   CHECK_FALSE(used);  // fell back to the sequential read

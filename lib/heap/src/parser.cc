@@ -135,37 +135,78 @@ class Parser {
   }
 
   // The other half: starts at the key after the nodes array (read with the header's meta taken
-  // from `head`) and parses to the end of the file.
-  Status RunRest(const Parser& head) {
-    node_roles_ = head.node_roles_;
-    edge_roles_ = head.edge_roles_;
-    node_type_map_ = head.node_type_map_;
-    edge_type_map_ = head.edge_type_map_;
-    location_fields_ok_ = head.location_fields_ok_;
-    have_header_ = true;
+  // from `head`) and parses to the end of its input. With `cut_edges`, its input ends inside the
+  // edges array, right after a ',', where a third parser (RunTail) takes over.
+  Status RunRest(const Parser& head, bool cut_edges) {
+    AdoptHeader(head);
     resume_mid_object_ = true;
-    snap_.meta = head.snap_.meta;
+    cut_at_end_ = cut_edges;
     Status st = ParseTop();
     in_.Finish();
     return st;
   }
 
-  // Joins the two halves and runs the cross-checks.
-  Result<Snapshot> Merge(Parser&& rest) {
+  // The last part of a three-way split: starts inside the edges array, at the element after the
+  // cut, and parses to the end of the file.
+  Status RunTail(const Parser& head, uint64_t bytes_left) {
+    AdoptHeader(head);
+    resume_in_edges_ = true;
+    edge_tail_.reserve(static_cast<size_t>(bytes_left / 2));  // address space; pages come as used
+    Status st = ParseTop();
     in_.Finish();
-    if (!rest.seen_edges_ || !rest.seen_strings_)
+    return st;
+  }
+
+  // Joins the parts (this one: header and nodes; `rest`: edges, or their first part when `tail`
+  // holds the others; the strings from whichever read the end) and runs the cross-checks.
+  Result<Snapshot> Merge(Parser&& rest, Parser* tail) {
+    in_.Finish();
+    Parser& end = tail ? *tail : rest;
+    if (!rest.seen_edges_ || !end.seen_strings_ || rest.edges_cut_ != (tail != nullptr))
       return FailedPrecondition("split parse did not see edges and strings");
+    if (tail) {
+      OOMSCOPE_RETURN_IF_ERROR(rest.JoinEdgeTail(std::move(tail->edge_tail_)));
+      if (!tail->seen_edges_) return FailedPrecondition("the tail did not start in the edges");
+    }
     snap_.edge_type = std::move(rest.snap_.edge_type);
     snap_.edge_name = std::move(rest.snap_.edge_name);
     snap_.edge_to = std::move(rest.snap_.edge_to);
-    snap_.strings = std::move(rest.snap_.strings);
-    snap_.locations = std::move(rest.snap_.locations);
+    snap_.strings = std::move(end.snap_.strings);
+    snap_.locations = std::move(end.snap_.locations);
     Status st = Validate();
     if (!st.ok()) return st.WithContext(src_.Describe());
     return std::move(snap_);
   }
 
  private:
+  void AdoptHeader(const Parser& head) {
+    node_roles_ = head.node_roles_;
+    edge_roles_ = head.edge_roles_;
+    node_type_map_ = head.node_type_map_;
+    edge_type_map_ = head.edge_type_map_;
+    location_fields_ok_ = head.location_fields_ok_;
+    have_header_ = true;
+    snap_.meta = head.snap_.meta;
+  }
+
+  // Stores the numbers the tail parser read after the cut, continuing the record left open here.
+  Status JoinEdgeTail(std::vector<uint32_t> values) {
+    const EdgeLayout l = MakeEdgeLayout();
+    size_t field = edge_carry_count_, count = edges_parsed_;
+    for (uint32_t v : values) {
+      edge_carry_[field] = v;
+      if (++field < l.ef) continue;
+      field = 0;
+      OOMSCOPE_RETURN_IF_ERROR(StoreEdge(l, edge_carry_, count, count * l.ef, 0));
+      ++count;
+    }
+    if (field != 0) return FailedPrecondition("the split edges array does not end on a record");
+    snap_.edge_type.resize(count);
+    snap_.edge_name.resize(count);
+    snap_.edge_to.resize(count);
+    return Status::Ok();
+  }
+
   // ---- errors ------------------------------------------------------------------------------
 
   Status ErrorAt(uint64_t offset, const std::string& what) {
@@ -207,7 +248,7 @@ class Parser {
     bool seen_nodes = false;
     bool& seen_edges = seen_edges_;
     bool& seen_strings = seen_strings_;
-    if (!resume_mid_object_) {
+    if (!resume_mid_object_ && !resume_in_edges_) {
       c = in_.PeekNonSpace();
       if (c < 0) return Truncated("the top-level object");
       if (c != '{') {
@@ -215,13 +256,22 @@ class Parser {
       }
       in_.Set(in_.p() + 1);
     }
+    // A split part whose input ended inside an array stops there; only the edges may be cut.
+    auto cut = [&] {
+      return edges_cut_ ? Status::Ok() : FailedPrecondition("the split point is not in the edges");
+    };
     for (bool first = true;; first = false) {
+      if (resume_in_edges_ && first) {
+        OOMSCOPE_RETURN_IF_ERROR(ParseEdgesTail());
+        continue;
+      }
       if (resume_mid_object_ && first) {
         // Positioned on the key after the nodes array: read it as if a ',' came before.
         std::string key;
         OOMSCOPE_RETURN_IF_ERROR(ParseShortString(&key, "a top-level key"));
         OOMSCOPE_RETURN_IF_ERROR(Expect(':', "the top-level object"));
         OOMSCOPE_RETURN_IF_ERROR(ParseKey(key, &seen_nodes));
+        if (array_cut_) return cut();
         continue;
       }
       c = in_.PeekNonSpace();
@@ -239,18 +289,20 @@ class Parser {
       OOMSCOPE_RETURN_IF_ERROR(ParseShortString(&key, "a top-level key"));
       OOMSCOPE_RETURN_IF_ERROR(Expect(':', "the top-level object"));
       OOMSCOPE_RETURN_IF_ERROR(ParseKey(key, &seen_nodes));
+      if (array_cut_) return cut();
       if (stop_after_nodes_ && seen_nodes) {
         stopped_after_nodes_ = !seen_edges && !seen_strings;
         return Status::Ok();
       }
     }
-    if (resume_mid_object_) seen_nodes = true;  // the other half had them
+    const bool part = resume_mid_object_ || resume_in_edges_;
+    if (part) seen_nodes = true;  // the head part had them
     if (in_.PeekNonSpace() >= 0) return Error("unexpected data after the end of the snapshot");
     if (!in_.error().ok()) return in_.error();
     if (!have_header_) {
       return Corruption("not a heap snapshot: the JSON object has no \"snapshot\" header with meta");
     }
-    if (resume_mid_object_) return Status::Ok();  // the head half validates the whole
+    if (part) return Status::Ok();  // the head part validates the whole
     if (!seen_nodes) return Corruption("the snapshot has no \"nodes\" array");
     if (!seen_edges) return Corruption("the snapshot has no \"edges\" array");
     if (!seen_strings) return Corruption("the snapshot has no \"strings\" array");
@@ -261,12 +313,13 @@ class Parser {
     if (key == "snapshot") return ParseHeader();
     if (key == "nodes") {
       if (!have_header_) return Error("not a heap snapshot: \"nodes\" before any \"snapshot\" header with meta");
-      if (resume_mid_object_) return FailedPrecondition("nodes after the split point");
+      if (resume_mid_object_ || resume_in_edges_) return FailedPrecondition("nodes after the split point");
       *seen_nodes = true;
       return ParseNodes();
     }
     if (key == "edges") {
       if (!have_header_) return Error("not a heap snapshot: \"edges\" before any \"snapshot\" header with meta");
+      if (resume_in_edges_) return FailedPrecondition("edges after the split point");
       seen_edges_ = true;
       return ParseEdges();
     }
@@ -486,9 +539,12 @@ class Parser {
 
   // Scans a JSON array of non-negative integers, calling on_value(value, position, byte_offset)
   // for each; on_value returns a Status to stop with. The loop is the hot path of the parser.
+  // `opened`: the reader is already inside the array, at the start of an element (the second
+  // half of a split edges array). With cut_at_end_, the end of the input right after a ',' ends
+  // the scan (array_cut_) instead of being a truncation: the first half of a split array.
   template <typename OnValue>
-  Status ScanUintArray(const std::string& name, OnValue&& on_value) {
-    OOMSCOPE_RETURN_IF_ERROR(Expect('[', "\"" + name + "\""));
+  Status ScanUintArray(const std::string& name, OnValue&& on_value, bool opened = false) {
+    if (!opened) OOMSCOPE_RETURN_IF_ERROR(Expect('[', "\"" + name + "\""));
     uint64_t pos = 0;
     int c = in_.PeekNonSpace();
     if (c < 0) return Truncated("\"" + name + "\"");
@@ -518,6 +574,10 @@ class Parser {
           in_.Set(start);
           if (in_.eof() || !in_.error().ok()) {
             in_.Set(e);
+            if (cut_at_end_ && nd == 0 && in_.error().ok()) {
+              array_cut_ = true;
+              return Status::Ok();
+            }
             return Truncated(name + "[" + std::to_string(pos) + "]");
           }
           break;
@@ -667,62 +727,90 @@ class Parser {
            field + "')";
   }
 
+  // Where each field of an edge record sits, and what its values are checked against.
+  struct EdgeLayout {
+    size_t ef = 0, nf = 0, t_off = 0, n_off = 0, to_off = 0, type_count = 0;
+    uint64_t node_count = UINT64_MAX;  // unknown while the nodes are parsed elsewhere
+  };
+  EdgeLayout MakeEdgeLayout() const {
+    EdgeLayout l;
+    l.ef = edge_roles_.size();
+    l.nf = node_roles_.size();
+    l.t_off = OffsetOf(edge_roles_, EdgeRole::kType);
+    l.n_off = OffsetOf(edge_roles_, EdgeRole::kNameOrIndex);
+    l.to_off = OffsetOf(edge_roles_, EdgeRole::kToNode);
+    l.type_count = edge_type_map_.size();
+    if (have_nodes_) l.node_count = snap_.node_type.size();
+    return l;
+  }
+
+  // Checks one edge record and stores it as edge `count`, growing the columns when needed.
+  // `record_pos` (index of its first number) and `rec_at` (its byte offset) go into errors.
+  Status StoreEdge(const EdgeLayout& l, const uint64_t* rec, size_t count, uint64_t record_pos,
+                   uint64_t rec_at) {
+    Snapshot& s = snap_;
+    auto where = [&](uint64_t pos, const char* f) {
+      return "edges[" + std::to_string(pos) + "] (edge " + std::to_string(pos / l.ef) +
+             ", field '" + f + "')";
+    };
+    if (count >= s.edge_type.size()) {
+      if (count >= UINT32_MAX - 1) return ErrorAt(rec_at, "too many edges");
+      Fit(s.edge_type, count);
+      Fit(s.edge_name, count);
+      Fit(s.edge_to, count);
+    }
+    const uint64_t type = rec[l.t_off], to = rec[l.to_off];
+    if (type >= l.type_count) {
+      return ErrorAt(rec_at, where(record_pos + l.t_off, "type") + ": type " + std::to_string(type) +
+                                 " is outside meta.edge_types (" + std::to_string(l.type_count) +
+                                 " types)");
+    }
+    if (to % l.nf != 0) {
+      return ErrorAt(rec_at, where(record_pos + l.to_off, "to_node") + ": " + std::to_string(to) +
+                                 " is not a node index (not a multiple of " +
+                                 std::to_string(l.nf) + ")");
+    }
+    if (to / l.nf >= l.node_count || to / l.nf >= kNoNode) {
+      return ErrorAt(rec_at, where(record_pos + l.to_off, "to_node") + ": node index " +
+                                 std::to_string(to) + " points outside the nodes array (" +
+                                 std::to_string(l.node_count) + " nodes)");
+    }
+    s.edge_type[count] = edge_type_map_[type];
+    s.edge_name[count] = static_cast<uint32_t>(std::min<uint64_t>(rec[l.n_off], UINT32_MAX));
+    s.edge_to[count] = static_cast<NodeOrdinal>(to / l.nf);
+    return Status::Ok();
+  }
+
   Status ParseEdges() {
-    const size_t ef = edge_roles_.size();
-    const size_t nf = node_roles_.size();
-    if (ef > 64) return Error("meta.edge_fields has more than 64 fields");
-    const size_t t_off = OffsetOf(edge_roles_, EdgeRole::kType);
-    const size_t n_off = OffsetOf(edge_roles_, EdgeRole::kNameOrIndex);
-    const size_t to_off = OffsetOf(edge_roles_, EdgeRole::kToNode);
+    if (edge_roles_.size() > 64) return Error("meta.edge_fields has more than 64 fields");
+    const EdgeLayout l = MakeEdgeLayout();
+    const size_t ef = l.ef;
     size_t cap = ReserveHint(snap_.meta.declared_edge_count, 2 * ef);
     Snapshot& s = snap_;
     s.edge_type.resize(cap);
     s.edge_name.resize(cap);
     s.edge_to.resize(cap);
-    uint64_t rec[64];
+    uint64_t* rec = edge_carry_;
     size_t field = 0, count = 0;
-    const size_t type_count = edge_type_map_.size();
-    const uint64_t node_count = have_nodes_ ? s.node_type.size() : UINT64_MAX;
-    auto where = [&](uint64_t pos, const char* f) {
-      return "edges[" + std::to_string(pos) + "] (edge " + std::to_string(pos / ef) + ", field '" +
-             f + "')";
-    };
     uint64_t rec_at = 0;  // byte offset where the record starts: errors point there
     Status st = ScanUintArray("edges", [&](uint64_t v, uint64_t pos, const char* at) -> Status {
       if (field == 0) rec_at = in_.OffsetOf(at);
       rec[field] = v;
       if (++field < ef) return Status::Ok();
       field = 0;
-      const uint64_t record_pos = pos + 1 - ef;
-      if (count >= s.edge_type.size()) {
-        if (count >= UINT32_MAX - 1) return ErrorAt(rec_at, "too many edges");
-        Fit(s.edge_type, count);
-        Fit(s.edge_name, count);
-        Fit(s.edge_to, count);
-      }
-      const uint64_t type = rec[t_off], to = rec[to_off];
-      if (type >= type_count) {
-        return ErrorAt(rec_at, where(record_pos + t_off, "type") + ": type " +
-                                             std::to_string(type) + " is outside meta.edge_types (" +
-                                             std::to_string(type_count) + " types)");
-      }
-      if (to % nf != 0) {
-        return ErrorAt(rec_at, where(record_pos + to_off, "to_node") + ": " +
-                                             std::to_string(to) + " is not a node index (not a multiple of " +
-                                             std::to_string(nf) + ")");
-      }
-      if (to / nf >= node_count || to / nf >= kNoNode) {
-        return ErrorAt(rec_at, where(record_pos + to_off, "to_node") + ": node index " +
-                                             std::to_string(to) + " points outside the nodes array (" +
-                                             std::to_string(node_count) + " nodes)");
-      }
-      s.edge_type[count] = edge_type_map_[type];
-      s.edge_name[count] = static_cast<uint32_t>(std::min<uint64_t>(rec[n_off], UINT32_MAX));
-      s.edge_to[count] = static_cast<NodeOrdinal>(to / nf);
+      OOMSCOPE_RETURN_IF_ERROR(StoreEdge(l, rec, count, pos + 1 - ef, rec_at));
       ++count;
       return Status::Ok();
     });
     OOMSCOPE_RETURN_IF_ERROR(st);
+    if (array_cut_) {
+      // The first half of a split array: the second half's numbers continue the record left
+      // open here (edge_carry_[0 .. field)); Merge() joins them.
+      edges_cut_ = true;
+      edge_carry_count_ = field;
+      edges_parsed_ = count;
+      return Status::Ok();
+    }
     if (field != 0) {
       return Error("the edges array holds " + std::to_string(count * ef + field) +
                    " numbers, not a multiple of the " + std::to_string(ef) +
@@ -732,6 +820,21 @@ class Parser {
     s.edge_name.resize(count);
     s.edge_to.resize(count);
     return Status::Ok();
+  }
+
+  // The second half of a split edges array: from an element boundary to its ']', the numbers
+  // are kept as they come (32 bits each; anything wider abandons the split) for Merge() to store
+  // once the first half's count and open record are known.
+  Status ParseEdgesTail() {
+    seen_edges_ = true;
+    return ScanUintArray(
+        "edges",
+        [&](uint64_t v, uint64_t, const char*) -> Status {
+          if (v > UINT32_MAX) return FailedPrecondition("a wide number in the split edges array");
+          edge_tail_.push_back(static_cast<uint32_t>(v));
+          return Status::Ok();
+        },
+        /*opened=*/true);
   }
 
   Status ParseLocations() {
@@ -955,6 +1058,12 @@ class Parser {
   std::function<void()> on_header_;  // called once the header's meta is known
  private:
   bool stop_after_nodes_ = false, stopped_after_nodes_ = false, resume_mid_object_ = false;
+  // Split edges: the first part (cut_at_end_) ends inside the array after edges_parsed_ records
+  // and edge_carry_count_ numbers of the next; the tail part (resume_in_edges_) keeps the rest.
+  bool cut_at_end_ = false, array_cut_ = false, edges_cut_ = false, resume_in_edges_ = false;
+  uint64_t edge_carry_[64] = {};
+  size_t edge_carry_count_ = 0, edges_parsed_ = 0;
+  std::vector<uint32_t> edge_tail_;
   bool location_fields_ok_ = false;
   uint64_t root_index_ = 0;
   uint64_t nodes_edge_total_ = 0;
@@ -988,39 +1097,92 @@ std::optional<uint64_t> FindNextQuote(ByteSource& src, uint64_t from) {
   }
 }
 
-// Parses a file on two threads: this one reads the header and the nodes, another reads the
-// edges and what follows (strings). V8 writes the nodes array first and it holds only numbers,
-// so the split point is the first '"' after it; each half checks that the file really has that
-// layout, and anything unexpected returns nullopt so that the caller parses sequentially (which
-// also gives the precise error for a bad file).
-std::optional<Result<Snapshot>> ParseFileInTwo(const std::string& path, const ParseOptions& options) {
+// The first `limit` bytes of another source (the first part of a split edges array).
+class PrefixSource final : public ByteSource {
+ public:
+  PrefixSource(ByteSource& inner, uint64_t limit) : inner_(inner), left_(limit) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    if (left_ == 0) return size_t{0};
+    Result<size_t> r = inner_.Read(buf, static_cast<size_t>(std::min<uint64_t>(n, left_)));
+    if (r.ok()) left_ -= *r;
+    return r;
+  }
+  std::optional<uint64_t> SizeHint() const override { return inner_.SizeHint(); }
+  std::string Describe() const override { return inner_.Describe(); }
+
+ private:
+  ByteSource& inner_;
+  uint64_t left_;
+};
+
+// The offset just after the first ',' at or after `from`, if any.
+std::optional<uint64_t> FindCommaAfter(ByteSource& src, uint64_t from) {
+  if (!src.Seek(from)) return std::nullopt;
+  std::vector<char> buf(1 << 16);
+  Result<size_t> r = src.Read(buf.data(), buf.size());
+  if (!r.ok() || *r == 0) return std::nullopt;
+  const void* c = std::memchr(buf.data(), ',', *r);
+  if (!c) return std::nullopt;
+  return from + static_cast<uint64_t>(static_cast<const char*>(c) - buf.data()) + 1;
+}
+
+// Parses a file on two threads. V8 writes the header, the nodes array (numbers only), the
+// edges array (numbers only, the largest part), then small arrays and the strings. This thread
+// reads the header and the nodes; another reads the edges from the first '"' after the nodes
+// (the "edges" key) up to a cut at a ',' inside them, placed so that both threads have about
+// half of the file; then this thread reads from the cut to the end. The parts are joined and
+// checked as one. Anything unexpected (a layout other than V8's, a cut that is not in the
+// edges, a bad file) returns nullopt so that the caller parses sequentially, which also gives
+// the precise error for a bad file.
+std::optional<Result<Snapshot>> ParseFileInTwo(const std::string& path, const ParseOptions& options,
+                                               bool* cut_edges) {
   Result<std::unique_ptr<ByteSource>> head_src = OpenFileSource(path);
   Result<std::unique_ptr<ByteSource>> rest_src = OpenFileSource(path);
-  if (!head_src.ok() || !rest_src.ok()) return std::nullopt;
+  Result<std::unique_ptr<ByteSource>> tail_src = OpenFileSource(path);
+  if (!head_src.ok() || !rest_src.ok() || !tail_src.ok()) return std::nullopt;
   std::optional<uint64_t> size = (*head_src)->SizeHint();
   if (!size || *size < options.split_min_bytes) return std::nullopt;  // not worth a thread
 
   Parser head(**head_src, options);
   std::optional<Parser> rest;
+  std::optional<PrefixSource> rest_prefix;
   Status rest_status = FailedPrecondition("not run");
   std::optional<uint64_t> rest_start;
   std::promise<bool> header_ready;
   std::future<bool> header_ready_f = header_ready.get_future();
+  std::promise<std::optional<uint64_t>> cut_found;
+  std::future<std::optional<uint64_t>> cut_found_f = cut_found.get_future();
   std::thread worker([&] {
-    // The nodes array starts within the first megabytes (after the header): find the quote
-    // after it. Search from the start for the "nodes" key, then for the next quote.
-    std::vector<char> buf(1 << 20);
-    ByteSource& src = **rest_src;
-    Result<size_t> r = src.Read(buf.data(), buf.size());
-    if (!r.ok()) return;
-    std::string_view first(buf.data(), *r);
-    size_t k = first.find("\"nodes\":");
-    if (k == std::string_view::npos) return;
-    rest_start = FindNextQuote(src, k + 8);
-    if (!rest_start || !header_ready_f.get()) return;
-    if (!src.Seek(*rest_start)) return;
-    rest.emplace(src, options, *rest_start, nullptr);
-    rest_status = rest->RunRest(head);
+    std::optional<uint64_t> cut;
+    bool published = false;
+    auto publish = [&] {
+      if (!published) cut_found.set_value(cut);
+      published = true;
+    };
+    [&] {
+      // The nodes array starts within the first megabytes (after the header): find the quote
+      // after it. Search from the start for the "nodes" key, then for the next quote.
+      std::vector<char> buf(1 << 20);
+      ByteSource& src = **rest_src;
+      Result<size_t> r = src.Read(buf.data(), buf.size());
+      if (!r.ok()) return;
+      std::string_view first(buf.data(), *r);
+      size_t k = first.find("\"nodes\":");
+      if (k == std::string_view::npos) return;
+      rest_start = FindNextQuote(src, k + 8);
+      if (!rest_start) return;
+      // Balance: this thread reads [edges, cut), the other the nodes and [cut, end).
+      uint64_t want = options.split_edges_at.value_or(*rest_start + *size / 2);
+      if (want > *rest_start + 64 && want + 64 < *size) cut = FindCommaAfter(src, want);
+      publish();
+      if (!header_ready_f.get()) return;
+      if (!src.Seek(*rest_start)) return;
+      ByteSource* input = &src;
+      if (cut) input = &rest_prefix.emplace(src, *cut - *rest_start);
+      rest.emplace(*input, options, *rest_start, nullptr);
+      rest_status = rest->RunRest(head, cut.has_value());
+    }();
+    publish();
   });
   bool signalled = false;
   head.on_header_ = [&] {
@@ -1030,21 +1192,34 @@ std::optional<Result<Snapshot>> ParseFileInTwo(const std::string& path, const Pa
   uint64_t next_key = 0;
   Status st = head.RunHeadAndNodes(&next_key);
   if (!signalled) header_ready.set_value(false);
+  std::optional<Parser> tail;
+  Status tail_status = Status::Ok();
+  if (std::optional<uint64_t> cut = cut_found_f.get(); cut && st.ok()) {
+    if ((*tail_src)->Seek(*cut)) {
+      tail.emplace(**tail_src, options, *cut, nullptr);
+      tail_status = tail->RunTail(head, *size - *cut);
+    } else {
+      tail_status = FailedPrecondition("cannot seek to the cut");
+    }
+  }
   worker.join();
-  if (!st.ok() || !rest_status.ok() || !rest_start || *rest_start != next_key) {
+  if (!st.ok() || !rest_status.ok() || !tail_status.ok() || !rest_start || *rest_start != next_key) {
     if (options.progress) options.progress->End();
     return std::nullopt;
   }
-  Result<Snapshot> merged = head.Merge(std::move(*rest));
+  Result<Snapshot> merged = head.Merge(std::move(*rest), tail ? &*tail : nullptr);
   if (!merged.ok()) return std::nullopt;
+  if (cut_edges) *cut_edges = tail.has_value();
   return merged;
 }
 
 }  // namespace
 
 Result<Snapshot> ParseSnapshotFile(const std::string& path, const ParseOptions& options) {
-  std::optional<Result<Snapshot>> split = ParseFileInTwo(path, options);
+  bool cut_edges = false;
+  std::optional<Result<Snapshot>> split = ParseFileInTwo(path, options, &cut_edges);
   if (options.used_two_threads) *options.used_two_threads = split.has_value();
+  if (options.used_edge_split) *options.used_edge_split = split.has_value() && cut_edges;
   if (split) return std::move(*split);
   Result<std::unique_ptr<ByteSource>> src = OpenFileSource(path);
   if (!src.ok()) return src.status();

@@ -1,5 +1,8 @@
 #pragma once
 
+#include <cstdint>
+#include <optional>
+
 #include "oomscope/common/progress.h"
 #include "oomscope/common/status.h"
 #include "oomscope/heap/snapshot.h"
@@ -11,10 +14,15 @@ struct ParseOptions {
   Progress* progress = nullptr;  // optional; reports bytes read when the size is known
   // Upper bound on the size of the `snapshot` header object (meta), which is parsed as a whole.
   size_t max_header_bytes = 16 << 20;
-  // ParseSnapshotFile reads files at least this large on two threads (nodes on one, edges and
-  // strings on the other); smaller files, streams and anything unusual are read sequentially.
+  // ParseSnapshotFile reads files at least this large on two threads (one reads the nodes and
+  // the end of the edges array, the other the rest of the edges and the strings, each about
+  // half of the file); smaller files, streams and anything unusual are read sequentially.
   uint64_t split_min_bytes = 64ull << 20;
+  // Where the edges array is cut between the threads (a byte offset; the cut moves to the next
+  // ','); default: where it balances the two. Tests move it to try every record phase.
+  std::optional<uint64_t> split_edges_at;
   bool* used_two_threads = nullptr;  // optional out: set to whether the split read was used
+  bool* used_edge_split = nullptr;   // optional out: ... and whether the edges were cut
 };
 
 // Parses a V8 .heapsnapshot from `source` in one streaming pass. The JSON text is never held
