@@ -64,6 +64,7 @@ Status SeriesAnalyzer::Add(Snapshot snapshot, SnapshotInfo info) {
   for (NodeOrdinal o = 0; o < last->snap.node_count(); ++o) info.total_size += last->snap.self_size(o);
   infos_.push_back(std::move(info));
   last_ = std::move(last);
+  newest_is_digest_ = false;
   return Status::Ok();
 }
 
@@ -94,6 +95,25 @@ Status SeriesAnalyzer::AddFile(const std::string& path, std::optional<double> ca
   }
   info.captured_at = captured_at;
   return Add(std::move(*snap), std::move(info));
+}
+
+Status SeriesAnalyzer::AddDigest(SnapshotDigest digest, SnapshotInfo info) {
+  DigestLast();
+  for (uint32_t c : digest.cls)
+    if (c >= classes_.size()) return InvalidArgument("the digest's class ids do not index this analyzer's classes");
+  info.node_count = digest.node_count;
+  info.edge_count = digest.edge_count;
+  info.total_size = digest.total_size;
+  infos_.push_back(std::move(info));
+  digests_.push_back(std::make_unique<SnapshotDigest>(std::move(digest)));
+  newest_is_digest_ = true;
+  return Status::Ok();
+}
+
+const SnapshotDigest* SeriesAnalyzer::DigestNewest() {
+  if (newest_is_digest_ || (!last_ && digests_.empty())) return nullptr;
+  DigestLast();
+  return digests_.back().get();
 }
 
 Report SeriesAnalyzer::Finish() {

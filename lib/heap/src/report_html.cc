@@ -4,28 +4,13 @@
 #include <cstdio>
 
 #include "oomscope/common/format.h"
+#include "oomscope/common/html.h"
 #include "oomscope/heap/report.h"
 
 namespace oomscope::heap {
 namespace {
 
-std::string Esc(const std::string& raw) {
-  std::string s = EscapeControlChars(raw);
-  std::string o;
-  o.reserve(s.size() + 16);
-  for (unsigned char c : s) {
-    switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\'': o += "&#39;"; break;
-      default:
-        o.push_back(static_cast<char>(c));
-    }
-  }
-  return o;
-}
+std::string Esc(const std::string& raw) { return HtmlEscape(raw); }
 
 std::string Bytes(double v) { return Esc(FormatBytes(v)); }
 

@@ -40,7 +40,23 @@ class SeriesAnalyzer {
   // Parses `path` and adds it (captured_at: the file's modification time unless given).
   Status AddFile(const std::string& path, std::optional<double> captured_at = std::nullopt);
 
-  // Builds the report from what was added. Precondition: at least one snapshot.
+  // Adds the next snapshot of the series as its digest (read back from disk, see digest_io.h),
+  // with the info it was added with (node_count, edge_count and total_size come from the
+  // digest). Its class ids must index classes(): ParseDigest(bytes, classes()) does that. The
+  // newest snapshot must still be added whole for Finish.
+  Status AddDigest(SnapshotDigest digest, SnapshotInfo info);
+  // Reduces the newest snapshot, if it is whole, to its digest (as adding the next one would)
+  // and returns that digest, e.g. to keep it on disk (SerializeDigest(*d, classes())). Call
+  // it after Finish for the newest; Finish then needs another whole snapshot first. nullptr
+  // when nothing was added or the newest was added as a digest.
+  const SnapshotDigest* DigestNewest();
+  // The class names the digests' class ids index.
+  ClassTable& classes() { return classes_; }
+  // Whether the newest snapshot is whole (Finish's precondition).
+  bool newest_whole() const { return last_ != nullptr; }
+
+  // Builds the report from what was added. Precondition: at least one snapshot, the newest
+  // added whole (Add, AddSource, AddFile) and not reduced by DigestNewest.
   Report Finish();
 
  private:
@@ -51,6 +67,7 @@ class SeriesAnalyzer {
   std::vector<SnapshotInfo> infos_;
   std::vector<std::unique_ptr<SnapshotDigest>> digests_;  // every snapshot but the last
   std::unique_ptr<Last> last_;
+  bool newest_is_digest_ = false;  // the newest was added by AddDigest
 };
 
 // Convenience: analyzes files in the given order.
