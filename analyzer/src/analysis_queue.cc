@@ -4,6 +4,8 @@
 
 #include "oomscope/common/log.h"
 #include "oomscope/heap/analysis.h"
+#include "oomscope/heap/digest_io.h"
+#include "oomscope/heap/parser.h"
 #include "oomscope/heap/report.h"
 
 namespace oomscope::analyzer {
@@ -50,6 +52,28 @@ void AnalysisQueue::Stop() {
   cv_.notify_all();
   for (auto& t : workers_) t.join();
   workers_.clear();
+  std::lock_guard<std::mutex> lock(mu_);
+  parsed_.clear();
+}
+
+void AnalysisQueue::Enqueue(std::unique_ptr<ParsedSnapshot> parsed) {
+  std::string series = parsed->series;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    parsed_[parsed->id] = std::move(parsed);
+  }
+  Enqueue(series);
+}
+
+void AnalysisQueue::SpillParsed() {
+  std::map<std::string, std::unique_ptr<ParsedSnapshot>> spilled;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    spilled.swap(parsed_);
+  }
+  if (!spilled.empty())
+    log::Info("memory budget: queued parses let go, parsed again from the store when analyzed",
+              {{"snapshots", std::to_string(spilled.size())}});
 }
 
 void AnalysisQueue::Enqueue(const std::string& series) {
@@ -99,12 +123,25 @@ void AnalysisQueue::Work() {
   }
 }
 
-// Recomputes the series' report from its snapshots in capture order. lib/heap keeps digests of
-// earlier snapshots only in memory (SeriesAnalyzer), so the earlier files are parsed again here.
+// Recomputes the series' report from its snapshots in capture order: the earlier ones from their
+// stored digests, the newest whole, from the upload's parse when it is still at hand. Whatever has
+// neither (resumed after a crash, a parse let go under memory pressure, a damaged digest) is
+// parsed from the store, and its digest kept for the next time.
 void AnalysisQueue::Analyze(const std::string& series) {
   std::vector<SnapshotRecord> recs = store_.SeriesSnapshots(series);
+  std::map<std::string, std::unique_ptr<ParsedSnapshot>> mine;  // this series' parses
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = parsed_.begin(); it != parsed_.end();) {
+      if (it->second->series == series) {
+        mine.emplace(it->first, std::move(it->second));
+        it = parsed_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
   std::vector<SnapshotRecord*> todo;
-  std::vector<uint64_t> sizes;
   for (SnapshotRecord& r : recs) {
     if (r.state == "failed") continue;
     if (r.state == "pending") {
@@ -121,39 +158,130 @@ void AnalysisQueue::Analyze(const std::string& series) {
       if (!store_.UpdateRecord(r).ok()) return;  // deleted meanwhile
     }
     todo.push_back(&r);
-    sizes.push_back(r.bytes);
   }
   if (todo.empty()) return;
   auto start = std::chrono::steady_clock::now();
-  BudgetLease lease(budget_, MemoryBudget::SeriesCost(sizes));
+
+  // What each snapshot comes from: the upload's parse, its stored digest (not for the newest,
+  // which the report needs whole), or a parse of the stored file.
   heap::SeriesAnalyzer analyzer(heap::AnalyzeOptions{});
-  SeriesSummary summary;
-  std::vector<SnapshotRecord*> added;
+  std::map<std::string, heap::SnapshotDigest> digests;
+  std::vector<uint64_t> from_disk;
   for (SnapshotRecord* r : todo) {
-    Status st = analyzer.AddFile(store_.DataPath(r->id), r->captured_at().value_or(r->received_at));
-    if (!st.ok()) {
-      if (!store_.Get(r->id)) return;  // the series was deleted while analyzed
-      r->state = "failed";
-      r->error = st.ToString();
-      (void)store_.UpdateRecord(*r);
-      metrics_.Analyzed(false, 0);
-      log::Warn("snapshot failed", {{"series", series}, {"snapshot", r->id}, {"error", r->error}});
+    if (mine.count(r->id)) continue;
+    if (r != todo.back()) {
+      if (std::optional<std::string> bytes = store_.ReadDigest(r->id)) {
+        Result<heap::SnapshotDigest> d = heap::ParseDigest(*bytes, analyzer.classes());
+        if (d.ok()) {
+          digests.emplace(r->id, std::move(*d));
+          continue;
+        }
+        log::Warn("stored digest unreadable: parsing the snapshot again",
+                  {{"snapshot", r->id}, {"error", d.status().message()}});
+      }
+    }
+    from_disk.push_back(r->bytes);
+  }
+  // Memory: an upload's parse holds what its analysis needs. Parsing from the store needs more;
+  // waiting for it while holding memory could wait forever (on another worker doing the same, or
+  // on parses queued behind this one), so a worker that cannot have it at once lets go of every
+  // parse first, its own included, and then waits holding nothing.
+  BudgetLease extra;
+  if (!from_disk.empty()) {
+    uint64_t digest_bytes = 0;
+    for (SnapshotRecord* r : todo)
+      if (digests.count(r->id)) digest_bytes += r->bytes;
+    uint64_t cost = MemoryBudget::SeriesCost(from_disk) + MemoryBudget::DigestCost(digest_bytes);
+    extra = BudgetLease::TryTake(budget_, cost);
+    if (!extra.held()) {
+      mine.clear();
+      SpillParsed();
+      std::vector<uint64_t> all;
+      for (SnapshotRecord* r : todo) all.push_back(r->bytes);
+      extra = BudgetLease(budget_, MemoryBudget::SeriesCost(all));
+    }
+  }
+
+  std::vector<SnapshotRecord*> added;
+  SnapshotRecord* whole = nullptr;  // the newest added, when it was added whole
+  std::vector<BudgetLease> leases;  // of the parses in the analyzer: released after it
+  auto keep_digest = [&] {  // the newest added goes to its digest; keep that for next time
+    if (!whole) return;
+    if (const heap::SnapshotDigest* d = analyzer.DigestNewest())
+      (void)store_.PutDigest(whole->id, heap::SerializeDigest(*d, analyzer.classes()));
+    whole = nullptr;
+  };
+  for (SnapshotRecord* r : todo) {
+    heap::SnapshotInfo info;
+    info.source = r->id;
+    info.file_bytes = r->bytes;
+    info.captured_at = r->captured_at().value_or(r->received_at);
+    if (auto d = digests.find(r->id); d != digests.end()) {
+      keep_digest();
+      (void)analyzer.AddDigest(std::move(d->second), info);
+      added.push_back(r);
       continue;
     }
+    heap::Snapshot snap;
+    if (auto p = mine.find(r->id); p != mine.end()) {
+      snap = std::move(p->second->snapshot);
+      leases.push_back(std::move(p->second->lease));
+    } else {
+      heap::ParseOptions po;
+      po.split_min_bytes = ~0ull;  // one thread: uploads and analyses share the cores
+      Result<heap::Snapshot> parsed = heap::ParseSnapshotFile(store_.DataPath(r->id), po);
+      metrics_.Parsed("analysis");
+      if (!parsed.ok()) {
+        if (!store_.Get(r->id)) return;  // the series was deleted while analyzed
+        r->state = "failed";
+        r->error = parsed.status().ToString();
+        (void)store_.UpdateRecord(*r);
+        metrics_.Analyzed(false, 0);
+        log::Warn("snapshot failed", {{"series", series}, {"snapshot", r->id}, {"error", r->error}});
+        continue;
+      }
+      snap = std::move(*parsed);
+    }
+    keep_digest();
+    (void)analyzer.Add(std::move(snap), info);
+    whole = r;
     added.push_back(r);
-    summary.analyzed.push_back(r->id);
   }
-  std::string report_json;
+  if (!added.empty() && !analyzer.newest_whole()) {
+    // The newest snapshot failed and the one before it came as a digest: the report needs that
+    // one whole. Rare (a snapshot that parsed on upload does not fail here): from the files.
+    heap::SeriesAnalyzer again(heap::AnalyzeOptions{});
+    std::vector<SnapshotRecord*> kept;
+    for (SnapshotRecord* r : added) {
+      Status st = again.AddFile(store_.DataPath(r->id), r->captured_at().value_or(r->received_at));
+      metrics_.Parsed("analysis");
+      if (st.ok()) kept.push_back(r);
+    }
+    added = kept;
+    if (!added.empty() && !again.newest_whole()) added.clear();
+    if (!added.empty()) {
+      heap::Report report = again.Finish();
+      for (size_t i = 0; i < report.snapshots.size() && i < added.size(); ++i) report.snapshots[i].source = added[i]->id;
+      return Finish(series, std::move(report), added, start);
+    }
+  }
   if (!added.empty()) {
     heap::Report report = analyzer.Finish();
-    for (size_t i = 0; i < report.snapshots.size() && i < added.size(); ++i) report.snapshots[i].source = added[i]->id;
-    summary.top_suspects = TopSuspects(report);
-    if (!report.snapshots.empty()) summary.heap_bytes = report.snapshots.back().total_size;
-    report_json = heap::ReportToJson(report).dump();
-  } else {
-    summary.error = "none of its snapshots could be analyzed";
+    keep_digest();
+    return Finish(series, std::move(report), added, start);
   }
-  if (!store_.PutSummary(series, summary, report_json).ok()) return;
+  SeriesSummary summary;
+  summary.error = "none of its snapshots could be analyzed";
+  (void)store_.PutSummary(series, summary, "");
+}
+
+void AnalysisQueue::Finish(const std::string& series, heap::Report report, std::vector<SnapshotRecord*>& added,
+                           std::chrono::steady_clock::time_point start) {
+  SeriesSummary summary;
+  for (SnapshotRecord* r : added) summary.analyzed.push_back(r->id);
+  summary.top_suspects = TopSuspects(report);
+  if (!report.snapshots.empty()) summary.heap_bytes = report.snapshots.back().total_size;
+  if (!store_.PutSummary(series, summary, heap::ReportToJson(report).dump()).ok()) return;
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   for (SnapshotRecord* r : added) {
     bool was_pending = r->state == "pending";

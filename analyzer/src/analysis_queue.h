@@ -1,7 +1,10 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -10,13 +13,17 @@
 
 #include "memory_budget.h"
 #include "metrics.h"
+#include "oomscope/heap/report.h"
+#include "parsed_snapshot.h"
 #include "store.h"
 
 namespace oomscope::analyzer {
 
 // Series waiting for analysis, worked by `concurrency` threads within a memory budget. A series
-// is queued once however many snapshots join it meanwhile; its report is recomputed from all its
-// snapshots (see Analyze). Snapshots still pending after a crash are re-queued by Recover().
+// is queued once however many snapshots join it meanwhile; its report is recomputed when one
+// joins (see Analyze), from the earlier snapshots' stored digests and the new one whole, as the
+// upload parsed it (Enqueue with the parse). Snapshots still pending after a crash are re-queued
+// by Recover() and parsed from the store.
 class AnalysisQueue {
  public:
   // A snapshot whose analysis was started this many times without finishing (the analyzer was
@@ -28,6 +35,9 @@ class AnalysisQueue {
   void Start();
   void Stop();
   void Enqueue(const std::string& series);
+  // Queues the series of a stored snapshot the upload parsed, keeping the parse (and its memory
+  // reservation) for the analysis.
+  void Enqueue(std::unique_ptr<ParsedSnapshot> parsed);
   // Queues every series with a snapshot still pending analysis.
   void Recover();
   size_t depth() const;
@@ -35,6 +45,13 @@ class AnalysisQueue {
  private:
   void Work();
   void Analyze(const std::string& series);
+  // Lets go of every parse waiting in the queue (their snapshots are parsed from the store when
+  // their turn comes): a worker that must wait for memory never waits on memory held by work
+  // that is waiting for a worker.
+  void SpillParsed();
+  // Stores the report and summary of `added` (in order) and marks them analyzed.
+  void Finish(const std::string& series, heap::Report report, std::vector<SnapshotRecord*>& added,
+              std::chrono::steady_clock::time_point start);
 
   SnapshotStore& store_;
   MemoryBudget& budget_;
@@ -44,6 +61,7 @@ class AnalysisQueue {
   std::condition_variable cv_;
   std::deque<std::string> queue_;
   std::set<std::string> queued_, running_, again_;
+  std::map<std::string, std::unique_ptr<ParsedSnapshot>> parsed_;  // by snapshot id
   bool stop_ = false;
   std::vector<std::thread> workers_;
 };

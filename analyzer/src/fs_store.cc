@@ -1,5 +1,5 @@
 // The filesystem SnapshotStore: tmp/ (uploads being received), snapshots/<id>.heapsnapshot +
-// <id>.json (record), series/<id>.json (analysis summary) + <id>.report.json.
+// <id>.json (record) + <id>.digest (lib/heap's digest, once analyzed), series/<id>.json (analysis summary) + <id>.report.json.
 // Every file appears by rename after an fsync, and the directory is fsync'ed after it.
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -214,6 +214,11 @@ class FsStore final : public SnapshotStore {
       data[r.id] = true;
       records_[r.id] = std::move(r);
     }
+    for (const auto& de : fs::directory_iterator(dir_ / "snapshots", ec)) {
+      if (de.path().extension() != ".digest" || records_.count(de.path().stem().string())) continue;
+      fs::remove(de.path(), ec);  // its snapshot was deleted
+      ++removed;
+    }
     for (const auto& [id, has_record] : data) {
       if (has_record) continue;
       // Data renamed into place but the record never written: the upload was not acknowledged.
@@ -297,6 +302,21 @@ class FsStore final : public SnapshotStore {
     return (dir_ / "snapshots" / (id + ".heapsnapshot")).string();
   }
 
+  Status PutDigest(const std::string& id, const std::string& bytes) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!records_.count(id)) return NotFound("snapshot " + id + " is not stored");
+    return WriteAtomic(dir_ / "snapshots", id + ".digest", bytes);
+  }
+
+  std::optional<std::string> ReadDigest(const std::string& id) const override {
+    std::ifstream in(dir_ / "snapshots" / (id + ".digest"), std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream out;
+    out << in.rdbuf();
+    if (!in.good() && !in.eof()) return std::nullopt;
+    return std::move(out).str();
+  }
+
   Status PutSummary(const std::string& series, const SeriesSummary& summary, const std::string& report_json) override {
     std::lock_guard<std::mutex> lock(mu_);
     bool exists = false;
@@ -332,6 +352,7 @@ class FsStore final : public SnapshotStore {
       // Record first: a crash in between leaves data without a record, which recovery removes.
       fs::remove(dir_ / "snapshots" / (it->first + ".json"), ec);
       fs::remove(dir_ / "snapshots" / (it->first + ".heapsnapshot"), ec);
+      fs::remove(dir_ / "snapshots" / (it->first + ".digest"), ec);
       total_ -= it->second.bytes;
       it = records_.erase(it);
     }

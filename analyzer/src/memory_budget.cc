@@ -10,6 +10,13 @@ void MemoryBudget::Acquire(uint64_t bytes) {
   used_ += bytes;
 }
 
+bool MemoryBudget::TryAcquire(uint64_t bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (used_ != 0 && used_ + bytes > total_) return false;
+  used_ += bytes;
+  return true;
+}
+
 void MemoryBudget::Release(uint64_t bytes) {
   std::lock_guard<std::mutex> lock(mu_);
   used_ -= std::min(used_, bytes);
@@ -31,7 +38,9 @@ uint64_t MemoryBudget::SeriesCost(const std::vector<uint64_t>& snapshot_bytes) {
   for (uint64_t b : snapshot_bytes) rest += b;
   rest -= largest;
   // The newest snapshot whole, digests (~0.6x of the file) of the earlier ones.
-  return ParseCost(largest) + rest / 10 * 6;
+  return ParseCost(largest) + DigestCost(rest);
 }
+
+uint64_t MemoryBudget::DigestCost(uint64_t snapshot_bytes) { return snapshot_bytes / 10 * 6; }
 
 }  // namespace oomscope::analyzer

@@ -14,6 +14,8 @@ class MemoryBudget {
  public:
   explicit MemoryBudget(uint64_t total) : total_(total) {}
   void Acquire(uint64_t bytes);
+  // Acquire without waiting: false (nothing reserved) when it would have to wait.
+  bool TryAcquire(uint64_t bytes);
   void Release(uint64_t bytes);
   uint64_t total() const { return total_; }
   uint64_t in_use() const;
@@ -22,6 +24,8 @@ class MemoryBudget {
   // 2.47x of the largest for a 3-file series): parse + analysis of one snapshot, and a series.
   static uint64_t ParseCost(uint64_t snapshot_bytes);
   static uint64_t SeriesCost(const std::vector<uint64_t>& snapshot_bytes);
+  // An earlier snapshot of a series, held as its digest (~0.6x of the file).
+  static uint64_t DigestCost(uint64_t snapshot_bytes);
 
  private:
   uint64_t total_;
@@ -30,17 +34,41 @@ class MemoryBudget {
   uint64_t used_ = 0;
 };
 
-// Holds a reservation for a scope.
+// Holds a reservation until destroyed; movable, so that it can follow what it pays for (a parsed
+// upload handed to the analysis queue).
 class BudgetLease {
  public:
-  BudgetLease(MemoryBudget& b, uint64_t bytes) : b_(b), bytes_(bytes) { b_.Acquire(bytes_); }
-  ~BudgetLease() { b_.Release(bytes_); }
+  BudgetLease() = default;
+  // Waits for the reservation (MemoryBudget::Acquire).
+  BudgetLease(MemoryBudget& b, uint64_t bytes) : b_(&b), bytes_(bytes) { b_->Acquire(bytes_); }
+  // Reserves without waiting, or returns an empty lease (held() false).
+  static BudgetLease TryTake(MemoryBudget& b, uint64_t bytes) {
+    BudgetLease l;
+    if (b.TryAcquire(bytes)) l.b_ = &b, l.bytes_ = bytes;
+    return l;
+  }
+  ~BudgetLease() { Reset(); }
+  BudgetLease(BudgetLease&& o) noexcept : b_(o.b_), bytes_(o.bytes_) { o.b_ = nullptr, o.bytes_ = 0; }
+  BudgetLease& operator=(BudgetLease&& o) noexcept {
+    if (this != &o) {
+      Reset();
+      b_ = o.b_, bytes_ = o.bytes_;
+      o.b_ = nullptr, o.bytes_ = 0;
+    }
+    return *this;
+  }
   BudgetLease(const BudgetLease&) = delete;
   BudgetLease& operator=(const BudgetLease&) = delete;
+  bool held() const { return b_ != nullptr; }
+  uint64_t bytes() const { return bytes_; }
+  void Reset() {
+    if (b_) b_->Release(bytes_);
+    b_ = nullptr, bytes_ = 0;
+  }
 
  private:
-  MemoryBudget& b_;
-  uint64_t bytes_;
+  MemoryBudget* b_ = nullptr;
+  uint64_t bytes_ = 0;
 };
 
 }  // namespace oomscope::analyzer

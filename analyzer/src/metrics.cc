@@ -17,6 +17,11 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   auto& analyzed = BuildCounter().Name("oomscope_analyzer_snapshots_analyzed_total").Help("Snapshots analyzed, by result.").Register(*registry_);
   analyzed_ok_ = &analyzed.Add({{"result", "ok"}});
   analyzed_failed_ = &analyzed.Add({{"result", "failed"}});
+  parses_ = &BuildCounter()
+                  .Name("oomscope_analyzer_snapshot_parses_total")
+                  .Help("Snapshots parsed, by stage: each is parsed once, while uploaded, unless resumed from the store.")
+                  .Register(*registry_);
+  for (const char* s : {"upload", "analysis"}) parses_->Add({{"stage", s}});
   duration_ = &BuildHistogram()
                    .Name("oomscope_analyzer_analysis_duration_seconds")
                    .Help("Time to analyze a series after a snapshot joined it.")
@@ -45,6 +50,11 @@ void Metrics::Analyzed(bool ok, double seconds) {
   std::lock_guard<std::mutex> lock(mu_);
   (ok ? analyzed_ok_ : analyzed_failed_)->Increment();
   duration_->Observe(seconds);
+}
+
+void Metrics::Parsed(const std::string& stage) {
+  std::lock_guard<std::mutex> lock(mu_);
+  parses_->Add({{"stage", stage}}).Increment();
 }
 
 void Metrics::SetQueueDepth(size_t n) {

@@ -24,6 +24,9 @@ class Metrics {
   // result: stored, duplicate, rejected, unauthorized, too_large, store_full
   void Upload(const std::string& result);
   void Analyzed(bool ok, double seconds);
+  // stage: upload (parsed while received, or right after when stored first), analysis (parsed
+  // from the store: resumed after a restart, or let go under memory pressure)
+  void Parsed(const std::string& stage);
   void SetQueueDepth(size_t n);
   // Renders the text exposition, with per-workload gauges from `series` and store totals.
   std::string Render(const std::vector<SeriesView>& series, uint64_t store_bytes);
@@ -33,6 +36,7 @@ class Metrics {
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* uploads_;
   prometheus::Counter *analyzed_ok_, *analyzed_failed_;
+  prometheus::Family<prometheus::Counter>* parses_;
   prometheus::Histogram* duration_;
   prometheus::Gauge *queue_depth_, *store_bytes_, *series_;
   prometheus::Family<prometheus::Gauge>*heap_, *suspect_, *growth_;

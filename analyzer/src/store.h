@@ -65,6 +65,13 @@ class SnapshotStore {
   virtual std::vector<std::string> SeriesIds() const = 0;
   virtual std::string DataPath(const std::string& id) const = 0;
 
+  // The snapshot's digest (lib/heap digest_io.h), kept next to it so that a series' report is
+  // recomputed without parsing its earlier snapshots again. Written atomically (tmp, fsync,
+  // rename); NotFound when the snapshot is not stored (deleted meanwhile). ReadDigest: nullopt
+  // when there is none.
+  virtual Status PutDigest(const std::string& id, const std::string& bytes) = 0;
+  virtual std::optional<std::string> ReadDigest(const std::string& id) const = 0;
+
   virtual Status PutSummary(const std::string& series, const SeriesSummary& summary, const std::string& report_json) = 0;
   virtual std::optional<SeriesSummary> Summary(const std::string& series) const = 0;
   virtual std::string ReportPath(const std::string& series) const = 0;  // may not exist yet
@@ -76,7 +83,8 @@ class SnapshotStore {
 };
 
 // A filesystem store under `dir` (tmp/, snapshots/, series/). Opening recovers from a crash:
-// temp files and half-committed entries (data without its record) are removed.
+// temp files and half-committed entries (data without its record, digests without their
+// snapshot) are removed.
 Result<std::unique_ptr<SnapshotStore>> OpenFsStore(const std::string& dir);
 
 // Valid ids for series (from sidecars) and snapshots: [A-Za-z0-9._-]{1,128}, not "." or "..".

@@ -5,26 +5,9 @@
 #include <map>
 
 #include "oomscope/common/format.h"
+#include "oomscope/common/html.h"
 
 namespace oomscope::analyzer {
-
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t') out += "\xEF\xBF\xBD";  // U+FFFD
-        else out += c;
-    }
-  }
-  return out;
-}
 
 namespace {
 

@@ -1,5 +1,6 @@
 #include "upload.h"
 
+#include <optional>
 #include <vector>
 
 #include "oomscope/common/gzip.h"
@@ -7,6 +8,7 @@
 #include "oomscope/common/sha256.h"
 #include "oomscope/heap/parser.h"
 #include "series_view.h"
+#include "upload_source.h"
 
 namespace oomscope::analyzer {
 
@@ -69,36 +71,34 @@ http::Response UploadHandler::Handle(const http::Request& req, http::BodyReader&
     return http::Response(200, "application/json", nlohmann::json({{"id", sha}, {"series", existing->series}, {"duplicate", true}}).dump());
   }
 
-  // 2. The body, streamed into the store while it is hashed (after inflating).
+  // 2. The body, in one pass: inflated (gzip), hashed, written to the store and parsed as it
+  // arrives. The parse needs its memory reserved first; when the size is not known in advance
+  // (gzip) or the budget is taken right now, the body is stored first and parsed from the file
+  // right after (still one parse): the connection is read at once either way, since what is
+  // not read waits in the HTTP layer's memory.
   Result<std::unique_ptr<PendingUpload>> up = store_.Begin();
   if (!up.ok()) {
     if (up.status().code() == Code::kResourceExhausted) return Fail("store_full", 507, "StoreFull", up.status().message());
     return Fail("rejected", 503, "StoreUnavailable", up.status().message());
   }
+  uint64_t earlier = 0;  // the series' earlier snapshots, analyzed with it as digests
+  for (const SnapshotRecord& r : store_.SeriesSnapshots(series))
+    if (r.state != "failed") earlier += r.bytes;
+  BudgetLease lease;
+  if (!gzip && req.content_length)
+    lease = BudgetLease::TryTake(budget_, MemoryBudget::ParseCost(*req.content_length) + MemoryBudget::DigestCost(earlier));
   Sha256 hash;
   uint64_t room = retention_.max_bytes() ? std::min(max, retention_.max_bytes()) : max;
-  Status sink_error;
-  auto sink = [&](std::string_view piece) -> Status {
-    if ((*up)->bytes() + piece.size() > room)
-      return ResourceExhausted(room == max ? "too large" : "store bound");
-    hash.Update(piece);
-    return (*up)->Write(piece);
-  };
-  GzipInflater inflater(room);
-  std::vector<char> buf(1 << 20);
-  Status st;
-  for (;;) {
-    Result<size_t> n = body.Read(buf.data(), buf.size());
-    if (!n.ok()) {
-      st = n.status();
-      break;
-    }
-    if (*n == 0) break;
-    std::string_view piece(buf.data(), *n);
-    st = gzip ? inflater.Write(piece, sink) : sink(piece);
-    if (!st.ok()) break;
+  UploadSource source(body, gzip, room, **up, hash, gzip ? std::nullopt : req.content_length);
+  std::optional<Result<heap::Snapshot>> parsed;
+  heap::ParseOptions po;
+  po.split_min_bytes = ~0ull;  // one thread: uploads and analyses share the cores
+  if (lease.held()) {
+    parsed.emplace(heap::ParseSnapshot(source, po));
+    metrics_.Parsed("upload");
+    if (!parsed->ok()) source.StopWriting();
   }
-  if (st.ok() && gzip) st = inflater.Finish();
+  Status st = source.Drain();
   if (!st.ok()) {
     if (st.code() == Code::kResourceExhausted && st.message().find("store is full") != std::string::npos)
       return Fail("store_full", 507, "StoreFull", st.message());
@@ -118,16 +118,15 @@ http::Response UploadHandler::Handle(const http::Request& req, http::BodyReader&
     return Fail("rejected", 400, "HashMismatch", "the snapshot's SHA-256 is " + got + ", not " + sha +
                                                      " (X-Oomscope-Sha256): truncated or changed on the way; send it again");
 
-  // 3. Is it a snapshot? A full parse, within the memory budget.
-  uint64_t bytes = (*up)->bytes();
-  {
-    BudgetLease lease(budget_, MemoryBudget::ParseCost(bytes));
-    heap::ParseOptions po;
-    po.split_min_bytes = ~0ull;  // one thread: uploads and analyses share the cores
-    Result<heap::Snapshot> parsed = heap::ParseSnapshotFile((*up)->path(), po);
-    if (!parsed.ok())
-      return Fail("rejected", 400, "NotASnapshot", "the body is not a V8 heap snapshot: " + parsed.status().message());
+  // 3. Is it a snapshot? Stored first: parsed now from the file, within the memory budget.
+  uint64_t bytes = source.bytes();
+  if (!parsed) {
+    lease = BudgetLease(budget_, MemoryBudget::ParseCost(bytes) + MemoryBudget::DigestCost(earlier));
+    parsed.emplace(heap::ParseSnapshotFile((*up)->path(), po));
+    metrics_.Parsed("upload");
   }
+  if (!parsed->ok())
+    return Fail("rejected", 400, "NotASnapshot", "the body is not a V8 heap snapshot: " + parsed->status().message());
 
   // 4. Room under the bound, then on disk (fsync'ed) before the answer.
   SnapshotRecord rec;
@@ -152,7 +151,12 @@ http::Response UploadHandler::Handle(const http::Request& req, http::BodyReader&
   if (!st.ok()) return Fail("rejected", 500, "Internal", st.ToString());
   metrics_.Upload("stored");
   log::Info("snapshot stored", {{"id", sha}, {"series", series}, {"bytes", std::to_string(bytes)}});
-  on_stored_(series);
+  auto handoff = std::make_unique<ParsedSnapshot>();
+  handoff->id = sha;
+  handoff->series = series;
+  handoff->snapshot = std::move(**parsed);
+  handoff->lease = std::move(lease);
+  on_stored_(std::move(handoff));
   return http::Response(201, "application/json", nlohmann::json({{"id", sha}, {"series", series}}).dump());
 }
 

@@ -1,11 +1,13 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 
 #include "memory_budget.h"
 #include "metrics.h"
+#include "parsed_snapshot.h"
 #include "oomscope/http/server.h"
 #include "retention.h"
 #include "store.h"
@@ -16,8 +18,10 @@ namespace oomscope::analyzer {
 bool TokenMatches(const std::string& authorization_header, const std::string& token);
 
 // POST /v1/snapshots (docs/api.md): checks what the headers tell before reading the body
-// (token, size, metadata), then streams the body (inflating gzip) into a temp file in the store
-// while hashing it, checks the hash and that it parses as a snapshot, and commits it.
+// (token, size, metadata), then reads the body once (inflating gzip), hashing it, writing it
+// into a temp file in the store and parsing it as it arrives (UploadSource); checks the hash and
+// the parse, commits, and hands the parsed snapshot to the analysis (on_stored), so that it is
+// not parsed again.
 class UploadHandler {
  public:
   struct Options {
@@ -25,7 +29,7 @@ class UploadHandler {
     uint64_t max_upload_bytes = 4ull << 30;
   };
   UploadHandler(Options options, SnapshotStore& store, Retention& retention, MemoryBudget& budget, Metrics& metrics,
-                std::function<void(const std::string& series)> on_stored)
+                std::function<void(std::unique_ptr<ParsedSnapshot>)> on_stored)
       : options_(std::move(options)), store_(store), retention_(retention), budget_(budget), metrics_(metrics),
         on_stored_(std::move(on_stored)) {}
 
@@ -39,7 +43,7 @@ class UploadHandler {
   Retention& retention_;
   MemoryBudget& budget_;
   Metrics& metrics_;
-  std::function<void(const std::string&)> on_stored_;
+  std::function<void(std::unique_ptr<ParsedSnapshot>)> on_stored_;
   std::mutex commit_mu_;  // making room and committing are one step
 };
 

@@ -56,6 +56,11 @@ TEST_CASE("killed during an upload and during an analysis: after a restart nothi
     REQUIRE(a.ok());
     REQUIRE(WaitUntil([&] { return a.GetJson("/v1/series/series-b").value("state", "") == "complete"; }, 60));
     CHECK(a.Get("/v1/series/series-b/report").status == 200);
+    // Resumed: the snapshot the kill left pending is parsed from the store, once.
+    std::string m = a.Get("/metrics").body;
+    CHECK(m.find("oomscope_analyzer_snapshot_parses_total{stage=\"analysis\"} " +
+                 std::string(rec["state"] == "pending" ? "1" : "0")) != std::string::npos);
+    CHECK(fs::exists(store / "snapshots" / (Sha(big) + ".digest")));
     CHECK(RecordOnDisk(store, Sha(big))["state"] == "ok");
     CHECK(a.Get("/v1/snapshots/" + Sha(small)).status == 200);
     CHECK(Leftovers(store).empty());
