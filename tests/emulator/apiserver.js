@@ -17,6 +17,7 @@ const HELP = `usage: node apiserver.js [options]
   --controllers          run the deployment/replicaset controllers and the garbage collector
   --bookmark-interval-ms N  interval of watch BOOKMARK events (default 60000)
   --history N            events kept for watches/Exact lists (default 20000); older resourceVersions get 410
+  --server-version V     the version GET /version reports (default v1.32.13; e.g. v1.28.4 for an old server)
   --field-validation MODE  default for requests without ?fieldValidation: Warn (as the real server), Strict or Ignore
   --help                 this text
 Env equivalents: OOMSCOPE_EMULATOR_PORT, _HOST, _TOKEN (comma-separated), _LATENCY_MS, _CRD (comma-separated), _CONTROLLERS=1.
@@ -46,6 +47,7 @@ function parseArgs(argv) {
       case '--controllers': o.controllers = true; break;
       case '--history': o.maxHistory = parseInt(val(), 10); break;
       case '--bookmark-interval-ms': o.bookmarkIntervalMs = parseInt(val(), 10); break;
+      case '--server-version': o.serverVersion = val(); if (!/^v\d+\.\d+\.\d+$/.test(o.serverVersion)) throw new Error('--server-version: vMAJOR.MINOR.PATCH'); break;
       case '--field-validation': o.fieldValidation = val(); if (!['Strict', 'Warn', 'Ignore'].includes(o.fieldValidation)) throw new Error('--field-validation: Strict, Warn or Ignore'); break;
       case '--help': case '-h': process.stdout.write(HELP + '\n'); process.exit(0); break;
       default: throw new Error(`unknown flag ${a}`);

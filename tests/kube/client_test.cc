@@ -247,6 +247,77 @@ TEST_CASE("a watch from a compacted resourceVersion ends in Gone") {
   CHECK(k::ParseApiStatus(s).code == 410);
 }
 
+TEST_CASE("creates, updates and patches send fieldValidation=Strict: an unknown field is refused") {
+  // The emulator's own default is the real server's (Warn): Strict can only come from the client.
+  kt::Emulator emu;
+  REQUIRE(emu.ok());
+  auto client = emu.Client();
+  const std::string ns = kt::MakeNamespace(*client, "strict");
+
+  nlohmann::json typo = kt::Deployment(ns, "typo");
+  typo["spec"]["template"]["spec"]["containers"][0]["resource"] = {{"limits", {{"memory", "1Gi"}}}};
+  auto created = client->Create(k::resources::Deployments(), ns, typo);
+  CHECK(created.status().code() == Code::kInvalidArgument);
+  CHECK(k::ParseApiStatus(created.status()).code == 400);
+  CHECK(k::ParseApiStatus(created.status()).message.find(
+            R"(strict decoding error: unknown field "spec.template.spec.containers[0].resource")") !=
+        std::string::npos);
+  CHECK(client->Get(k::resources::Deployments(), ns, "typo").status().code() == Code::kNotFound);
+
+  auto good = client->Create(k::resources::Deployments(), ns, kt::Deployment(ns, "good"));
+  REQUIRE(good.ok());
+  nlohmann::json changed = *good;
+  changed["spec"]["replica"] = 3;
+  auto updated = client->Update(k::resources::Deployments(), ns, changed);
+  CHECK(updated.status().code() == Code::kInvalidArgument);
+  CHECK(k::ParseApiStatus(updated.status()).message.find(R"(unknown field "spec.replica")") != std::string::npos);
+  auto patched = client->Patch(k::resources::Deployments(), ns, "good", k::PatchType::kMerge,
+                               {{"metadata", {{"label", {{"a", "b"}}}}}});
+  CHECK(patched.status().code() == Code::kInvalidArgument);
+  CHECK(k::ParseApiStatus(patched.status()).message.find(R"(unknown field "metadata.label")") != std::string::npos);
+
+  // Every write carried the parameter (the audit log keeps the server's warnings; none here).
+  auto requests = emu.Admin("GET", "/_emulator/requests");
+  REQUIRE(requests.ok());
+  int writes = 0;
+  for (const auto& r : *requests) {
+    const std::string verb = r.value("verb", "");
+    if (verb == "create" || verb == "update" || verb == "patch") {
+      ++writes;
+      CHECK_FALSE(r.contains("warnings"));
+    }
+  }
+  CHECK(writes >= 4);
+
+  // Without it ("" = the server's default, Warn) the same typo is stored, the field dropped.
+  k::ClusterConfig loose;
+  loose.server = emu.url();
+  loose.field_validation = "";
+  auto lax = k::NewKubeClient(loose);
+  REQUIRE(lax.ok());
+  auto dropped = (*lax)->Create(k::resources::Deployments(), ns, typo);
+  REQUIRE(dropped.ok());
+  CHECK_FALSE((*dropped)["spec"]["template"]["spec"]["containers"][0].contains("resource"));
+}
+
+TEST_CASE("Version reads GET /version: v1.32 by default, an older server as it says") {
+  kt::Emulator emu;
+  REQUIRE(emu.ok());
+  auto v = emu.Client()->Version();
+  REQUIRE(v.ok());
+  CHECK(v->major == 1);
+  CHECK(v->minor == 32);
+  CHECK(v->git_version == "v1.32.13");
+  CHECK(v->AtLeast(1, 29));
+
+  kt::Emulator old({"--server-version", "v1.28.4"});
+  REQUIRE(old.ok());
+  auto o = old.Client()->Version();
+  REQUIRE(o.ok());
+  CHECK(o->ToString() == "1.28");
+  CHECK_FALSE(o->AtLeast(1, 29));
+}
+
 TEST_CASE("an events.k8s.io/v1 Event about a Deployment is accepted by the server") {
   kt::Emulator emu;
   REQUIRE(emu.ok());

@@ -65,6 +65,68 @@ TEST_CASE("lists, syncs, and follows changes into the store") {
   CHECK(informer.restarts().lists == 1);
 }
 
+TEST_CASE("a transform trims every object before it is stored: LIST pages and watch events alike") {
+  kt::Emulator emu;
+  REQUIRE(emu.ok());
+  auto client = emu.Client();
+  const std::string ns = kt::MakeNamespace(*client, "trim");
+  for (const char* n : {"a", "b", "c", "d", "e"})
+    REQUIRE(client->Create(kt::ConfigMaps(), ns, kt::ConfigMap(ns, n, "v", "g")).ok());
+  REQUIRE(emu.Admin("DELETE", "/_emulator/requests").ok());
+
+  kt::Recorder seen;  // what the transform was given: whole objects, as the server sent them
+  kt::Recorder r;
+  k::Informer informer(*client, Options(ns));  // pages of 2: three LIST requests
+  informer.SetTransform([&seen](nlohmann::json& o) {
+    seen.Add(k::meta::Name(o) + (k::meta::Uid(o).empty() ? " bare" : " whole"));
+    nlohmann::json slim = {{"metadata",
+                            {{"name", o["metadata"]["name"]},
+                             {"namespace", o["metadata"]["namespace"]},
+                             {"resourceVersion", o["metadata"]["resourceVersion"]}}},
+                           {"data", {{"key", o["data"]["key"]}}}};
+    o = std::move(slim);
+  });
+  informer.AddHandlers(Recording(r));
+  k::EventHandlers shapes;  // handlers see the trimmed objects too
+  shapes.on_add = [&r](const nlohmann::json& o) { r.Add("add-keys " + std::to_string(o.size())); };
+  shapes.on_update = [&r](const nlohmann::json& old_obj, const nlohmann::json& o) {
+    r.Add("update-keys " + std::to_string(old_obj.size()) + "," + std::to_string(o.size()));
+  };
+  shapes.on_delete = [&r](const nlohmann::json& o) { r.Add("delete-keys " + std::to_string(o.size())); };
+  informer.AddHandlers(shapes);
+  informer.Start();
+  REQUIRE(informer.WaitForSync(std::chrono::seconds(15)));
+
+  CHECK(informer.store().size() == 5);
+  for (const std::string& key : informer.store().Keys()) {
+    nlohmann::json cached = *informer.store().Get(key);
+    CHECK(cached.size() == 2);
+    CHECK(cached["metadata"].size() == 3);
+    CHECK_FALSE(cached["metadata"].contains("uid"));
+    CHECK(cached["data"]["key"] == "v");
+  }
+  for (const char* n : {"a", "b", "c", "d", "e"}) CHECK(seen.Contains(std::string(n) + " whole"));
+  CHECK_FALSE(seen.Contains("a bare"));
+  CHECK(r.Contains("add-keys 2"));
+  CHECK_FALSE(r.Contains("add-keys 4"));
+  // The first LIST came in pages, not as one document.
+  auto requests = emu.Admin("GET", "/_emulator/requests");
+  REQUIRE(requests.ok());
+  int lists = 0;
+  for (const auto& q : *requests) lists += q.value("verb", "") == "list" && q.value("resource", "") == "configmaps";
+  CHECK(lists == 3);
+
+  REQUIRE(client->Patch(kt::ConfigMaps(), ns, "a", k::PatchType::kMerge, {{"data", {{"key", "2"}}}}).ok());
+  CHECK(r.WaitForEntry("update a=2"));
+  CHECK(r.WaitForEntry("update-keys 2,2"));
+  CHECK(informer.store().Get(ns + "/a")->at("data").at("key") == "2");
+  CHECK_FALSE(informer.store().Get(ns + "/a")->at("metadata").contains("uid"));
+  REQUIRE(client->Delete(kt::ConfigMaps(), ns, "b").ok());
+  CHECK(r.WaitForEntry("delete b"));
+  CHECK(r.WaitForEntry("delete-keys 2"));
+  CHECK(seen.Contains("a whole"));
+}
+
 TEST_CASE("dropped watches resume from the last resourceVersion: nothing missed") {
   kt::Emulator emu;
   REQUIRE(emu.ok());

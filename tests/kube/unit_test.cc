@@ -8,9 +8,11 @@
 #include "oomscope/kube/api_status.h"
 #include "oomscope/kube/config.h"
 #include "oomscope/kube/events.h"
+#include "oomscope/kube/informer.h"
 #include "oomscope/kube/leader_election.h"
 #include "oomscope/kube/object.h"
 #include "oomscope/kube/resource.h"
+#include "oomscope/kube/server_version.h"
 #include "oomscope/kube/store.h"
 #include "oomscope/kube/time.h"
 
@@ -148,6 +150,35 @@ TEST_CASE("a Lease reads into what the elector decides on") {
   CHECK(v.lease_duration_seconds == 15);
   CHECK(v.lease_transitions == 2);
   CHECK(k::FormatMicroTime(v.renew_time) == "2026-11-26T23:22:02.835175Z");
+}
+
+TEST_CASE("server versions: major/minor, managed clusters' \"29+\", gitVersion when they are empty") {
+  auto v = k::ParseServerVersion(nlohmann::json::parse(R"({"major":"1","minor":"32","gitVersion":"v1.32.13"})"));
+  REQUIRE(v.ok());
+  CHECK(v->major == 1);
+  CHECK(v->minor == 32);
+  CHECK(v->git_version == "v1.32.13");
+  auto eks = k::ParseServerVersion(nlohmann::json::parse(R"({"major":"1","minor":"29+","gitVersion":"v1.29.3-eks-ae9a62a"})"));
+  REQUIRE(eks.ok());
+  CHECK(eks->minor == 29);
+  CHECK(eks->AtLeast(1, 29));
+  CHECK_FALSE(eks->AtLeast(1, 30));
+  CHECK(eks->AtLeast(0, 99));
+  auto git = k::ParseServerVersion(nlohmann::json::parse(R"({"major":"","minor":"","gitVersion":"v1.28.15+k3s1"})"));
+  REQUIRE(git.ok());
+  CHECK(git->ToString() == "1.28");
+  CHECK_FALSE(git->AtLeast(1, 29));
+  CHECK_FALSE(k::ParseServerVersion(nlohmann::json::parse(R"({"gitVersion":"unknown"})")).ok());
+  CHECK_FALSE(k::ParseServerVersion(nlohmann::json::array()).ok());
+}
+
+TEST_CASE("StripManagedFields drops metadata.managedFields only") {
+  auto d = nlohmann::json::parse(R"({"metadata":{"name":"x","managedFields":[{"manager":"kubectl"}]},"spec":{}})");
+  k::StripManagedFields(d);
+  CHECK(d == nlohmann::json::parse(R"({"metadata":{"name":"x"},"spec":{}})"));
+  nlohmann::json odd = "text";
+  k::StripManagedFields(odd);  // not an object: left alone
+  CHECK(odd == "text");
 }
 
 TEST_CASE("store put, replace and remove") {

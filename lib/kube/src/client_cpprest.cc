@@ -87,7 +87,7 @@ class CpprestKubeClient final : public KubeClient {
   Result<nlohmann::json> Create(const ResourceRef& r, std::string_view ns,
                                 const nlohmann::json& obj) override {
     std::string n = ns.empty() ? meta::Namespace(obj) : std::string(ns);
-    return Call(method("POST"), r.CollectionPath(n), &obj, "application/json",
+    return Call(method("POST"), r.CollectionPath(n) + WriteQuery(), &obj, "application/json",
                 "create " + r.GroupResource() + " " + Key(n, meta::Name(obj)));
   }
 
@@ -96,7 +96,7 @@ class CpprestKubeClient final : public KubeClient {
     std::string n = ns.empty() ? meta::Namespace(obj) : std::string(ns);
     std::string name = meta::Name(obj);
     if (name.empty()) return InvalidArgument("update " + r.GroupResource() + ": no metadata.name");
-    return Call(method("PUT"), r.ObjectPath(n, name, subresource), &obj, "application/json",
+    return Call(method("PUT"), r.ObjectPath(n, name, subresource) + WriteQuery(), &obj, "application/json",
                 "update " + r.GroupResource() + (subresource.empty() ? "" : "/" + std::string(subresource)) +
                     " " + Key(n, name));
   }
@@ -104,7 +104,7 @@ class CpprestKubeClient final : public KubeClient {
   Result<nlohmann::json> Patch(const ResourceRef& r, std::string_view ns, std::string_view name,
                                PatchType type, const nlohmann::json& patch,
                                std::string_view subresource) override {
-    return Call(method("PATCH"), r.ObjectPath(ns, name, subresource), &patch, ContentType(type),
+    return Call(method("PATCH"), r.ObjectPath(ns, name, subresource) + WriteQuery(), &patch, ContentType(type),
                 "patch " + r.GroupResource() + " " + Key(ns, name));
   }
 
@@ -137,7 +137,20 @@ class CpprestKubeClient final : public KubeClient {
   Status Watch(const ResourceRef& r, std::string_view ns, const WatchOptions& o,
                const WatchHandler& handler, StopSignal* stop) override;
 
+  Result<ServerVersion> Version() override {
+    Result<nlohmann::json> answer = Call(method("GET"), "/version", nullptr, "", "get /version");
+    if (!answer.ok()) return answer.status();
+    return ParseServerVersion(*answer);
+  }
+
  private:
+  // "?fieldValidation=Strict" (ClusterConfig::field_validation) for creates, updates and patches.
+  std::string WriteQuery() const {
+    Query q;
+    q.Add("fieldValidation", config_.field_validation);
+    return q.str();
+  }
+
   static std::string Key(std::string_view ns, std::string_view name) {
     return ns.empty() ? std::string(name) : std::string(ns) + "/" + std::string(name);
   }
@@ -277,12 +290,14 @@ Status CpprestKubeClient::Watch(const ResourceRef& r, std::string_view ns, const
         else if (type == "BOOKMARK") out.type = WatchEvent::Type::kBookmark;
         else if (type == "ERROR") out.type = WatchEvent::Type::kError;
         else return true;  // an event type from the future: skip it
+        // An ERROR event's Status, read before the handler may take the object.
+        Status error = out.type == WatchEvent::Type::kError ? StatusFromApiObject(out.object, what) : Status::Ok();
         if (!handler(out)) {
           go_on = false;
           return false;
         }
-        if (out.type == WatchEvent::Type::kError) {
-          result = StatusFromApiObject(out.object, what);
+        if (!error.ok()) {
+          result = error;
           return false;
         }
         return true;

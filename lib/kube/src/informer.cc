@@ -16,6 +16,23 @@ void Informer::AddHandlers(EventHandlers handlers) {
   handlers_.push_back(std::move(handlers));
 }
 
+void StripManagedFields(nlohmann::json& obj) {
+  auto md = obj.find("metadata");
+  if (md != obj.end() && md->is_object()) md->erase("managedFields");
+}
+
+void Informer::SetTransform(Transform transform) {
+  std::lock_guard<std::mutex> lock(mu_);
+  transform_ = std::move(transform);
+}
+
+void Informer::Prepare(nlohmann::json& obj) const {
+  if (!obj.is_object()) return;
+  if (!obj.contains("kind")) obj["kind"] = options_.resource.kind;
+  if (!obj.contains("apiVersion")) obj["apiVersion"] = options_.resource.ApiVersion();
+  if (transform_) transform_(obj);
+}
+
 void Informer::Start() {
   std::lock_guard<std::mutex> lock(mu_);
   if (started_) return;
@@ -59,47 +76,64 @@ Status Informer::last_error() const {
   return last_error_;
 }
 
-// LIST (paged) and replace the store; the difference with what was cached becomes adds, updates
-// and deletes, so a relist after 410 reports what happened while we were not watching.
+// LIST (page by page: each page's items are transformed and kept, the page itself dropped before
+// the next is asked for, so a large LIST is never held whole) and replace the store; the
+// difference with what was cached becomes adds, updates and deletes, so a relist after 410 reports
+// what happened while we were not watching.
 Status Informer::ListAndReplace() {
   ListOptions lo;
   lo.label_selector = options_.label_selector;
   lo.field_selector = options_.field_selector;
   lo.limit = options_.page_size;
-  Result<ObjectList> list = client_.List(options_.resource, options_.namespace_, lo);
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++counters_.lists;
   }
-  if (!list.ok()) return list.status();
-
   std::map<std::string, nlohmann::json> fresh;
-  for (auto& item : list->items) {
-    // Items of a List carry no kind/apiVersion; give them back so that handlers see whole objects.
-    if (!item.contains("kind")) item["kind"] = options_.resource.kind;
-    if (!item.contains("apiVersion")) item["apiVersion"] = options_.resource.ApiVersion();
-    std::string key = meta::KeyOf(item).ToString();
-    fresh.emplace(std::move(key), std::move(item));
+  std::string list_version;
+  for (int pages = 0;; ++pages) {
+    Result<nlohmann::json> page = client_.ListPage(options_.resource, options_.namespace_, lo);
+    if (!page.ok()) return page.status();
+    if (!page->is_object()) return Corruption("LIST " + options_.resource.GroupResource() + ": not a List object");
+    const std::string continue_token = StringAt(*page, "/metadata/continue");
+    // The first page's version is the snapshot the continue tokens read from: WATCH from there.
+    if (pages == 0) list_version = StringAt(*page, "/metadata/resourceVersion");
+    auto items = page->find("items");
+    if (items != page->end() && items->is_array()) {
+      for (nlohmann::json& item : *items) {
+        Prepare(item);
+        std::string key = meta::KeyOf(item).ToString();
+        fresh.insert_or_assign(std::move(key), std::move(item));
+      }
+    }
+    if (continue_token.empty()) break;
+    lo.continue_token = continue_token;
   }
-  std::map<std::string, nlohmann::json> old = store_.Replace(fresh);
+
+  std::vector<std::string> keys;
+  keys.reserve(fresh.size());
+  for (const auto& [key, obj] : fresh) keys.push_back(key);
+  std::map<std::string, nlohmann::json> old = store_.Replace(std::move(fresh));
   std::vector<EventHandlers> handlers;
   {
     std::lock_guard<std::mutex> lock(mu_);
     handlers = handlers_;
-    resource_version_ = list->resource_version;
+    resource_version_ = list_version;
   }
-  for (const auto& [key, obj] : fresh) {
+  for (const std::string& key : keys) {
+    std::optional<nlohmann::json> obj = store_.Get(key);  // one copy at a time, not the whole list
+    if (!obj) continue;
     auto it = old.find(key);
     for (const auto& h : handlers) {
       if (it == old.end()) {
-        if (h.on_add) h.on_add(obj);
-      } else if (meta::ResourceVersion(it->second) != meta::ResourceVersion(obj)) {
-        if (h.on_update) h.on_update(it->second, obj);
+        if (h.on_add) h.on_add(*obj);
+      } else if (meta::ResourceVersion(it->second) != meta::ResourceVersion(*obj)) {
+        if (h.on_update) h.on_update(it->second, *obj);
       }
     }
   }
+  for (const std::string& key : keys) old.erase(key);
   for (const auto& [key, obj] : old) {
-    if (fresh.count(key) != 0) continue;
     for (const auto& h : handlers) {
       if (h.on_delete) h.on_delete(obj);
     }
@@ -111,7 +145,7 @@ Status Informer::ListAndReplace() {
   return Status::Ok();
 }
 
-void Informer::Deliver(const WatchEvent& ev) {
+void Informer::Deliver(WatchEvent& ev) {
   std::string rv = meta::ResourceVersion(ev.object);
   if (ev.type == WatchEvent::Type::kBookmark || ev.type == WatchEvent::Type::kError) {
     if (ev.type == WatchEvent::Type::kBookmark && !rv.empty()) {
@@ -120,9 +154,8 @@ void Informer::Deliver(const WatchEvent& ev) {
     }
     return;
   }
-  nlohmann::json obj = ev.object;
-  if (!obj.contains("kind")) obj["kind"] = options_.resource.kind;
-  if (!obj.contains("apiVersion")) obj["apiVersion"] = options_.resource.ApiVersion();
+  nlohmann::json obj = std::move(ev.object);
+  Prepare(obj);
   std::string key = meta::KeyOf(obj).ToString();
   std::vector<EventHandlers> handlers;
   {
@@ -155,7 +188,7 @@ Status Informer::WatchOnce() {
   wo.allow_bookmarks = true;
   wo.timeout_seconds = options_.watch_timeout_seconds;
   return client_.Watch(options_.resource, options_.namespace_, wo,
-                       [this](const WatchEvent& ev) {
+                       [this](WatchEvent& ev) {
                          Deliver(ev);
                          return true;
                        },

@@ -219,7 +219,10 @@ class ApiServer {
     const guard = () => { if (user === 'system:anonymous' && !['/version', '/healthz', '/livez', '/readyz'].includes(p)) throw new ApiError(403, 'Forbidden', `forbidden: User "system:anonymous" cannot get path "${p}"`, {}, { 'X-Content-Type-Options': 'nosniff' }); };
     if (method !== 'GET' && (p === '/api' || p === '/apis' || p === '/version' || p.startsWith('/openapi'))) return undefined;
     if (p === '/version') {
-      this.send(ctx, 200, { major: '1', minor: '32', gitVersion: 'v1.32.13', gitCommit: '$Format:%H$', gitTreeState: '', buildDate: '1970-01-01T00:00:00Z', goVersion: 'go1.23.5', compiler: 'gc', platform: 'linux/amd64' }, {}, true);
+      // v1.32.13 as transcript 06, or what --server-version says (e.g. 1.28.4: tests of old servers).
+      const git = this.opts.serverVersion || 'v1.32.13';
+      const [major, minor] = git.replace(/^v/, '').split('.');
+      this.send(ctx, 200, { major, minor, gitVersion: git, gitCommit: '$Format:%H$', gitTreeState: '', buildDate: '1970-01-01T00:00:00Z', goVersion: 'go1.23.5', compiler: 'gc', platform: 'linux/amd64' }, {}, true);
       return true;
     }
     if (p === '/healthz' || p === '/livez' || p === '/readyz') {

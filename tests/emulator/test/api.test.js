@@ -388,6 +388,33 @@ test('--field-validation Strict makes unknown fields fail without ?fieldValidati
   } finally { await strict.stop(); }
 });
 
+test('?fieldValidation per request: Strict refuses unknown fields on PUT and PATCH too; Warn answers with a Warning header', async () => {
+  const created = (await api('POST', `${D}?fieldValidation=Strict`, deployment('fv1'))).json;
+  const put = await api('PUT', `${D}/fv1?fieldValidation=Strict`, { ...created, spec: { ...created.spec, bogus: 1 } });
+  assert.strictEqual(put.status, 400);
+  assert.strictEqual(put.json.reason, 'BadRequest');
+  assert.match(put.json.message, /strict decoding error: unknown field "spec.bogus"/);
+  const patch = await api('PATCH', `${D}/fv1?fieldValidation=Strict`, { spec: { template: { spec: { containers: [{ name: 'app', bogus: 'x' }] } } } },
+    { 'Content-Type': 'application/strategic-merge-patch+json' });
+  assert.strictEqual(patch.status, 400);
+  assert.match(patch.json.message, /strict decoding error: unknown field "spec.template.spec.containers\[0\].bogus"/);
+  const warn = await merge(`${D}/fv1?fieldValidation=Warn`, { metadata: { bogus: 1 } });
+  assert.strictEqual(warn.status, 200);
+  assert.match(String(warn.headers.warning), /299 - "unknown field \\"metadata.bogus\\""/);
+  const bad = await api('POST', `${D}?fieldValidation=Loose`, deployment('fv2'));
+  assert.strictEqual(bad.status, 400);
+});
+
+test('/version: v1.32.13 by default (transcript 06), --server-version for an older server', async () => {
+  const v = (await api('GET', '/version')).json;
+  assert.deepStrictEqual([v.major, v.minor, v.gitVersion], ['1', '32', 'v1.32.13']);
+  const old = await startEmulator(['--server-version', 'v1.28.4']);
+  try {
+    const o = (await request(old.url, 'GET', '/version')).json;
+    assert.deepStrictEqual([o.major, o.minor, o.gitVersion], ['1', '28', 'v1.28.4']);
+  } finally { await old.stop(); }
+});
+
 test('RBAC for --user-token users: Roles, ClusterRoles, bindings, resourceNames', async () => {
   const sec = await startEmulator(['--token', 'admin', '--user-token', 'op=system:serviceaccount:oomscope:operator', '--user-token', 'al=alice:readers']);
   const as = (tok) => (m, p, body) => request(sec.url, m, p, { body, headers: { Authorization: `Bearer ${tok}` } });

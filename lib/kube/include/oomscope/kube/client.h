@@ -17,6 +17,7 @@
 #include "oomscope/common/status.h"
 #include "oomscope/kube/config.h"
 #include "oomscope/kube/resource.h"
+#include "oomscope/kube/server_version.h"
 #include "oomscope/kube/stop_signal.h"
 
 namespace oomscope::kube {
@@ -65,8 +66,9 @@ struct WatchEvent {
 };
 std::string_view WatchEventTypeName(WatchEvent::Type t);
 
-// Called for each event as it arrives, on the watching thread. Return false to end the watch.
-using WatchHandler = std::function<bool(const WatchEvent&)>;
+// Called for each event as it arrives (each parsed alone, from its own line of the stream), on the
+// watching thread. It may move the object out (the informer does). Return false to end the watch.
+using WatchHandler = std::function<bool(WatchEvent&)>;
 
 // Thread-safe: calls may run concurrently from many threads.
 class KubeClient {
@@ -111,6 +113,9 @@ class KubeClient {
   virtual Status Watch(const ResourceRef& r, std::string_view ns, const WatchOptions& options,
                        const WatchHandler& handler, StopSignal* stop = nullptr) = 0;
 
+  // GET /version.
+  virtual Result<ServerVersion> Version() = 0;
+
   // --- conveniences over the calls above ---
 
   Result<nlohmann::json> UpdateStatus(const ResourceRef& r, std::string_view ns,
@@ -122,7 +127,8 @@ class KubeClient {
   Result<ObjectList> List(const ResourceRef& r, std::string_view ns, ListOptions options = {});
 };
 
-// The real client, over cpprestsdk. TLS: `config.ca_pem` (or the system store), client cert,
+// The real client, over cpprestsdk. Creates, updates and patches send
+// `?fieldValidation=<config.field_validation>` (Strict by default). TLS: `config.ca_pem` (or the system store), client cert,
 // insecure_skip_tls_verify. Sends `Authorization: Bearer` (token re-read from the token file as
 // it rotates; on a 401 the file is re-read and the call retried once), `User-Agent`, and
 // `Accept: application/json`. Calls time out after `config.request_timeout`; watches after their

@@ -25,6 +25,10 @@ struct ClusterConfig {
   std::string client_key_pem;
   std::string user_agent;  // default "oomscope-operator/<version>"
   std::chrono::milliseconds request_timeout{30000};  // for every call but watches
+  // Sent as ?fieldValidation= on every create, update and patch, as kubectl does: "Strict" makes
+  // a field the server does not know a 400 instead of being dropped (Warn: a Warning header;
+  // Ignore; "": none, the server's default, Warn).
+  std::string field_validation = "Strict";
   std::string source;  // where this came from, for logs: "in-cluster", "kubeconfig FILE (context X)"
 };
 

@@ -46,6 +46,18 @@ struct InformerOptions {
   std::chrono::milliseconds backoff_max{30000};
 };
 
+// Applied to each object before it is stored and handed to the handlers — every item of every
+// LIST page as the page arrives, and every watch event's object — as client-go's SetTransform: a
+// program keeps what it reads and drops the rest, so the cache costs what it needs. It must keep
+// metadata.name, namespace and resourceVersion (the store's key, and how a relist tells changes).
+// Runs on the informer's thread.
+using Transform = std::function<void(nlohmann::json& obj)>;
+
+// client-go's TransformStripManagedFields: drops metadata.managedFields (often half of an object).
+// An object without them can still be PUT: the server keeps its managedFields when a write omits
+// them.
+void StripManagedFields(nlohmann::json& obj);
+
 // Why the reflector had to start a watch or list over, counted since Start().
 struct RestartCounters {
   uint64_t dropped = 0;  // the stream broke or errored: re-watched from the last resourceVersion
@@ -63,6 +75,8 @@ class Informer {
   Informer& operator=(const Informer&) = delete;
 
   void AddHandlers(EventHandlers handlers);
+  // Before Start(); replaces any earlier one.
+  void SetTransform(Transform transform);
 
   // Runs the reflector on its own thread.
   void Start();
@@ -85,12 +99,15 @@ class Informer {
   void Run();
   Status ListAndReplace();
   Status WatchOnce();
-  void Deliver(const WatchEvent& ev);
+  void Deliver(WatchEvent& ev);
+  // kind and apiVersion (a List's items lack them), then the transform.
+  void Prepare(nlohmann::json& obj) const;
 
   KubeClient& client_;
   InformerOptions options_;
   Store store_;
   std::vector<EventHandlers> handlers_;
+  Transform transform_;
   StopSignal stop_;
   std::thread thread_;
   std::atomic<bool> synced_{false};
