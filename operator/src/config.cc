@@ -24,8 +24,9 @@ const char* const kConfigHelp =
     "  --cooldown DURATION               no new diagnosis of a Deployment for this long after one (10m)\n"
     "  --max-concurrent N                diagnoses in progress cluster-wide (3)\n"
     "  --poll-interval DURATION          analyzer polling while a diagnosis runs (10s)\n"
-    "  --native-sidecar true|false       inject the sidecar as an init container with restartPolicy Always\n"
-    "                                    (Kubernetes >= 1.29; default true), else as a plain container\n"
+    "  --native-sidecar auto|true|false  inject the sidecar as an init container with restartPolicy Always,\n"
+    "                                    else as a plain container; auto (default): native when GET /version\n"
+    "                                    says Kubernetes >= 1.29\n"
     "  --workers N                       reconcile workers (2)\n"
     "  --leader-election                 elect one active replica through a Lease\n"
     "  --leader-election-namespace NS    the Lease's namespace (default: the pod's, else default)\n"
@@ -91,7 +92,9 @@ Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, st
     if (!d.ok()) return InvalidArgument(std::string("--") + flag + ": " + d.status().message());
     *out = static_cast<int64_t>(std::ceil(*d));
   }
-  if (v.count("native-sidecar")) c.reconcile.native_sidecar = v["native-sidecar"] != "false";
+  get("native-sidecar", c.native_sidecar);
+  if (c.native_sidecar != "auto" && c.native_sidecar != "true" && c.native_sidecar != "false")
+    return InvalidArgument("--native-sidecar is auto, true or false");
   if (c.log_format != "json" && c.log_format != "text") return InvalidArgument("--log-format is json or text");
   if (c.listen.rfind(':') == std::string::npos) return InvalidArgument("--listen is HOST:PORT");
   return c;

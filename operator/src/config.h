@@ -22,6 +22,7 @@ struct Config {
   std::string leader_election_id = "oomscope-operator";
   std::string log_format = "json";
   int workers = 2;
+  std::string native_sidecar = "auto";       // auto (by the server's version), true, false
   ReconcileConfig reconcile;                 // analyzer URL, sidecar image, factor, TTL, cooldown, cap
 };
 

@@ -18,6 +18,7 @@
 #include "oomscope/http/server.h"
 #include "oomscope/kube/config.h"
 #include "oomscope/kube/leader_election.h"
+#include "sidecar_mode.h"
 
 int main(int argc, char** argv) {
   using namespace oomscope;
@@ -51,6 +52,13 @@ int main(int argc, char** argv) {
   Result<std::unique_ptr<kube::KubeClient>> client = kube::NewKubeClient(*cluster);
   if (!client.ok()) return log::Error("cannot make a client", {{"error", client.status().message()}}), 2;
 
+  kube::StopSignal stop;
+  {
+    std::string why;
+    config->reconcile.native_sidecar = op::DecideNativeSidecar(config->native_sidecar, **client, stop, &why);
+    log::Info("sidecar injection", {{"native", config->reconcile.native_sidecar ? "true" : "false"}, {"because", why}});
+  }
+
   char host[256] = "oomscope-operator";
   gethostname(host, sizeof host - 1);
   const std::string identity = std::string(host) + "_" + std::to_string(std::random_device{}() % 100000);
@@ -78,7 +86,6 @@ int main(int argc, char** argv) {
   log::Info("listening", {{"port", std::to_string(server->port())}, {"cluster", cluster->source},
                           {"identity", identity}});
 
-  kube::StopSignal stop;
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&signals, &sig);

@@ -79,11 +79,10 @@ class Analyzer {
 };
 
 struct Cluster {
-  Cluster()
+  // `emulator_args`: more flags for the emulator (e.g. --server-version).
+  explicit Cluster(const std::vector<std::string>& emulator_args = {})
       : dir(fs::temp_directory_path() / ("oomscope-op-" + std::to_string(getpid()) + "-" + std::to_string(++counter))),
-        emulator({"node", std::string(OOMSCOPE_SOURCE_DIR) + "/tests/emulator/apiserver.js", "--port", "0", "--crd",
-                  CrdPath(), "--field-validation", "Strict"},
-                 "listening ") {
+        emulator(EmulatorArgv(emulator_args), "listening ") {
     REQUIRE(emulator.ok());
     url = emulator.ready();
     fs::create_directories(dir);
@@ -101,6 +100,13 @@ struct Cluster {
     client = std::move(*c);
   }
   ~Cluster() { fs::remove_all(dir); }
+
+  static std::vector<std::string> EmulatorArgv(const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {"node", std::string(OOMSCOPE_SOURCE_DIR) + "/tests/emulator/apiserver.js",
+                                     "--port", "0", "--crd", CrdPath(), "--field-validation", "Strict"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
 
   json Must(Result<json> r) {
     if (!r.ok()) FAIL(r.status().ToString());
@@ -318,6 +324,30 @@ TEST_CASE("an OOMKilled pod of an opted-in Deployment: recipe applied, analysis 
   for (const auto& [g, r, v] : rbac) out.push_back({{"group", g}, {"resource", r}, {"verb", v}});
   std::ofstream(fs::current_path() / "operator-rbac-observed.json") << out.dump(2) << "\n";
   CHECK(rbac.count({"apps", "deployments", "update"}));
+}
+
+TEST_CASE("an API server older than 1.29: the sidecar is a plain container, unless --native-sidecar true") {
+  for (const char* mode : {"auto", "true"}) {
+    CAPTURE(mode);
+    Cluster c({"--server-version", "v1.28.4"});
+    Analyzer analyzer;
+    c.Setup();
+    c.MakeApp("leaky-api", true);
+    Operator op(c, analyzer, {"--native-sidecar", mode});
+    c.OomKill("leaky-api-7d4b9c-x1");
+    REQUIRE(Eventually([&] { return c.Phase() == "Capturing"; }));
+    const json pod = c.Get(res::Deployments(), "leaky-api")["spec"]["template"]["spec"];
+    bool in_containers = false;
+    for (const json& k : pod["containers"]) in_containers |= k["name"] == "oomscope-sidecar";
+    bool in_init = false;
+    for (const json& k : pod.value("initContainers", json::array())) in_init |= k["name"] == "oomscope-sidecar";
+    CHECK(in_containers == (std::string(mode) == "auto"));
+    CHECK(in_init == (std::string(mode) == "true"));
+    // The version was read only when the flag left it to the server.
+    int version_reads = 0;
+    for (const json& r : c.Requests()) version_reads += r.value("resource", "") == "/version";
+    CHECK(version_reads == (std::string(mode) == "auto" ? 1 : 0));
+  }
 }
 
 TEST_CASE("restore on TTL and on opt-out; the user's changes meanwhile are kept") {
