@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "cache_transforms.h"
 #include "oomscope/common/log.h"
 #include "oomscope/kube/object.h"
 #include "oomscope/kube/resource.h"
@@ -35,18 +36,24 @@ int64_t NowSeconds() {
 Controller::Controller(kube::KubeClient& client, AnalyzerClient* analyzer, Executor& executor, Metrics& metrics,
                        ControllerOptions options)
     : client_(client), analyzer_(analyzer), executor_(executor), metrics_(metrics), options_(std::move(options)) {
-  auto make = [&](const kube::ResourceRef& r, const std::string& selector = "") {
+  // Each cache keeps what the operator reads (cache_transforms.h); the Pod cache, by far the
+  // largest, is packed as well (kube::Store).
+  auto make = [&](const kube::ResourceRef& r, kube::Transform transform, bool packed = false,
+                  const std::string& selector = "") {
     kube::InformerOptions io;
     io.resource = r;
     io.namespace_ = options_.namespace_;
     io.label_selector = selector;
-    return std::make_unique<kube::Informer>(client_, io);
+    io.packed_store = packed;
+    auto informer = std::make_unique<kube::Informer>(client_, io);
+    informer->SetTransform(std::move(transform));
+    return informer;
   };
-  deployments_ = make(res::Deployments(), options_.label_selector);
-  replicasets_ = make(res::ReplicaSets());
-  pods_ = make(res::Pods());
-  hpas_ = make(res::HorizontalPodAutoscalers());
-  diagnoses_ = make(res::HeapDiagnoses());
+  deployments_ = make(res::Deployments(), kube::StripManagedFields, false, options_.label_selector);
+  replicasets_ = make(res::ReplicaSets(), SlimReplicaSet);
+  pods_ = make(res::Pods(), SlimPod, /*packed=*/true);
+  hpas_ = make(res::HorizontalPodAutoscalers(), kube::StripManagedFields);
+  diagnoses_ = make(res::HeapDiagnoses(), kube::StripManagedFields);
 
   auto enqueue = [this](const json& obj) { queue_.Add(kube::meta::KeyOf(obj).ToString()); };
   deployments_->AddHandlers({enqueue, [enqueue](const json&, const json& n) { enqueue(n); }, enqueue});

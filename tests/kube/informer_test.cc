@@ -76,7 +76,9 @@ TEST_CASE("a transform trims every object before it is stored: LIST pages and wa
 
   kt::Recorder seen;  // what the transform was given: whole objects, as the server sent them
   kt::Recorder r;
-  k::Informer informer(*client, Options(ns));  // pages of 2: three LIST requests
+  k::InformerOptions options = Options(ns);  // pages of 2: three LIST requests
+  options.packed_store = true;               // as the operator keeps its Pods
+  k::Informer informer(*client, options);
   informer.SetTransform([&seen](nlohmann::json& o) {
     seen.Add(k::meta::Name(o) + (k::meta::Uid(o).empty() ? " bare" : " whole"));
     nlohmann::json slim = {{"metadata",

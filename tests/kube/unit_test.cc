@@ -181,17 +181,35 @@ TEST_CASE("StripManagedFields drops metadata.managedFields only") {
   CHECK(odd == "text");
 }
 
-TEST_CASE("store put, replace and remove") {
-  k::Store store;
+TEST_CASE("store put, replace and remove; packed or not, the same objects come back") {
+ for (bool packed : {false, true}) {
+  CAPTURE(packed);
+  k::Store store(packed);
+  CHECK(store.packed() == packed);
+  const auto pod = nlohmann::json::parse(R"({"metadata":{"name":"p","namespace":"a","resourceVersion":"7",
+    "ownerReferences":[{"kind":"ReplicaSet","name":"r","controller":true}]},"status":{"containerStatuses":[
+    {"name":"api","restartCount":3,"lastState":{"terminated":{"reason":"OOMKilled","exitCode":137}}}]},
+    "x":[1.5,-2,null,true,"ü"]})");
+  store.Put("a/p", pod);
+  CHECK(*store.Get("a/p") == pod);
+  CHECK(store.List() == std::vector<nlohmann::json>{pod});
+  CHECK(*store.Remove("a/p") == pod);
+  k::Store other(packed);
+  other.Put("a/q", pod);
+  store.Swap(other);
+  CHECK(store.Keys() == std::vector<std::string>{"a/q"});
+  CHECK(other.size() == 0);
   CHECK_FALSE(store.Put("a/x", {{"v", 1}}).has_value());
   CHECK(store.Put("a/x", {{"v", 2}})->at("v") == 1);
   store.Put("a/y", {{"v", 3}});
-  CHECK(store.size() == 2);
+  CHECK(store.size() == 3);
   auto old = store.Replace({{"a/z", {{"v", 4}}}});
-  CHECK(old.size() == 2);
+  CHECK(old.size() == 3);
+  CHECK(old.at("a/x").at("v") == 2);
   CHECK(store.Keys() == std::vector<std::string>{"a/z"});
   CHECK(store.Remove("a/z").has_value());
   CHECK_FALSE(store.Get("a/z").has_value());
+ }
 }
 
 TEST_CASE("kubeconfig: current context, CA data, token; and files relative to the kubeconfig") {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cache_transforms.h"
 #include "fixtures.h"
 #include "recipe.h"
 #include "reconcile.h"
@@ -171,7 +172,52 @@ TEST_CASE("detection: which OOMs start a diagnosis") {
     Plan plan = Reconcile(o);
     CHECK(Count(plan, Action::Kind::kCreateDiagnosis) == (c.creates ? 1 : 0));
     CHECK(Count(plan, Action::Kind::kUpdateDeployment) == (c.creates ? 1 : 0));
+    // The informers' caches hold pods and ReplicaSets cut down (cache_transforms.h): the same plan.
+    Observed slim = o;
+    for (json& p : slim.pods) SlimPod(p);
+    for (json& rs : slim.replicasets) SlimReplicaSet(rs);
+    Plan from_slim = Reconcile(slim);
+    REQUIRE(from_slim.actions.size() == plan.actions.size());
+    for (size_t i = 0; i < plan.actions.size(); ++i) CHECK(from_slim.actions[i].object == plan.actions[i].object);
+    CHECK(from_slim.ooms == plan.ooms);
   }
+}
+
+TEST_CASE("cache transforms keep what the operator reads of a Pod and a ReplicaSet, and nothing else") {
+  json pod = OomPod("leaky-api-1", 2, kNowText);
+  pod["metadata"]["uid"] = "pod-uid";
+  pod["metadata"]["resourceVersion"] = "77";
+  pod["metadata"]["labels"] = {{"app", "leaky-api"}};
+  pod["metadata"]["managedFields"] = json::array({{{"manager", "kubelet"}}});
+  pod["metadata"]["ownerReferences"].insert(pod["metadata"]["ownerReferences"].begin(),
+      {{"apiVersion", "v1"}, {"kind", "ConfigMap"}, {"name", "not-the-controller"}, {"uid", "cm"}});
+  pod["spec"] = {{"containers", json::array({{{"name", "api"}, {"image", "node:20"}}})}};
+  json& statuses = pod["status"]["containerStatuses"];
+  statuses[0]["lastState"]["terminated"]["startedAt"] = "2026-11-26T18:00:00Z";
+  statuses[0]["image"] = "node:20";
+  statuses.push_back({{"name", "healthy"}, {"restartCount", 0}, {"state", {{"running", {{"startedAt", kNowText}}}}}});
+  pod["status"]["phase"] = "Running";
+  SlimPod(pod);
+  CHECK(pod == json::parse(R"({"metadata":{"name":"leaky-api-1","namespace":"shop","uid":"pod-uid","resourceVersion":"77",
+      "ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"leaky-api-d59884475","uid":"rs-uid","controller":true}]},
+      "status":{"containerStatuses":[{"name":"api","restartCount":2,
+      "lastState":{"terminated":{"reason":"OOMKilled","exitCode":137,"finishedAt":")" + std::string(kNowText) + R"("}}}]}})"));
+
+  json healthy = OomPod("leaky-api-2", 0, kNowText);
+  healthy["status"]["containerStatuses"][0].erase("lastState");
+  SlimPod(healthy);
+  CHECK_FALSE(healthy.contains("status"));  // never terminated: its metadata is all that is kept
+  json terminating = OomPod("leaky-api-3", 0, kNowText);
+  terminating["metadata"]["deletionTimestamp"] = kNowText;
+  SlimPod(terminating);
+  CHECK(terminating["metadata"]["deletionTimestamp"] == kNowText);
+
+  json rs = ReplicaSet();
+  rs["spec"] = {{"replicas", 3}};
+  rs["metadata"]["labels"] = {{"app", "leaky-api"}};
+  SlimReplicaSet(rs);
+  CHECK(rs == json{{"metadata", {{"name", "leaky-api-d59884475"}, {"namespace", "shop"},
+                                 {"ownerReferences", ReplicaSet()["metadata"]["ownerReferences"]}}}});
 }
 
 TEST_CASE("an OOM creates one HeapDiagnosis that tells the story") {

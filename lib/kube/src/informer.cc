@@ -7,7 +7,7 @@
 namespace oomscope::kube {
 
 Informer::Informer(KubeClient& client, InformerOptions options)
-    : client_(client), options_(std::move(options)) {}
+    : client_(client), options_(std::move(options)), store_(options_.packed_store) {}
 
 Informer::~Informer() { Stop(); }
 
@@ -89,7 +89,7 @@ Status Informer::ListAndReplace() {
     std::lock_guard<std::mutex> lock(mu_);
     ++counters_.lists;
   }
-  std::map<std::string, nlohmann::json> fresh;
+  Store fresh(store_.packed());  // filled as the pages come, in the store's own form
   std::string list_version;
   for (int pages = 0;; ++pages) {
     Result<nlohmann::json> page = client_.ListPage(options_.resource, options_.namespace_, lo);
@@ -103,39 +103,38 @@ Status Informer::ListAndReplace() {
       for (nlohmann::json& item : *items) {
         Prepare(item);
         std::string key = meta::KeyOf(item).ToString();
-        fresh.insert_or_assign(std::move(key), std::move(item));
+        fresh.Put(key, std::move(item));
       }
     }
     if (continue_token.empty()) break;
     lo.continue_token = continue_token;
   }
 
-  std::vector<std::string> keys;
-  keys.reserve(fresh.size());
-  for (const auto& [key, obj] : fresh) keys.push_back(key);
-  std::map<std::string, nlohmann::json> old = store_.Replace(std::move(fresh));
+  const std::vector<std::string> keys = fresh.Keys();
+  store_.Swap(fresh);  // `fresh` now holds what was cached before
+  Store& old = fresh;
   std::vector<EventHandlers> handlers;
   {
     std::lock_guard<std::mutex> lock(mu_);
     handlers = handlers_;
     resource_version_ = list_version;
   }
-  for (const std::string& key : keys) {
-    std::optional<nlohmann::json> obj = store_.Get(key);  // one copy at a time, not the whole list
+  for (const std::string& key : keys) {  // one object at a time, never the whole list as JSON
+    std::optional<nlohmann::json> obj = store_.Get(key);
     if (!obj) continue;
-    auto it = old.find(key);
+    std::optional<nlohmann::json> before = old.Remove(key);
     for (const auto& h : handlers) {
-      if (it == old.end()) {
+      if (!before) {
         if (h.on_add) h.on_add(*obj);
-      } else if (meta::ResourceVersion(it->second) != meta::ResourceVersion(*obj)) {
-        if (h.on_update) h.on_update(it->second, *obj);
+      } else if (meta::ResourceVersion(*before) != meta::ResourceVersion(*obj)) {
+        if (h.on_update) h.on_update(*before, *obj);
       }
     }
   }
-  for (const std::string& key : keys) old.erase(key);
-  for (const auto& [key, obj] : old) {
+  for (const std::string& key : old.Keys()) {  // what is left vanished while we were not watching
+    std::optional<nlohmann::json> gone = old.Remove(key);
     for (const auto& h : handlers) {
-      if (h.on_delete) h.on_delete(obj);
+      if (h.on_delete && gone) h.on_delete(*gone);
     }
   }
   if (!synced_.exchange(true)) {

@@ -41,6 +41,8 @@ struct InformerOptions {
   std::string label_selector;
   std::string field_selector;
   int64_t page_size = 500;            // LIST limit per page
+  // Keep the cache as MessagePack (see Store): for many objects read rarely, with a Transform.
+  bool packed_store = false;
   int watch_timeout_seconds = 300;    // server-side; the watch is then resumed (not a restart)
   std::chrono::milliseconds backoff_initial{200};
   std::chrono::milliseconds backoff_max{30000};
