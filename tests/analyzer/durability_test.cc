@@ -132,6 +132,7 @@ TEST_CASE("a full store answers 507 and keeps nothing half-written; retention by
   CHECK(a.Get("/metrics").body.find("oomscope_analyzer_uploads_total{result=\"store_full\"} 3") != std::string::npos);
   nlohmann::json newest = a.GetJson("/v1/series/newest");
   CHECK(newest["snapshots"] == 2);
+  a.Kill();  // it may still be analyzing, writing into the store
   fs::remove_all(dir);
 }
 

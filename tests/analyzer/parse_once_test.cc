@@ -101,6 +101,7 @@ TEST_CASE("each snapshot is parsed once, while uploaded; the report from stored 
   CHECK(Counter(m, kAnalysisParses) == 1);
   CHECK(a.Get("/v1/series/series-a/report").body == ReportFromAll(dir, snaps));
   CHECK(ReadFile(d1) == good);
+  a.Kill();
   fs::remove_all(dir);
 }
 }

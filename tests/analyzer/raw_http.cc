@@ -41,7 +41,7 @@ int Start(int port, const RawRequest& req) {
   std::string head = req.method + " " + req.path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
   for (const auto& [k, v] : req.headers) head += k + ": " + v + "\r\n";
   if (!req.omit_content_length && (!req.body.empty() || req.method == "POST"))
-    head += "Content-Length: " + std::to_string(req.body.size()) + "\r\n";
+    head += "Content-Length: " + std::to_string(req.declared_length ? req.declared_length : req.body.size()) + "\r\n";
   head += "\r\n";
   WriteAll(fd, head.data(), head.size());
   WriteAll(fd, req.body.data(), std::min(req.send_body_bytes, req.body.size()));
@@ -53,10 +53,19 @@ int Start(int port, const RawRequest& req) {
 int SendPartial(int port, const RawRequest& req) { return Start(port, req); }
 
 RawResponse Send(int port, const RawRequest& req) {
-  RawResponse out;
   int fd = Start(port, req);
-  if (fd < 0) return out;
+  if (fd < 0) return RawResponse{};
   if (req.send_body_bytes < req.body.size()) ::shutdown(fd, SHUT_WR);  // a truncated body: EOF
+  return ReadResponse(fd, 0);
+}
+
+RawResponse ReadResponse(int fd, int timeout_seconds) {
+  RawResponse out;
+  if (timeout_seconds > 0) {
+    timeval tv{};
+    tv.tv_sec = timeout_seconds;
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
   std::string all;
   char buf[65536];
   for (;;) {

@@ -141,6 +141,35 @@ TEST_CASE("bad uploads get a 4xx with a clear error, nothing is kept, and the se
   CHECK(Send(a.port(), del).status == 200);
   CHECK(a.Get("/v1/series/series-a").status == 404);
   CHECK(a.Get("/v1/snapshots/" + Sha(snap)).status == 404);
+  a.Kill();  // it may still be analyzing, writing into the store
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a refused upload (wrong token, too large) is answered before its body is sent") {
+  fs::path dir = Fresh("early");
+  Analyzer a(dir / "store", {"--max-upload-bytes", "1Gi"});
+  REQUIRE(a.ok());
+  // Headers announcing a large body, 64 KiB of it sent, then the client waits for the answer.
+  auto refused = [&](const std::string& token, uint64_t declared) {
+    UploadOptions o;
+    o.token = token;
+    RawRequest r = UploadRequest(std::string(64 << 10, '{'), o);
+    r.declared_length = declared;
+    int fd = SendPartial(a.port(), r);
+    REQUIRE(fd >= 0);
+    return ReadResponse(fd, 30);
+  };
+  RawResponse r = refused("wrong", 512ull << 20);
+  CHECK(r.status == 401);
+  CHECK(ErrorCode(r) == "Unauthenticated");
+  r = refused(kToken, 2ull << 30);
+  CHECK(r.status == 413);
+  CHECK(ErrorCode(r) == "TooLarge");
+  CHECK(r.headers["connection"] == "close");
+  CHECK(Upload(a, TinySnapshot(41)).status == 201);  // still serving
+  REQUIRE(WaitUntil([&] { return a.GetJson("/v1/series/series-a").value("analyzed", 0) == 1; }, 30));
+  CHECK(Leftovers(dir / "store").empty());
+  a.Kill();  // it may still be analyzing, writing into the store
   fs::remove_all(dir);
 }
 
