@@ -65,6 +65,26 @@ function getJson(port, p) {
   });
 }
 
+function getText(port, p) {
+  return new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: p }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d)).on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
+// "upload + analysis" parses from oomscope_analyzer_snapshot_parses_total ("-" for a build
+// without it).
+function parses(metrics) {
+  const get = (stage) => {
+    const m = new RegExp(`oomscope_analyzer_snapshot_parses_total\\{stage="${stage}"\\} (\\d+)`).exec(metrics);
+    return m ? Number(m[1]) : null;
+  };
+  const u = get('upload'), a = get('analysis');
+  return u === null ? '-' : `${u} + ${a}`;
+}
+
 function rssPeakKiB(pid) {
   const m = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : 0;
@@ -109,6 +129,7 @@ function rssPeakKiB(pid) {
   }
   const done = Number(process.hrtime.bigint() - start) / 1e9;
   const peak = rssPeakKiB(child.pid) * 1024;
+  const parsed = parses(await getText(port, '/metrics'));
   child.kill('SIGTERM');
   fs.rmSync(dir, { recursive: true, force: true });
   const budget = /Gi$/.test(args.budget) ? parseFloat(args.budget) * 2 ** 30 : /Mi$/.test(args.budget) ? parseFloat(args.budget) * 2 ** 20 : Number(args.budget);
@@ -118,9 +139,9 @@ function rssPeakKiB(pid) {
     `# oomscope-analyzer upload-and-analyze bench (${new Date().toISOString()})`, '',
     `\`${cmd}\``, '',
     `${os.cpus().length} CPUs; snapshots: ${files.map((f) => `${path.basename(f)} ${mib(fs.statSync(f).size)} MiB`).join(', ')}; ${args.gzip ? 'gzip' : 'raw'} uploads`, '',
-    '| senders | series each | snapshots | MiB | all uploaded (s) | all analyzed (s) | snapshots/s | MiB/s | peak RSS MiB | memory budget MiB | RSS / budget |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
-    `| ${args.senders} | ${args.series} | ${uploads} | ${mib(bytes)} | ${uploaded.toFixed(1)} | ${done.toFixed(1)} | ${(uploads / done).toFixed(2)} | ${(bytes / 2 ** 20 / done).toFixed(1)} | ${mib(peak)} | ${mib(budget)} | ${(peak / budget).toFixed(2)} |`,
+    '| senders | series each | snapshots | MiB | all uploaded (s) | all analyzed (s) | snapshots/s | MiB/s | peak RSS MiB | memory budget MiB | RSS / budget | parses (upload + analysis) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    `| ${args.senders} | ${args.series} | ${uploads} | ${mib(bytes)} | ${uploaded.toFixed(1)} | ${done.toFixed(1)} | ${(uploads / done).toFixed(2)} | ${(bytes / 2 ** 20 / done).toFixed(1)} | ${mib(peak)} | ${mib(budget)} | ${(peak / budget).toFixed(2)} | ${parsed} |`,
     '',
   ].join('\n');
   process.stdout.write(out);

@@ -29,16 +29,19 @@ class CpprestBodyReader final : public BodyReader {
     try {
       size_t got = buf_.getn(reinterpret_cast<uint8_t*>(buf), n).get();
       read_ += got;
+      if (got == 0 && n > 0) ended_ = true;
       return got;
     } catch (const std::exception& e) {
       return Unavailable(std::string("the request body could not be read: ") + e.what());
     }
   }
   uint64_t bytes_read() const override { return read_; }
+  bool ended() const { return ended_; }  // read to its end
 
  private:
   concurrency::streams::streambuf<uint8_t> buf_;
   uint64_t read_ = 0;
+  bool ended_ = false;
 };
 
 struct Routes {
@@ -200,7 +203,7 @@ class CpprestServer final : public Server {
       // dropped, not kept. The answer says Connection: close and the listener closes the
       // connection after it. A small remainder is read as before: a client still sending
       // then meets no reset before it reads the answer.
-      bool unread = !r.content_length || body.bytes_read() < *r.content_length;
+      bool unread = !body.ended() && (!r.content_length || body.bytes_read() < *r.content_length);
       if (unread) {
         bool small = r.content_length && *r.content_length - body.bytes_read() <= kDrainBytes;
         if (small) {
