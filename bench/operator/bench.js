@@ -5,7 +5,7 @@
 // moment a watch on Deployments shows the recipe applied. Reports p50/p99 and the operator's RSS.
 //
 //   node bench/operator/bench.js --operator build/release/operator/oomscope-operator [--pods 10000]
-//        [--deployments 200] [--ooms 50] [--latency-ms 0]
+//        [--deployments 200] [--ooms 50] [--latency-ms 0] [--operator-log FILE]
 'use strict';
 const { spawn } = require('child_process');
 const fs = require('fs');
@@ -21,6 +21,7 @@ const opt = (name, def) => {
 const operatorBin = opt('operator', 'build/release/operator/oomscope-operator');
 const PODS = +opt('pods', 10000), DEPLOYMENTS = +opt('deployments', 200), OOMS = +opt('ooms', 50);
 const LATENCY = +opt('latency-ms', 0);
+const OPERATOR_LOG = opt('operator-log', '');  // the operator's log (its "reconciled" lines time each step)
 const root = path.resolve(__dirname, '../..');
 const crd = path.join(root, 'charts/oomscope/crds/heapdiagnoses.oomscope.io.yaml');
 
@@ -93,6 +94,10 @@ const pct = (xs, p) => xs.slice().sort((a, b) => a - b)[Math.min(xs.length - 1, 
   const op = spawn(operatorBin, ['--kubeconfig', kubeconfig, '--listen', '127.0.0.1:0', '--log-format', 'text',
     '--sidecar-image', 'oomscope:bench', '--cooldown', '0s', '--max-concurrent', '1000', '--native-sidecar', 'true'],
     { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (OPERATOR_LOG) {
+    const log = fs.createWriteStream(OPERATOR_LOG);
+    op.stderr.on('data', (c) => log.write(c));
+  }
   const opPort = await firstLine(op, 'stderr', 'INFO listening port=');
   const opUrl = `http://127.0.0.1:${parseInt(opPort, 10)}`;
   for (;;) {  // ready once the caches hold every pod

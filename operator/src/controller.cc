@@ -1,6 +1,8 @@
 #include "controller.h"
 
 #include <chrono>
+#include <cstdio>
+#include <iterator>
 
 #include "cache_transforms.h"
 #include "oomscope/common/log.h"
@@ -134,13 +136,14 @@ void Controller::Stop() {
 }
 
 void Controller::Worker() {
-  while (std::optional<std::string> key = queue_.Get()) {
-    ProcessKey(*key);
+  std::chrono::steady_clock::duration queued{};
+  while (std::optional<std::string> key = queue_.Get(&queued)) {
+    ProcessKey(*key, queued);
     queue_.Done(*key);
   }
 }
 
-Observed Controller::Observe(const std::string& ns, const std::string& name) {
+Observed Controller::Observe(const std::string& ns, const std::string& name, std::string* fresh_reads) {
   Observed o;
   o.ns = ns;
   o.name = name;
@@ -156,18 +159,71 @@ Observed Controller::Observe(const std::string& ns, const std::string& name) {
   }
   const bool relevant = (o.deployment && (OptedIn(*o.deployment) || SavedOriginal(*o.deployment))) || !o.diagnoses.empty();
   if (!relevant) return o;
-  // The cache may not show our own last write yet: read what we act on from the server.
-  Result<json> fresh = client_.Get(res::Deployments(), ns, name);
-  if (fresh.ok())
-    o.deployment = *fresh;
-  else if (fresh.status().code() == Code::kNotFound)
-    o.deployment.reset();
-  kube::ListOptions lo;
-  Result<kube::ObjectList> hds = client_.List(res::HeapDiagnoses(), ns, lo);
-  if (hds.ok()) {
-    o.diagnoses.clear();
-    for (json& hd : hds->items)
-      if (kube::StringAt(hd, "/spec/deployment") == name) o.diagnoses.push_back(std::move(hd));
+
+  // The caches answer unless they may not show one of our own writes yet (unseen_writes_): a new
+  // OOM is acted on from the caches alone, with no read on the way to the update.
+  const std::string cached_rv = o.deployment ? kube::meta::ResourceVersion(*o.deployment) : "";
+  std::map<std::string, std::string> cached_hd_rvs;
+  for (const json& hd : o.diagnoses) cached_hd_rvs[kube::meta::Name(hd)] = kube::meta::ResourceVersion(hd);
+  bool fresh_deployment = false, fresh_diagnoses = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = unseen_writes_.find(key);
+    if (it != unseen_writes_.end()) {
+      for (auto w = it->second.begin(); w != it->second.end();) {
+        const bool is_deployment = w->first == "Deployment";
+        std::string cached;
+        if (is_deployment) {
+          cached = cached_rv;
+        } else if (auto c = cached_hd_rvs.find(w->first.substr(std::string("HeapDiagnosis/").size()));
+                   c != cached_hd_rvs.end()) {
+          cached = c->second;
+        }
+        if (!w->second.empty() && cached == w->second) {
+          w = it->second.erase(w);  // the cache shows it now
+          continue;
+        }
+        (is_deployment ? fresh_deployment : fresh_diagnoses) = true;
+        ++w;
+      }
+      if (it->second.empty()) unseen_writes_.erase(it);
+    }
+  }
+  if (fresh_deployment) {
+    *fresh_reads += " deployment";
+    Result<json> fresh = client_.Get(res::Deployments(), ns, name);
+    if (fresh.ok())
+      o.deployment = *fresh;
+    else if (fresh.status().code() == Code::kNotFound)
+      o.deployment.reset();
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& pending = unseen_writes_[key];
+    // Wait for the cache to reach what the server said (someone else may have written after us).
+    if (fresh.ok() && kube::meta::ResourceVersion(*fresh) != cached_rv)
+      pending["Deployment"] = kube::meta::ResourceVersion(*fresh);
+    else if (fresh.ok() || fresh.status().code() == Code::kNotFound)
+      pending.erase("Deployment");
+    if (pending.empty()) unseen_writes_.erase(key);
+  }
+  if (fresh_diagnoses) {
+    *fresh_reads += " diagnoses";
+    kube::ListOptions lo;
+    Result<kube::ObjectList> hds = client_.List(res::HeapDiagnoses(), ns, lo);
+    if (hds.ok()) {
+      o.diagnoses.clear();
+      for (json& hd : hds->items)
+        if (kube::StringAt(hd, "/spec/deployment") == name) o.diagnoses.push_back(std::move(hd));
+      std::lock_guard<std::mutex> lock(mu_);
+      auto& pending = unseen_writes_[key];
+      for (auto w = pending.begin(); w != pending.end();)
+        w = w->first == "Deployment" ? std::next(w) : pending.erase(w);
+      for (const json& hd : o.diagnoses) {
+        auto c = cached_hd_rvs.find(kube::meta::Name(hd));
+        if (c == cached_hd_rvs.end() || c->second != kube::meta::ResourceVersion(hd))
+          pending["HeapDiagnosis/" + kube::meta::Name(hd)] = kube::meta::ResourceVersion(hd);
+      }
+      if (pending.empty()) unseen_writes_.erase(key);
+    }
   }
   for (const json& h : hpas_->store().List())
     if (DeploymentOfHpa(h) == key) o.hpa = h;
@@ -194,10 +250,12 @@ Observed Controller::Observe(const std::string& ns, const std::string& name) {
   return o;
 }
 
-void Controller::ProcessKey(const std::string& key) {
+void Controller::ProcessKey(const std::string& key, std::chrono::steady_clock::duration queued) {
   const auto start = std::chrono::steady_clock::now();
   kube::ObjectKey k = kube::ObjectKey::Parse(key);
-  Observed o = Observe(k.namespace_, k.name);
+  std::string fresh_reads;
+  Observed o = Observe(k.namespace_, k.name, &fresh_reads);
+  const auto observed = std::chrono::steady_clock::now();
   Plan plan = Reconcile(o);
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -205,12 +263,33 @@ void Controller::ProcessKey(const std::string& key) {
       if (ooms_counted_.insert(oom).second) metrics_.ooms_seen->Increment();
     if (ooms_counted_.size() > 100000) ooms_counted_.clear();
   }
-  Status st = plan.actions.empty() ? Status::Ok() : executor_.Execute(o, plan);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ExecutionReport report;
+  Status st = plan.actions.empty() ? Status::Ok() : executor_.Execute(o, plan, &report);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& pending = unseen_writes_[key];
+    for (const ExecutionReport::Write& w : report.writes)
+      pending[w.kind == "Deployment" ? "Deployment" : "HeapDiagnosis/" + w.name] = w.resource_version;
+    if (!st.ok()) {  // e.g. a 409: whatever we acted on may be stale; read it all from the server
+      pending["Deployment"] = "";
+      pending["HeapDiagnosis/"] = "";
+    }
+    if (pending.empty()) unseen_writes_.erase(key);
+  }
+  const auto now = std::chrono::steady_clock::now();
+  const double seconds = std::chrono::duration<double>(now - start).count();
   metrics_.reconcile_duration->Observe(seconds);
+  auto ms = [](std::chrono::steady_clock::duration d) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", std::chrono::duration<double, std::milli>(d).count());
+    return std::string(buf);
+  };
+  // Where the time went, from the watch event that queued the key to the last API call.
   if (!plan.actions.empty() || !st.ok())
     log::Info("reconciled", {{"deployment", key}, {"plan", plan.summary}, {"actions", std::to_string(plan.actions.size())},
-                             {"result", st.ok() ? "ok" : st.ToString()}});
+                             {"result", st.ok() ? "ok" : st.ToString()}, {"queued_ms", ms(queued)},
+                             {"observe_ms", ms(observed - start)}, {"fresh_reads", fresh_reads.empty() ? "none" : fresh_reads.substr(1)},
+                             {"calls", report.calls}, {"total_ms", ms(now - start)}});
   if (!st.ok()) {
     metrics_.ReconcileTotal("error").Increment();
     queue_.AddRateLimited(key);  // a 409 comes back at once (5 ms), repeated failures back off

@@ -6,6 +6,7 @@
 // pure Reconcile and hand the Plan to the Executor.
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -52,8 +53,9 @@ class Controller {
 
  private:
   void Worker();
-  void ProcessKey(const std::string& key);
-  Observed Observe(const std::string& ns, const std::string& name);
+  void ProcessKey(const std::string& key, std::chrono::steady_clock::duration queued);
+  // `fresh_reads`: which objects were read from the server rather than the caches (for the log).
+  Observed Observe(const std::string& ns, const std::string& name, std::string* fresh_reads);
   void OnPod(const nlohmann::json& pod, bool deleted);
   void EnqueueOwnerOf(const nlohmann::json& replicaset);
 
@@ -71,6 +73,11 @@ class Controller {
   std::map<std::string, std::string> oom_pods_;  // pod key -> owning ReplicaSet name, pods with an OOM
   std::set<std::string> ooms_counted_;            // "pod/container/restarts" counted in ooms_seen
   std::map<std::string, kube::RestartCounters> restarts_seen_;
+  // Read-your-writes. Per Deployment key, our writes the caches may not show yet: "Deployment" or
+  // "HeapDiagnosis/NAME" -> the resourceVersion written ("" = unknown; "HeapDiagnosis/" = all of
+  // them, after a failed plan). While an entry is pending, Observe reads that object from the
+  // server; once the cache shows the version, the entry goes and the cache answers alone.
+  std::map<std::string, std::map<std::string, std::string>> unseen_writes_;
 };
 
 }  // namespace oomscope::op

@@ -1,6 +1,7 @@
 #include "executor.h"
 
 #include <chrono>
+#include <cstdio>
 
 #include "oomscope/common/log.h"
 #include "oomscope/kube/api_status.h"
@@ -97,7 +98,21 @@ Status Executor::Refused(const Observed& o, const Action& a, const Status& st, c
   return Status::Ok();
 }
 
-Status Executor::Execute(const Observed& o, const Plan& plan) {
+Status Executor::Execute(const Observed& o, const Plan& plan, ExecutionReport* report) {
+  ExecutionReport scratch;
+  ExecutionReport& r = report != nullptr ? *report : scratch;
+  auto timed = [&r](const char* what, auto&& call) {
+    const auto start = std::chrono::steady_clock::now();
+    auto result = call();
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s%s=%.1fms", r.calls.empty() ? "" : " ", what,
+                  std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    r.calls += buf;
+    return result;
+  };
+  auto wrote = [&r](const char* kind, const std::string& name, const Result<json>& res) {
+    if (res.ok()) r.writes.push_back({kind, name, kube::meta::ResourceVersion(*res)});
+  };
   json regarding = o.deployment ? *o.deployment
                                 : json{{"apiVersion", "apps/v1"},
                                        {"kind", "Deployment"},
@@ -110,23 +125,31 @@ Status Executor::Execute(const Observed& o, const Plan& plan) {
       case Action::Kind::kCreateDiagnosis: {
         json hd = a.object;
         hd.erase("status");
-        Result<json> created = client_.Create(res::HeapDiagnoses(), o.ns, hd);
-        if (!created.ok() && created.status().code() == Code::kAlreadyExists)
-          return Status::Ok();  // created before; the cache will show it, and the next reconcile goes on
+        Result<json> created = timed("create", [&] { return client_.Create(res::HeapDiagnoses(), o.ns, hd); });
+        wrote("HeapDiagnosis", kube::meta::Name(hd), created);
+        if (!created.ok() && created.status().code() == Code::kAlreadyExists) {
+          // Created before: the next reconcile reads it (fresh: its version here is unknown) and goes on.
+          r.writes.push_back({"HeapDiagnosis", kube::meta::Name(hd), ""});
+          return Status::Ok();
+        }
         st = created.status();
         break;
       }
       case Action::Kind::kPatchDiagnosisStatus: {
         const std::string name = a.object.value("name", "");
-        Result<json> patched = client_.Patch(res::HeapDiagnoses(), o.ns, name, kube::PatchType::kMerge,
-                                             {{"status", a.object["status"]}}, "status");
+        Result<json> patched = timed("status", [&] {
+          return client_.Patch(res::HeapDiagnoses(), o.ns, name, kube::PatchType::kMerge,
+                               {{"status", a.object["status"]}}, "status");
+        });
+        wrote("HeapDiagnosis", name, patched);
         st = patched.status();
         const std::string phase = kube::StringAt(a.object, "/status/phase");
         if (patched.ok() && (phase == "Completed" || phase == "Failed")) metrics_.DiagnosesTotal(phase).Increment();
         break;
       }
       case Action::Kind::kUpdateDeployment: {
-        Result<json> updated = client_.Update(res::Deployments(), o.ns, a.object);
+        Result<json> updated = timed("update", [&] { return client_.Update(res::Deployments(), o.ns, a.object); });
+        wrote("Deployment", o.name, updated);
         st = updated.status();
         if (updated.ok()) {
           regarding = *updated;
@@ -138,13 +161,16 @@ Status Executor::Execute(const Observed& o, const Plan& plan) {
         break;
       }
       case Action::Kind::kUpdateHPA:
-        st = client_.Update(res::HorizontalPodAutoscalers(), o.ns, a.object).status();
+        st = timed("hpa", [&] { return client_.Update(res::HorizontalPodAutoscalers(), o.ns, a.object); }).status();
         break;
       case Action::Kind::kEnsureUploadTokenSecret:
-        st = EnsureTokenSecret(o.ns);
+        st = timed("secret", [&] { return EnsureTokenSecret(o.ns); });
         break;
       case Action::Kind::kEvent:
-        RecordEvent(regarding, a.object);
+        timed("event", [&] {
+          RecordEvent(regarding, a.object);
+          return 0;
+        });
         break;
     }
     if (st.ok()) continue;

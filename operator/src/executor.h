@@ -7,6 +7,7 @@
 // server's message and records a Warning Event, so that it is reported, not looped on.
 
 #include <string>
+#include <vector>
 
 #include "metrics.h"
 #include "oomscope/common/status.h"
@@ -16,6 +17,18 @@
 
 namespace oomscope::op {
 
+// What one Execute did, for the controller: the versions it wrote (so that the next reconcile can
+// tell whether the informers' caches show them yet) and how long each API call took (the log).
+struct ExecutionReport {
+  struct Write {
+    std::string kind;  // "Deployment" or "HeapDiagnosis"
+    std::string name;
+    std::string resource_version;  // "" when unknown (e.g. an AlreadyExists create)
+  };
+  std::vector<Write> writes;
+  std::string calls;  // "create=3.1ms update=2.0ms ..."
+};
+
 class Executor {
  public:
   // `upload_token`: the content mirrored into oomscope-upload-token Secrets (contracts.md).
@@ -23,7 +36,7 @@ class Executor {
 
   // OK when the plan is applied, or its failure was terminal and recorded; otherwise the error
   // (retry with backoff; Conflict: re-read and recompute at once).
-  Status Execute(const Observed& observed, const Plan& plan);
+  Status Execute(const Observed& observed, const Plan& plan, ExecutionReport* report = nullptr);
 
  private:
   Status EnsureTokenSecret(const std::string& ns);

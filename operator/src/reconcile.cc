@@ -453,11 +453,11 @@ Plan Reconcile(const Observed& o) {
   plan.actions.push_back({Action::Kind::kCreateDiagnosis, hd});
   const std::string message = "container " + *container + " of pod " + trigger->pod + " was OOMKilled (restart " +
                               std::to_string(trigger->restart_count) + ")";
-  hd["status"] = {{"phase", "Detected"}, {"message", message}};
-  plan.actions.push_back(StatusAction(hd, hd["status"]));
-  // Straight on to the recipe in the same plan: the time from the OOM to the update is what
-  // matters (the pod keeps leaking). A crash in between leaves a Detected diagnosis, which the
-  // next reconcile carries on from.
+  // Straight on to the recipe in the same plan, with no status write before the Deployment update:
+  // the time from the OOM to the update is what matters (the pod keeps leaking). The created
+  // HeapDiagnosis is the durable record (no status yet reads as Detected); a crash or a failed
+  // update leaves it so, and the next reconcile carries on from there (marking it Applying).
+  hd["status"] = {{"phase", "Applying"}, {"message", message}};
   Plan apply;
   Advance(o, hd, apply);
   for (Action& a : apply.actions) plan.actions.push_back(std::move(a));

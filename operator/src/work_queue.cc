@@ -7,6 +7,7 @@ namespace oomscope::op {
 void WorkQueue::AddLocked(const std::string& key) {
   if (shutting_down_ || dirty_.count(key)) return;
   dirty_.insert(key);
+  queued_at_[key] = Clock::now();
   if (processing_.count(key)) return;  // re-queued by Done()
   queue_.push_back(key);
   cv_.notify_one();
@@ -63,7 +64,7 @@ void WorkQueue::PromoteDueLocked(Clock::time_point now) {
   }
 }
 
-std::optional<std::string> WorkQueue::Get() {
+std::optional<std::string> WorkQueue::Get(Clock::duration* waited) {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     if (shutting_down_) return std::nullopt;
@@ -82,6 +83,10 @@ std::optional<std::string> WorkQueue::Get() {
   queue_.pop_front();
   dirty_.erase(key);
   processing_.insert(key);
+  if (auto it = queued_at_.find(key); it != queued_at_.end()) {
+    if (waited != nullptr) *waited = Clock::now() - it->second;
+    queued_at_.erase(it);
+  }
   return key;
 }
 

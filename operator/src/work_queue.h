@@ -33,8 +33,8 @@ class WorkQueue {
   int NumRequeues(const std::string& key) const;
 
   // Blocks until a key is ready or the queue shuts down (nullopt). Each key returned must be
-  // passed to Done().
-  std::optional<std::string> Get();
+  // passed to Done(). `waited`: how long the key was queued (since the add that queued it).
+  std::optional<std::string> Get(Clock::duration* waited = nullptr);
   void Done(const std::string& key);
 
   void ShutDown();
@@ -49,6 +49,7 @@ class WorkQueue {
   std::condition_variable cv_;
   std::deque<std::string> queue_;
   std::set<std::string> dirty_;       // queued (or to be queued again after Done)
+  std::map<std::string, Clock::time_point> queued_at_;  // of the dirty keys
   std::set<std::string> processing_;
   // Delayed adds: key -> when it becomes ready. Scanned whole by Get(): there is one entry per
   // Deployment with a pending requeue, a handful, never the cluster's size.

@@ -232,10 +232,13 @@ TEST_CASE("an OOM creates one HeapDiagnosis that tells the story") {
   CHECK(hd["metadata"]["name"] == DiagnosisName("leaky-api", "leaky-api-2", 3));
   CHECK(hd["spec"] == json{{"deployment", "leaky-api"}, {"container", "api"}, {"triggerPod", "leaky-api-2"},
                            {"triggerRestartCount", 3}, {"detectedAt", kNowText}, {"ttlSeconds", 1800}});
-  CHECK(Find(plan, Action::Kind::kPatchDiagnosisStatus)->object["status"]["phase"] == "Detected");
-  CHECK(Find(plan, Action::Kind::kPatchDiagnosisStatus, 1)->object["status"]["phase"] == "Applying");
-  // The recipe follows in the same plan.
+  // The recipe follows in the same plan, right after the create: no status write comes first.
   CHECK(Count(plan, Action::Kind::kUpdateDeployment) == 1);
+  CHECK(plan.actions[0].kind == Action::Kind::kCreateDiagnosis);
+  CHECK(plan.actions[1].kind == Action::Kind::kEnsureUploadTokenSecret);
+  CHECK(plan.actions[2].kind == Action::Kind::kUpdateDeployment);
+  CHECK(Count(plan, Action::Kind::kPatchDiagnosisStatus) == 1);
+  CHECK(Find(plan, Action::Kind::kPatchDiagnosisStatus)->object["status"]["phase"] == "Capturing");
   bool oom_event = false;
   for (const Action& a : plan.actions) oom_event |= a.kind == Action::Kind::kEvent && a.object["reason"] == "OOMKilled";
   CHECK(oom_event);
