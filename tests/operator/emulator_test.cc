@@ -229,6 +229,9 @@ TEST_CASE("an OOMKilled pod of an opted-in Deployment: recipe applied, analysis 
                  {"minReplicas", 2}, {"maxReplicas", 6}}}}));
   Operator op(c, analyzer);
   REQUIRE(Eventually([&] { return op.Ready(); }));
+  // One conflict on the recipe's update: the retry reads the Deployment from the server (so the
+  // RBAC recorded below holds every verb the operator may use, `get deployments` included).
+  c.Fault({{"verb", "update"}, {"resource", "deployments"}, {"name", "leaky-api"}, {"status", 409}, {"count", 1}});
   c.OomKill("bystander-7d4b9c-x1");
   c.OomKill("leaky-api-7d4b9c-x1");
 
@@ -324,6 +327,26 @@ TEST_CASE("an OOMKilled pod of an opted-in Deployment: recipe applied, analysis 
   for (const auto& [g, r, v] : rbac) out.push_back({{"group", g}, {"resource", r}, {"verb", v}});
   std::ofstream(fs::current_path() / "operator-rbac-observed.json") << out.dump(2) << "\n";
   CHECK(rbac.count({"apps", "deployments", "update"}));
+}
+
+TEST_CASE("from the OOM to the Deployment update: the diagnosis created, the token mirrored, the update; nothing read") {
+  Cluster c;
+  Analyzer analyzer;
+  c.Setup();
+  c.MakeApp("leaky-api", true);
+  Operator op(c, analyzer);
+  REQUIRE(Eventually([&] { return op.Ready(); }));
+  REQUIRE(HttpCall("DELETE", c.url + "/_emulator/requests").status / 100 == 2);
+  c.OomKill("leaky-api-7d4b9c-x1");
+  REQUIRE(Eventually([&] { return c.RecipeApplied(); }));
+  std::vector<std::string> calls;
+  for (const json& r : c.Requests()) {
+    if (r.value("userAgent", "").rfind("oomscope-operator/", 0) != 0 || r.value("verb", "") == "watch") continue;
+    calls.push_back(r.value("verb", "") + " " + r.value("resource", ""));
+    if (calls.back() == "update deployments") break;
+  }
+  // The caches answer the reads (the Deployment, its diagnoses); the create is the durable record.
+  CHECK(calls == std::vector<std::string>{"create heapdiagnoses", "get secrets", "create secrets", "update deployments"});
 }
 
 TEST_CASE("an API server older than 1.29: the sidecar is a plain container, unless --native-sidecar true") {
