@@ -56,13 +56,33 @@ void AnalysisQueue::Stop() {
   parsed_.clear();
 }
 
-void AnalysisQueue::Enqueue(std::unique_ptr<ParsedSnapshot> parsed) {
-  std::string series = parsed->series;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    parsed_[parsed->id] = std::move(parsed);
+const ParsedSnapshot* AnalysisQueue::Hold(std::unique_ptr<ParsedSnapshot> parsed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const ParsedSnapshot* p = parsed.get();
+  // One parse per snapshot: a second upload of the same content keeps none (it is a duplicate).
+  if (!parsed_.emplace(parsed->id, std::move(parsed)).second) return nullptr;
+  return p;
+}
+
+void AnalysisQueue::Drop(const std::string& id, const ParsedSnapshot* held) {
+  std::unique_ptr<ParsedSnapshot> dropped;  // released outside the lock
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = parsed_.find(id);
+  if (held && it != parsed_.end() && it->second.get() == held) {
+    dropped = std::move(it->second);
+    parsed_.erase(it);
   }
-  Enqueue(series);
+}
+
+BudgetLease AnalysisQueue::Reserve(uint64_t bytes) {
+  for (;;) {
+    BudgetLease lease = BudgetLease::TryTake(budget_, bytes);
+    if (lease.held()) return lease;
+    // Parses kept for queued analyses hold memory that only a worker frees: let them go before
+    // waiting (uploads may add more meanwhile, so again each time the budget changes).
+    SpillParsed();
+    budget_.WaitForRelease(std::chrono::milliseconds(200));
+  }
 }
 
 void AnalysisQueue::SpillParsed() {
@@ -132,8 +152,12 @@ void AnalysisQueue::Analyze(const std::string& series) {
   std::map<std::string, std::unique_ptr<ParsedSnapshot>> mine;  // this series' parses
   {
     std::lock_guard<std::mutex> lock(mu_);
+    // Only parses of snapshots committed when `recs` was read: an upload holds its parse here
+    // just before it commits.
+    std::set<std::string> ids;
+    for (const SnapshotRecord& r : recs) ids.insert(r.id);
     for (auto it = parsed_.begin(); it != parsed_.end();) {
-      if (it->second->series == series) {
+      if (it->second->series == series && ids.count(it->first)) {
         mine.emplace(it->first, std::move(it->second));
         it = parsed_.erase(it);
       } else {
@@ -194,11 +218,10 @@ void AnalysisQueue::Analyze(const std::string& series) {
     uint64_t cost = MemoryBudget::SeriesCost(from_disk) + MemoryBudget::DigestCost(digest_bytes);
     extra = BudgetLease::TryTake(budget_, cost);
     if (!extra.held()) {
-      mine.clear();
-      SpillParsed();
+      mine.clear();  // its own parses too: parsed from the store instead
       std::vector<uint64_t> all;
       for (SnapshotRecord* r : todo) all.push_back(r->bytes);
-      extra = BudgetLease(budget_, MemoryBudget::SeriesCost(all));
+      extra = Reserve(MemoryBudget::SeriesCost(all));
     }
   }
 

@@ -24,20 +24,21 @@ namespace oomscope::analyzer {
 // joins (see Analyze), from the earlier snapshots' stored digests and the new one whole, as the
 // upload parsed it (Enqueue with the parse). Snapshots still pending after a crash are re-queued
 // by Recover() and parsed from the store.
-class AnalysisQueue {
+class AnalysisQueue final : public ParseHandoff {
  public:
   // A snapshot whose analysis was started this many times without finishing (the analyzer was
   // killed, e.g. by the OOM killer, while on it) is marked failed instead of tried again.
   static constexpr int kMaxAttempts = 3;
 
   AnalysisQueue(SnapshotStore& store, MemoryBudget& budget, Metrics& metrics, int concurrency);
-  ~AnalysisQueue();
+  ~AnalysisQueue() override;
   void Start();
   void Stop();
   void Enqueue(const std::string& series);
-  // Queues the series of a stored snapshot the upload parsed, keeping the parse (and its memory
-  // reservation) for the analysis.
-  void Enqueue(std::unique_ptr<ParsedSnapshot> parsed);
+  // ParseHandoff: an upload's parse (and its memory reservation), kept for the analysis.
+  const ParsedSnapshot* Hold(std::unique_ptr<ParsedSnapshot> parsed) override;
+  void Drop(const std::string& id, const ParsedSnapshot* held) override;
+  void Stored(const std::string& series) override { Enqueue(series); }
   // Queues every series with a snapshot still pending analysis.
   void Recover();
   size_t depth() const;
@@ -49,6 +50,8 @@ class AnalysisQueue {
   // their turn comes): a worker that must wait for memory never waits on memory held by work
   // that is waiting for a worker.
   void SpillParsed();
+  // Reserves `bytes`, letting go of queued parses while it has to wait (see SpillParsed).
+  BudgetLease Reserve(uint64_t bytes);
   // Stores the report and summary of `added` (in order) and marks them analyzed.
   void Finish(const std::string& series, heap::Report report, std::vector<SnapshotRecord*>& added,
               std::chrono::steady_clock::time_point start);

@@ -39,8 +39,7 @@ int main(int argc, char** argv) {
   MemoryBudget budget(config->memory_budget_bytes);
   Retention retention(**store, config->retention_age_seconds, config->retention_bytes);
   AnalysisQueue queue(**store, budget, metrics, config->concurrency);
-  UploadHandler uploads({token, config->max_upload_bytes}, **store, retention, budget, metrics,
-                        [&](std::unique_ptr<ParsedSnapshot> parsed) { queue.Enqueue(std::move(parsed)); });
+  UploadHandler uploads({token, config->max_upload_bytes}, **store, retention, budget, metrics, queue);
   std::atomic<bool> ready{false};
   size_t colon = config->listen.rfind(':');
   auto server = http::MakeServer(config->listen.substr(0, colon), std::stoi(config->listen.substr(colon + 1)));

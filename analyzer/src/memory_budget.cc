@@ -23,6 +23,11 @@ void MemoryBudget::Release(uint64_t bytes) {
   cv_.notify_all();
 }
 
+void MemoryBudget::WaitForRelease(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_for(lock, timeout);
+}
+
 uint64_t MemoryBudget::in_use() const {
   std::lock_guard<std::mutex> lock(mu_);
   return used_;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -17,6 +18,8 @@ class MemoryBudget {
   // Acquire without waiting: false (nothing reserved) when it would have to wait.
   bool TryAcquire(uint64_t bytes);
   void Release(uint64_t bytes);
+  // Waits until something is released, or `timeout`.
+  void WaitForRelease(std::chrono::milliseconds timeout);
   uint64_t total() const { return total_; }
   uint64_t in_use() const;
 

@@ -128,7 +128,14 @@ http::Response UploadHandler::Handle(const http::Request& req, http::BodyReader&
   if (!parsed->ok())
     return Fail("rejected", 400, "NotASnapshot", "the body is not a V8 heap snapshot: " + parsed->status().message());
 
-  // 4. Room under the bound, then on disk (fsync'ed) before the answer.
+  // 4. The parse to the analysis first (so that an analysis that sees the snapshot stored finds
+  // it), then room under the bound, then on disk (fsync'ed) before the answer.
+  auto parsed_snapshot = std::make_unique<ParsedSnapshot>();
+  parsed_snapshot->id = sha;
+  parsed_snapshot->series = series;
+  parsed_snapshot->snapshot = std::move(**parsed);
+  parsed_snapshot->lease = std::move(lease);
+  const ParsedSnapshot* held = handoff_.Hold(std::move(parsed_snapshot));
   SnapshotRecord rec;
   rec.id = sha;
   rec.series = series;
@@ -137,10 +144,13 @@ http::Response UploadHandler::Handle(const http::Request& req, http::BodyReader&
   rec.metadata = meta;
   {
     std::lock_guard<std::mutex> lock(commit_mu_);
-    if (Status room_st = retention_.MakeRoom(bytes, series); !room_st.ok())
+    if (Status room_st = retention_.MakeRoom(bytes, series); !room_st.ok()) {
+      handoff_.Drop(sha, held);
       return Fail("store_full", 507, "StoreFull", room_st.message());
+    }
     st = store_.Commit(std::move(*up), rec);
   }
+  if (!st.ok()) handoff_.Drop(sha, held);
   if (st.code() == Code::kAlreadyExists) {
     metrics_.Upload("duplicate");
     auto existing = store_.Get(sha);
@@ -151,12 +161,7 @@ http::Response UploadHandler::Handle(const http::Request& req, http::BodyReader&
   if (!st.ok()) return Fail("rejected", 500, "Internal", st.ToString());
   metrics_.Upload("stored");
   log::Info("snapshot stored", {{"id", sha}, {"series", series}, {"bytes", std::to_string(bytes)}});
-  auto handoff = std::make_unique<ParsedSnapshot>();
-  handoff->id = sha;
-  handoff->series = series;
-  handoff->snapshot = std::move(**parsed);
-  handoff->lease = std::move(lease);
-  on_stored_(std::move(handoff));
+  handoff_.Stored(series);
   return http::Response(201, "application/json", nlohmann::json({{"id", sha}, {"series", series}}).dump());
 }
 

@@ -20,8 +20,8 @@ bool TokenMatches(const std::string& authorization_header, const std::string& to
 // POST /v1/snapshots (docs/api.md): checks what the headers tell before reading the body
 // (token, size, metadata), then reads the body once (inflating gzip), hashing it, writing it
 // into a temp file in the store and parsing it as it arrives (UploadSource); checks the hash and
-// the parse, commits, and hands the parsed snapshot to the analysis (on_stored), so that it is
-// not parsed again.
+// the parse, hands the parsed snapshot to the analysis (ParseHandoff) so that it is not parsed
+// again, and commits.
 class UploadHandler {
  public:
   struct Options {
@@ -29,9 +29,9 @@ class UploadHandler {
     uint64_t max_upload_bytes = 4ull << 30;
   };
   UploadHandler(Options options, SnapshotStore& store, Retention& retention, MemoryBudget& budget, Metrics& metrics,
-                std::function<void(std::unique_ptr<ParsedSnapshot>)> on_stored)
+                ParseHandoff& handoff)
       : options_(std::move(options)), store_(store), retention_(retention), budget_(budget), metrics_(metrics),
-        on_stored_(std::move(on_stored)) {}
+        handoff_(handoff) {}
 
   http::Response Handle(const http::Request& req, http::BodyReader& body);
 
@@ -43,7 +43,7 @@ class UploadHandler {
   Retention& retention_;
   MemoryBudget& budget_;
   Metrics& metrics_;
-  std::function<void(std::unique_ptr<ParsedSnapshot>)> on_stored_;
+  ParseHandoff& handoff_;
   std::mutex commit_mu_;  // making room and committing are one step
 };
 

@@ -135,4 +135,26 @@ TEST_CASE("memory budget: reservations wait for room; one larger than the budget
   b.Release(500);
   CHECK(MemoryBudget::SeriesCost({100 << 20, 200 << 20}) > MemoryBudget::ParseCost(200 << 20));
 }
+
+TEST_CASE("memory budget: a lease taken without waiting, moved along with what it pays for") {
+  MemoryBudget b(100);
+  BudgetLease first = BudgetLease::TryTake(b, 70);
+  CHECK(first.held());
+  BudgetLease none = BudgetLease::TryTake(b, 40);  // would wait: not taken
+  CHECK_FALSE(none.held());
+  CHECK(b.in_use() == 70);
+  BudgetLease moved = std::move(first);  // e.g. a parsed upload handed to the analysis queue
+  CHECK(b.in_use() == 70);
+  CHECK(moved.bytes() == 70);
+  {
+    std::vector<BudgetLease> held;
+    held.push_back(std::move(moved));
+    CHECK(b.in_use() == 70);
+  }
+  CHECK(b.in_use() == 0);
+  BudgetLease alone = BudgetLease::TryTake(b, 500);  // above the budget, nothing else holds any
+  CHECK(alone.held());
+  alone.Reset();
+  CHECK(b.in_use() == 0);
+}
 }
