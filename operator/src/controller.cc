@@ -151,12 +151,12 @@ Observed Controller::Observe(const std::string& ns, const std::string& name, std
   o.now = NowSeconds();
   const std::string key = ns + "/" + name;
   o.deployment = deployments_->store().Get(key);
-  for (const json& hd : diagnoses_->store().List()) {
+  diagnoses_->store().ForEach([&](const json& hd) {  // copies only this Deployment's diagnoses
     if (kube::meta::Namespace(hd) == ns && kube::StringAt(hd, "/spec/deployment") == name)
       o.diagnoses.push_back(hd);
     else if (DiagnosisActive(hd))
       ++o.active_elsewhere;
-  }
+  });
   const bool relevant = (o.deployment && (OptedIn(*o.deployment) || SavedOriginal(*o.deployment))) || !o.diagnoses.empty();
   if (!relevant) return o;
 
@@ -225,8 +225,9 @@ Observed Controller::Observe(const std::string& ns, const std::string& name, std
       if (pending.empty()) unseen_writes_.erase(key);
     }
   }
-  for (const json& h : hpas_->store().List())
+  hpas_->store().ForEach([&](const json& h) {
     if (DeploymentOfHpa(h) == key) o.hpa = h;
+  });
   std::set<std::string> rs_names;
   std::vector<std::string> pod_keys;
   {
@@ -306,7 +307,7 @@ void Controller::ProcessKey(const std::string& key, std::chrono::steady_clock::d
 
 void Controller::UpdateMetrics() {
   int active = 0;
-  for (const json& hd : diagnoses_->store().List()) active += DiagnosisActive(hd);
+  diagnoses_->store().ForEach([&](const json& hd) { active += DiagnosisActive(hd); });
   metrics_.in_progress->Set(active);
   std::lock_guard<std::mutex> lock(mu_);
   for (auto* inf : {deployments_.get(), replicasets_.get(), pods_.get(), hpas_.get(), diagnoses_.get()}) {

@@ -193,6 +193,9 @@ TEST_CASE("store put, replace and remove; packed or not, the same objects come b
   store.Put("a/p", pod);
   CHECK(*store.Get("a/p") == pod);
   CHECK(store.List() == std::vector<nlohmann::json>{pod});
+  std::vector<nlohmann::json> seen;
+  store.ForEach([&](const nlohmann::json& o) { seen.push_back(o); });
+  CHECK(seen == std::vector<nlohmann::json>{pod});
   CHECK(*store.Remove("a/p") == pod);
   k::Store other(packed);
   other.Put("a/q", pod);

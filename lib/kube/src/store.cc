@@ -34,6 +34,16 @@ std::vector<nlohmann::json> Store::List() const {
   return out;
 }
 
+void Store::ForEach(const std::function<void(const nlohmann::json&)>& fn) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [k, v] : objects_) {
+    if (packed_)
+      fn(Unpack(v));
+    else
+      fn(v.object);
+  }
+}
+
 std::vector<std::string> Store::Keys() const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<std::string> out;

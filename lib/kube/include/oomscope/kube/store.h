@@ -8,6 +8,7 @@
 // read — reads copy anyway. For caches of many objects that are read rarely (Pods).
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -25,6 +26,9 @@ class Store {
   std::optional<nlohmann::json> Get(const std::string& key) const;
   std::vector<nlohmann::json> List() const;
   std::vector<std::string> Keys() const;
+  // Calls `fn` on each object in key order without copying it (packed: decoded one at a time),
+  // under the store's lock: `fn` must not call the store. For scans that keep a few objects.
+  void ForEach(const std::function<void(const nlohmann::json&)>& fn) const;
   size_t size() const;
   bool packed() const { return packed_; }
 
