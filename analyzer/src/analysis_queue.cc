@@ -183,7 +183,11 @@ void AnalysisQueue::Analyze(const std::string& series) {
     }
     todo.push_back(&r);
   }
-  if (todo.empty()) return;
+  // Nothing joined since the last report (a series queued again while it was analyzed, the
+  // snapshot already covered): the report stands.
+  bool joined = false;
+  for (SnapshotRecord* r : todo) joined = joined || r->state == "pending";
+  if (!joined) return;
   auto start = std::chrono::steady_clock::now();
 
   // What each snapshot comes from: the upload's parse, its stored digest (not for the newest,

@@ -130,6 +130,16 @@ inline RawResponse Upload(const Analyzer& a, const std::string& snapshot, const 
   return Send(a.port(), UploadRequest(snapshot, o));
 }
 
+// Every snapshot of the series has its analysis recorded (the report is written before the
+// records say so: "analyzed" in the series can come first).
+inline bool Settled(const Analyzer& a, const std::string& series) {
+  nlohmann::json one = a.GetJson("/v1/series/" + series);
+  if (!one.is_object()) return false;
+  for (const auto& snap : one["snapshot_list"])
+    if (snap.value("state", "") == "pending") return false;
+  return true;
+}
+
 inline std::string ErrorCode(const RawResponse& r) {
   nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
   return j.is_object() ? j.value("code", "") : "";

@@ -1,5 +1,5 @@
 // lib/http's server (cpprestsdk underneath): a streaming handler that answers from the headers
-// (401, 413) gets its answer to the client at once, without the client sending the body.
+// (401, 413) without reading the body gets its answer to the client, the body read and dropped.
 #include <doctest/doctest.h>
 
 #include <atomic>
@@ -11,7 +11,7 @@ using namespace oomscope;
 using namespace oomscope::testing;
 
 TEST_SUITE("http") {
-TEST_CASE("a refused upload is answered before its body is sent, and the connection is closed") {
+TEST_CASE("a streaming handler may answer without reading the body; one that reads gets all of it") {
   auto server = http::MakeServer("127.0.0.1", 0);
   std::atomic<int> calls{0};
   std::atomic<uint64_t> read_by_handler{0};
@@ -29,21 +29,18 @@ TEST_CASE("a refused upload is answered before its body is sent, and the connect
   server->Route("GET", "/ping", [](const http::Request&) { return http::Response(200, "text/plain", "pong"); });
   REQUIRE(server->Start().ok());
 
-  // 1 GiB announced, 64 KiB sent, then the client waits: the 401 must come now. (Before, the
-  // server read the whole body first, and this waited until the timeout.)
+  // A body the handler leaves unread is read and dropped by the server, then answered; the
+  // connection is closed after the answer.
   RawRequest big;
   big.method = "POST";
   big.path = "/upload";
-  big.body = std::string(64 << 10, 'x');
-  big.declared_length = 1ull << 30;
-  int fd = SendPartial(server->port(), big);
-  REQUIRE(fd >= 0);
-  RawResponse r = ReadResponse(fd, 30);
+  big.body = std::string(3 << 20, 'x');
+  RawResponse r = Send(server->port(), big);
   CHECK(r.status == 401);
   CHECK(r.headers["connection"] == "close");
   CHECK(r.body.find("Unauthenticated") != std::string::npos);
 
-  // A small body left unread is still read, so the client sending it all gets the answer too.
+  // A small one too.
   RawRequest small;
   small.method = "POST";
   small.path = "/upload";

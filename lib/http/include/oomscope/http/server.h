@@ -60,10 +60,10 @@ class BodyReader {
 class Server {
  public:
   using Handler = std::function<Response(const Request&)>;
-  // Gets the headers first: it may answer (401, 413) without reading the body. The answer is
-  // then sent at once with `Connection: close`, and the connection closed after it, without
-  // reading the rest of the body (a rest of up to 1 MiB is read and dropped first, so that a
-  // client still sending reads the answer rather than a reset).
+  // Gets the headers first: it may answer (401, 413) without reading the body. The server then
+  // reads and discards the rest (never holding it) before it sends the answer, because
+  // cpprestsdk's listener answers only after the whole body arrived (cutting the body short is
+  // not safe in cpprestsdk 2.10: see server_cpprest.cc); the connection is closed.
   using StreamHandler = std::function<Response(const Request&, BodyReader&)>;
   virtual ~Server() = default;
   // Registers `handler` for `method` on `path`; the body (if any) is read whole into Request::body.
