@@ -21,6 +21,19 @@ TEST_CASE("a key is queued once, however often it is added") {
   CHECK(q.Len() == 0);
 }
 
+TEST_CASE("Get says how long the key waited since the add that queued it (the reconcile log's queued_ms)") {
+  WorkQueue q;
+  const auto before = WorkQueue::Clock::now();
+  q.Add("k");
+  q.Add("k");  // already queued: the first add's time stands
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  WorkQueue::Clock::duration waited{};
+  REQUIRE(q.Get(&waited) == "k");
+  CHECK(waited >= std::chrono::milliseconds(20));
+  CHECK(waited <= WorkQueue::Clock::now() - before);
+  q.Done("k");
+}
+
 TEST_CASE("a key added while it is processed comes back after Done, not before") {
   WorkQueue q;
   q.Add("k");
