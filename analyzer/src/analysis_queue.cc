@@ -192,6 +192,9 @@ void AnalysisQueue::Analyze(const std::string& series) {
 
   // What each snapshot comes from: the upload's parse, its stored digest (not for the newest,
   // which the report needs whole), or a parse of the stored file.
+  // Declared before the analyzer: the memory is given back to the budget after it is freed.
+  std::vector<BudgetLease> leases;  // of the parses in the analyzer
+  BudgetLease extra;
   heap::SeriesAnalyzer analyzer(heap::AnalyzeOptions{});
   std::map<std::string, heap::SnapshotDigest> digests;
   std::vector<uint64_t> from_disk;
@@ -214,7 +217,6 @@ void AnalysisQueue::Analyze(const std::string& series) {
   // waiting for it while holding memory could wait forever (on another worker doing the same, or
   // on parses queued behind this one), so a worker that cannot have it at once lets go of every
   // parse first, its own included, and then waits holding nothing.
-  BudgetLease extra;
   if (!from_disk.empty()) {
     uint64_t digest_bytes = 0;
     for (SnapshotRecord* r : todo)
@@ -231,7 +233,6 @@ void AnalysisQueue::Analyze(const std::string& series) {
 
   std::vector<SnapshotRecord*> added;
   SnapshotRecord* whole = nullptr;  // the newest added, when it was added whole
-  std::vector<BudgetLease> leases;  // of the parses in the analyzer: released after it
   auto keep_digest = [&] {  // the newest added goes to its digest; keep that for next time
     if (!whole) return;
     if (const heap::SnapshotDigest* d = analyzer.DigestNewest())
