@@ -118,6 +118,7 @@ Status Informer::ListAndReplace() {
     std::lock_guard<std::mutex> lock(mu_);
     handlers = handlers_;
     resource_version_ = list_version;
+    last_error_ = Status::Ok();  // before HasSynced() turns true: a waiter sees the LIST's success
   }
   for (const std::string& key : keys) {  // one object at a time, never the whole list as JSON
     std::optional<nlohmann::json> obj = store_.Get(key);
