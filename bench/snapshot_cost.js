@@ -3,8 +3,10 @@
 // from outside (--capture-cmd: e.g. `oomscope capture`, what the sidecar does), and prints one
 // JSON line: heap used, file bytes, RSS before, peak RSS during (VmHWM after resetting it through
 // /proc/self/clear_refs), seconds.
+// --shape array: the heap is instead mostly one array of references to four strings (the story's
+// leak), whose snapshot costs several times more per heap byte.
 //   node --expose-gc --max-old-space-size=8192 [--inspect=127.0.0.1:0] snapshot_cost.js \
-//        --mb 300 --out DIR [--capture-cmd 'oomscope capture --count 1 --interval 0 --out DIR --inspector']
+//        --mb 300 --out DIR [--shape mixed|array] [--capture-cmd 'oomscope capture --count 1 --interval 0 --out DIR --inspector']
 const fs = require('node:fs');
 const path = require('node:path');
 const v8 = require('node:v8');
@@ -19,6 +21,7 @@ const opt = (name, dflt) => {
 const targetBytes = Number(opt('mb', 35)) * 1024 * 1024;
 const outDir = opt('out', '.');
 const captureCmd = opt('capture-cmd', '');
+const shape = opt('shape', 'mixed');
 
 function status(field) {
   const m = fs.readFileSync('/proc/self/status', 'utf8').match(new RegExp('^' + field + ':\\s+(\\d+) kB', 'm'));
@@ -31,7 +34,12 @@ class Session { constructor(i) { this.id = i; this.user = 'user-' + (i % 5000); 
 const root = { objects: [], maps: [], fns: [] };
 globalThis.snapshotCostRoot = root;
 let i = 0;
-while (true) {
+const exts = ['.pdf', '.png', '.jpg', '.docx'];
+while (shape === 'array') {
+  for (let k = 0; k < 40000; k++) root.objects.push(exts[k & 3]);
+  if (process.memoryUsage().heapUsed >= targetBytes) break;
+}
+while (shape === 'mixed') {
   for (let k = 0; k < 10000; k++, i++) {
     root.objects.push(new Session(i));
     root.objects.push({ n: i, s: 'payload-' + i + '-' + 'x'.repeat(i % 40), list: [i, i + 1, i + 2] });
@@ -51,10 +59,11 @@ function report(file, how) {
   const peak = status('VmHWM');
   const fileBytes = fs.statSync(file).size;
   console.log(JSON.stringify({
-    how, mb: Number(opt('mb', 35)), heap_used: heapUsed, file_bytes: fileBytes, rss_before: rssBefore, peak_rss: peak,
+    how, shape, mb: Number(opt('mb', 35)), heap_used: heapUsed, file_bytes: fileBytes, rss_before: rssBefore, peak_rss: peak,
     peak_growth: peak - rssBefore, seconds: Number(seconds.toFixed(2)),
     file_per_heap: Number((fileBytes / heapUsed).toFixed(3)),
     growth_per_file: Number(((peak - rssBefore) / fileBytes).toFixed(3)),
+    growth_per_heap: Number(((peak - rssBefore) / heapUsed).toFixed(3)),
   }));
   fs.rmSync(file, { force: true });
 }

@@ -32,7 +32,8 @@ const char* const kConfigHelp =
     "  --rss-thresholds F,F       OOMSCOPE_RSS_THRESHOLDS          capture when RSS crosses these fractions of the limit\n"
     "  --sample-interval S        OOMSCOPE_SAMPLE_INTERVAL_SECONDS seconds between memory samples (5)\n"
     "  --snapshot-cost-factor F   OOMSCOPE_SNAPSHOT_COST_FACTOR    peak RSS growth per heap byte while a snapshot is\n"
-    "                                                              written (default: measured, docs/sidecar.md)\n"
+    "                                                              written (default 10; raised for the process when a\n"
+    "                                                              capture measures more, docs/sidecar.md)\n"
     "  --once                                                      exit once the series is captured and uploaded\n"
     "  metadata from the downward API: POD_NAME, POD_NAMESPACE, CONTAINER_NAME, WORKLOAD_NAME\n";
 

@@ -30,6 +30,9 @@ Metrics::Metrics() : registry(std::make_shared<prometheus::Registry>()) {
                           .Register(*registry)
                           .Add({}, Histogram::BucketBoundaries{0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600});
   snapshot_bytes = gauge("oomscope_sidecar_last_snapshot_bytes", "Size of the last snapshot taken.");
+  snapshot_cost = gauge("oomscope_sidecar_snapshot_cost_ratio",
+                        "Peak RSS growth per byte of V8 heap used that the headroom check assumes for a capture: the "
+                        "default until a capture of this process measured more.");
   auto& uploads = BuildCounter().Name("oomscope_sidecar_uploads_total").Help("Snapshot uploads, by result.").Register(*registry);
   uploads_uploaded = &uploads.Add({{"result", "uploaded"}});
   uploads_duplicate = &uploads.Add({{"result", "duplicate"}});

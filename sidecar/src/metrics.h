@@ -27,6 +27,7 @@ struct Metrics {
   prometheus::Counter* skips_no_limit;      // capture_skips_total{reason="no_limit"}
   prometheus::Histogram* capture_duration;
   prometheus::Gauge* snapshot_bytes;
+  prometheus::Gauge* snapshot_cost;  // snapshot_cost_ratio: peak RSS growth per heap byte assumed
   prometheus::Counter* uploads_uploaded;
   prometheus::Counter* uploads_duplicate;
   prometheus::Counter* uploads_retry;

@@ -115,6 +115,7 @@ void Sidecar::RecordSkip(const std::string& series, const std::string& reason, c
                                 {"heap_used", mem.ok() ? std::to_string(mem->heap_used) : ""},
                                 {"rss", mem.ok() ? std::to_string(mem->rss) : ""},
                                 {"needed_bytes", std::to_string(needed)},
+                                {"growth_per_heap_byte", std::to_string(metrics_.snapshot_cost->Value())},
                                 {"limit_bytes", std::to_string(config_.memory_limit_bytes)}});
 }
 
@@ -162,6 +163,7 @@ void Sidecar::RunSeries(cdp::Session& session, const std::string& series, const 
     cost.file_bytes_per_heap_byte = 1.0;
     cost.rss_growth_per_file_byte = config_.snapshot_cost_factor;
   }
+  metrics_.snapshot_cost->Set(cost.GrowthPerHeapByte());
   const uint64_t limit = config_.memory_limit_bytes;
   ThresholdTriggers thresholds(config_.heap_thresholds, config_.rss_thresholds, limit);
   // The snapshots this series plans: the timed ones, unless thresholds (which may never fire)
@@ -223,7 +225,20 @@ void Sidecar::RunSeries(cdp::Session& session, const std::string& series, const 
         continue;
       }
     }
+    const Result<cdp::MemoryFigures> before = mem;
     if (!CaptureOne(session, series, ++sequence, series_length, trigger, detail, node_version, mem)) return;
+    // What the capture cost this process: the next headroom check counts with it.
+    sample();
+    if (before.ok() && mem.ok()) {
+      if (std::optional<SnapshotCost> measured = MeasuredSnapshotCost(cost, *before, *mem)) {
+        cost = *measured;
+        metrics_.snapshot_cost->Set(cost.GrowthPerHeapByte());
+        log::Info("a snapshot of this heap costs more than assumed: later headroom checks use the measured cost",
+                  {{"series", series}, {"heap_used", std::to_string(before->heap_used)},
+                   {"rss_before", std::to_string(before->rss)}, {"peak_rss", std::to_string(mem->max_rss)},
+                   {"growth_per_heap_byte", std::to_string(cost.GrowthPerHeapByte())}});
+      }
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 #include "triggers.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "oomscope/common/format.h"
@@ -40,6 +41,21 @@ Headroom CheckHeadroom(const cdp::MemoryFigures& m, uint64_t limit_bytes, const 
   h.available = limit_bytes;
   h.affordable = limit_bytes == 0 || h.needed <= limit_bytes;
   return h;
+}
+
+std::optional<SnapshotCost> MeasuredSnapshotCost(const SnapshotCost& cost, const cdp::MemoryFigures& before,
+                                                 const cdp::MemoryFigures& after) {
+  // A peak older than the capture says nothing about it: only a new one counts.
+  if (after.max_rss <= before.max_rss || after.max_rss <= before.rss) return std::nullopt;
+  // The snapshot saw the live heap: the capture collects garbage first, so the heap sampled
+  // after it (soon after) is the closer figure; the one before may hold garbage.
+  const uint64_t live = std::min(before.heap_used, after.heap_used);
+  if (live == 0) return std::nullopt;
+  const double per_heap_byte = static_cast<double>(after.max_rss - before.rss) / static_cast<double>(live);
+  if (per_heap_byte <= cost.GrowthPerHeapByte()) return std::nullopt;
+  SnapshotCost measured = cost;
+  measured.rss_growth_per_file_byte = per_heap_byte / cost.file_bytes_per_heap_byte;
+  return measured;
 }
 
 }  // namespace oomscope::sidecar

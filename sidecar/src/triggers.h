@@ -47,4 +47,15 @@ struct Headroom {
 };
 Headroom CheckHeadroom(const cdp::MemoryFigures& m, uint64_t limit_bytes, const SnapshotCost& cost);
 
+// What a snapshot of this process's heap cost, as measured on a capture: `before` sampled just
+// ahead of it, `after` just behind it. The cost depends on the heap's shape: ~10 bytes of peak
+// RSS growth per byte of heap used for a mixed heap, ~50 for a heap that is mostly one huge array
+// of references (the typical leak; docs/sidecar.md, "What a snapshot costs"), so the defaults can
+// be short by 5x. The process's peak RSS (maxRSS) tells: when the capture set a new peak, the
+// growth is that peak minus the RSS before, per byte of live heap (the smaller of the two heap
+// figures: the capture collects garbage first). Returns `cost` raised to the measured growth per heap
+// byte when that is higher (never lowered: the next heap may be worse), else nullopt.
+std::optional<SnapshotCost> MeasuredSnapshotCost(const SnapshotCost& cost, const cdp::MemoryFigures& before,
+                                                 const cdp::MemoryFigures& after);
+
 }  // namespace oomscope::sidecar

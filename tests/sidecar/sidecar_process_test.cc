@@ -274,6 +274,46 @@ TEST_CASE("a threshold crossed without headroom for the snapshot is skipped, wit
   CHECK(Stored(s.rx).empty());
 }
 
+TEST_CASE("a capture that cost more than assumed is measured: the next one that would not fit is skipped") {
+  Setup s("measured");
+  REQUIRE(s.receiver.ok());
+  App app(s.work);
+  REQUIRE(app.port > 0);
+  // The story's leak shape: one array of references to four strings, ~6 MiB more heap. A V8
+  // snapshot of it costs ~50 bytes of peak RSS per heap byte (docs/sidecar.md), not the assumed
+  // 10: the first capture (~60 MiB RSS + 10 x ~12 MiB) fits under 500 MiB and leaves the app at
+  // ~350 MiB; with the default cost a second would still seem to fit (~350 + 10 x ~7 MiB), with
+  // the measured one it does not (~350 + 50 x ~7).
+  CHECK(app.Post("/grow?mb=6&shape=array").rfind("200", 0) == 0);
+  LoggedProcess sidecar(ThresholdArgs(s, app, {"--memory-limit", "500Mi"}), (s.work / "sidecar.log").string());
+  REQUIRE(!sidecar.WaitForLine("a new series", 20).empty());
+  std::string port = sidecar.WaitForLine("\"port\":\"", 5);
+  const std::string capture = "http://127.0.0.1:" + port.substr(0, port.find('"')) + "/capture";
+  CHECK(Fetch("POST", capture).rfind("202", 0) == 0);
+  std::string measured = sidecar.WaitForLine("costs more than assumed", 60);
+  REQUIRE(!measured.empty());
+  // The log line's string fields ("key":"value").
+  auto field = [&](const std::string& key) {
+    size_t at = measured.find("\"" + key + "\":\"");
+    REQUIRE(at != std::string::npos);
+    at += key.size() + 4;
+    return measured.substr(at, measured.find('"', at) - at);
+  };
+  CHECK(std::stod(field("growth_per_heap_byte")) > 20);
+  CHECK(std::stoull(field("peak_rss")) > std::stoull(field("rss_before")));
+  REQUIRE(WaitUntil([&] { return Stored(s.rx).size() == 1; }, 60));
+  CHECK(Fetch("POST", capture).rfind("202", 0) == 0);
+  std::string skipped = sidecar.WaitForLine("capture skipped", 60);
+  REQUIRE(!skipped.empty());
+  CHECK(skipped.find("\"reason\":\"no_headroom\"") != std::string::npos);
+  CHECK(skipped.find("\"trigger\":\"on-demand\"") != std::string::npos);
+  std::string metrics = MetricsOf(sidecar);
+  CHECK(metrics.find("oomscope_sidecar_capture_skips_total{reason=\"no_headroom\"} 1") != std::string::npos);
+  CHECK(metrics.find("oomscope_sidecar_snapshot_cost_ratio 10\n") == std::string::npos);
+  CHECK(metrics.find("oomscope_sidecar_snapshot_cost_ratio ") != std::string::npos);
+  CHECK(Stored(s.rx).size() == 1);
+}
+
 TEST_CASE("thresholds without a known memory limit: recorded as a skip, reason no_limit") {
   Setup s("nolimit");
   REQUIRE(s.receiver.ok());

@@ -84,3 +84,30 @@ TEST_CASE("headroom: rss plus the snapshot's peak growth must fit under the limi
   CHECK(tight.needed == 803);
   CHECK(CheckHeadroom(Mem(1ull << 40, 1ull << 40), 0, cost).affordable);  // no limit known: no check here
 }
+
+TEST_CASE("a capture's measured cost raises the headroom check's, never lowers it") {
+  SnapshotCost cost;  // the defaults: 10 bytes of peak growth per heap byte
+  auto fig = [](uint64_t heap_used, uint64_t rss, uint64_t max_rss) {
+    cdp::MemoryFigures m = Mem(heap_used, rss);
+    m.max_rss = max_rss;
+    return m;
+  };
+  // A 10 MiB heap (after the capture's GC; 12 MiB with garbage before it) whose snapshot took
+  // the process from 60 MiB to a new peak of 560 MiB: 50 bytes per live heap byte.
+  const uint64_t MiB = 1 << 20;
+  std::optional<SnapshotCost> measured = MeasuredSnapshotCost(cost, fig(12 * MiB, 60 * MiB, 70 * MiB), fig(10 * MiB, 400 * MiB, 560 * MiB));
+  REQUIRE(measured);
+  CHECK(measured->GrowthPerHeapByte() == doctest::Approx(50.0));
+  CHECK(measured->PeakGrowthBytes(10 * MiB) == 500 * MiB);
+  // With it the same heap no longer fits under a 600 MiB limit at 400 MiB of RSS; with the
+  // defaults it did.
+  CHECK(CheckHeadroom(Mem(10 * MiB, 400 * MiB), 600 * MiB, cost).affordable);
+  CHECK(!CheckHeadroom(Mem(10 * MiB, 400 * MiB), 600 * MiB, *measured).affordable);
+  // A cheaper capture than assumed changes nothing.
+  CHECK(!MeasuredSnapshotCost(*measured, fig(10 * MiB, 60 * MiB, 70 * MiB), fig(10 * MiB, 100 * MiB, 150 * MiB)));
+  CHECK(!MeasuredSnapshotCost(cost, fig(10 * MiB, 60 * MiB, 70 * MiB), fig(10 * MiB, 100 * MiB, 150 * MiB)));
+  // No new peak (an older one was higher), no figure, or no heap: nothing learned.
+  CHECK(!MeasuredSnapshotCost(cost, fig(10 * MiB, 60 * MiB, 900 * MiB), fig(10 * MiB, 400 * MiB, 900 * MiB)));
+  CHECK(!MeasuredSnapshotCost(cost, fig(10 * MiB, 60 * MiB, 0), fig(10 * MiB, 400 * MiB, 0)));
+  CHECK(!MeasuredSnapshotCost(cost, fig(0, 60 * MiB, 70 * MiB), fig(0, 400 * MiB, 560 * MiB)));
+}

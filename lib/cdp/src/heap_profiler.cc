@@ -109,7 +109,11 @@ Result<MemoryFigures> GetMemoryFigures(Session& session, std::chrono::millisecon
   m.heap_total = static_cast<uint64_t>(usage->value("totalSize", 0.0));
   Result<nlohmann::json> ev = session.Call(
       "Runtime.evaluate",
-      {{"expression", "JSON.stringify(process.memoryUsage())"}, {"returnByValue", true}}, timeout);
+      {{"expression",
+        "JSON.stringify(Object.assign(process.memoryUsage(), typeof process.resourceUsage === 'function' ? "
+        "{maxRSS: process.resourceUsage().maxRSS * 1024} : {}))"},
+       {"returnByValue", true}},
+      timeout);
   if (!ev.ok()) return ev.status();
   const auto& result = (*ev)["result"];
   if (!result.is_object() || !result.contains("value") || !result["value"].is_string())
@@ -119,6 +123,7 @@ Result<MemoryFigures> GetMemoryFigures(Session& session, std::chrono::millisecon
   m.rss = static_cast<uint64_t>(mu.value("rss", 0.0));
   m.external = static_cast<uint64_t>(mu.value("external", 0.0));
   m.array_buffers = static_cast<uint64_t>(mu.value("arrayBuffers", 0.0));
+  m.max_rss = static_cast<uint64_t>(mu.value("maxRSS", 0.0));
   return m;
 }
 

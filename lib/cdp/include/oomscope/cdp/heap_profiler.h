@@ -35,6 +35,7 @@ Result<CaptureResult> CaptureHeapSnapshot(Session& session, const std::string& p
 struct MemoryFigures {
   uint64_t heap_used = 0, heap_total = 0;            // Runtime.getHeapUsage
   uint64_t rss = 0, external = 0, array_buffers = 0;  // process.memoryUsage()
+  uint64_t max_rss = 0;  // the process's peak RSS so far (process.resourceUsage().maxRSS); 0 if unknown
 };
 Result<MemoryFigures> GetMemoryFigures(Session& session, std::chrono::milliseconds timeout);
 

@@ -23,17 +23,22 @@ struct SnapshotCost {
   //  ~1 GiB       v8.writeHeapSnapshot(): OOM-killed at 10.4 GiB RSS (growth >= 9x heap)
   // The defaults round up: 2 bytes of file per heap byte, 5 bytes of peak RSS growth per file
   // byte, i.e. 10 bytes of headroom per byte of heap used.
+  // A heap that is mostly one huge array of references (the typical leak) costs far more:
+  // 22-26 bytes of growth per file byte, 58-85 per heap byte (SHAPE=array bench/snapshot_cost.sh,
+  // docs/sidecar.md). The sidecar therefore measures each capture's real cost and raises these
+  // for the process when it was higher (sidecar/src/triggers.h, MeasuredSnapshotCost).
   //
   // Snapshot file bytes per byte of V8 heap used.
   double file_bytes_per_heap_byte = 2.0;
   // Peak RSS growth of the writing process per byte of snapshot file.
   double rss_growth_per_file_byte = 5.0;
 
+  // Peak RSS growth per byte of heap used.
+  double GrowthPerHeapByte() const { return file_bytes_per_heap_byte * rss_growth_per_file_byte; }
   // Bytes of extra resident memory the process needs to write a snapshot of a heap that uses
   // `heap_used` bytes.
   uint64_t PeakGrowthBytes(uint64_t heap_used) const {
-    return static_cast<uint64_t>(static_cast<double>(heap_used) * file_bytes_per_heap_byte *
-                                 rss_growth_per_file_byte);
+    return static_cast<uint64_t>(static_cast<double>(heap_used) * GrowthPerHeapByte());
   }
 };
 
