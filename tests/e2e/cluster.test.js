@@ -201,6 +201,12 @@ test('an OOMKilled Deployment is diagnosed (supportedExtensions) and restored ex
     const sidecarSpec = [...(tpl.initContainers || []), ...tpl.containers].find((c) => c.name === 'oomscope-sidecar');
     assert.ok(sidecarSpec, 'the sidecar is in the pod template');
     step(`recipe applied: limit ${api.resources.limits.memory}`);
+    // The diagnosis pod gets steady traffic, as in production. Flat out (~10k requests a second
+    // on one pod) the story's array grew ~1 MB a second, and a V8 snapshot of a heap that is one
+    // huge array costs ~26 bytes of peak RSS per byte of file (docs/sidecar.md), so by the third
+    // snapshot a fast machine went past the raised limit: the pod was OOM-killed again and again,
+    // each restart a new series that never completed.
+    load.setRate(Number(process.env.OOMSCOPE_E2E_DIAG_RPS || 300));
 
     // 7. The new pod runs the app with the inspector and the real sidecar.
     const diagPod = await waitFor('a pod running the app with the inspector and the sidecar', async () => (await pods()).find((p) => {
