@@ -31,13 +31,18 @@ constexpr const char* kHelp =
     "  --out DIR          directory for the snapshots (created if missing)\n"
     "  --count N          snapshots in the series (default 3)\n"
     "  --interval S       seconds between snapshots (default 30)\n"
+    "  --mode MODE        auto (default): when the process can write into DIR and this\n"
+    "                     command can read what it wrote (same machine and user), the process\n"
+    "                     writes each snapshot itself (v8.writeHeapSnapshot, as fast as an\n"
+    "                     in-process write); otherwise, and with 'stream', the snapshot comes\n"
+    "                     over the inspector protocol\n"
     "  --allow-remote     allow a non-loopback inspector (it runs arbitrary code: think twice)\n"
     "  --quiet            no progress on stderr\n";
 
 }  // namespace
 
 int CaptureCommand(int argc, char** argv) {
-  std::string inspector = "127.0.0.1:9229", out;
+  std::string inspector = "127.0.0.1:9229", out, mode = "auto";
   long count = 3;
   double interval = 30;
   bool allow_remote = false, quiet = false;
@@ -52,6 +57,8 @@ int CaptureCommand(int argc, char** argv) {
       inspector = v;
     } else if (a == "--out" && (v = value())) {
       out = v;
+    } else if (a == "--mode" && (v = value())) {
+      mode = v;
     } else if (a == "--count" && (v = value())) {
       count = std::strtol(v, nullptr, 10);
     } else if (a == "--interval" && (v = value())) {
@@ -65,8 +72,8 @@ int CaptureCommand(int argc, char** argv) {
       return kExitBadInput;
     }
   }
-  if (out.empty() || count < 1 || count > 1000 || interval < 0) {
-    std::fprintf(stderr, "oomscope capture: --out is required; --count 1..1000; --interval >= 0\n");
+  if (out.empty() || count < 1 || count > 1000 || interval < 0 || (mode != "auto" && mode != "stream")) {
+    std::fprintf(stderr, "oomscope capture: --out is required; --count 1..1000; --interval >= 0; --mode auto|stream\n");
     return kExitBadInput;
   }
   Result<cdp::Endpoint> ep = cdp::ParseEndpoint(inspector, allow_remote);
@@ -96,12 +103,23 @@ int CaptureCommand(int argc, char** argv) {
   if (!quiet && version.ok()) {
     std::fprintf(stderr, "connected to %s (%s)\n", ep->ToString().c_str(), version->browser.c_str());
   }
+  cdp::CaptureOptions options;
+  if (mode == "auto") {
+    std::string why;
+    Result<bool> shared = cdp::SharesDirectory(**session, out, timeout, &why);
+    if (shared.ok() && *shared) options.mode = cdp::CaptureMode::kAppWrites;
+    if (!quiet) {
+      std::fprintf(stderr, "capture mode: %s%s\n", cdp::CaptureModeName(options.mode),
+                   options.mode == cdp::CaptureMode::kAppWrites ? " (the process writes its snapshots into --out)"
+                                                               : (" (" + (shared.ok() ? why : shared.status().message()) + ")").c_str());
+    }
+  }
   std::vector<std::string> paths;
   for (long k = 1; k <= count; ++k) {
     if (k > 1 && interval > 0) std::this_thread::sleep_for(std::chrono::duration<double>(interval));
     Result<cdp::MemoryFigures> mem = cdp::GetMemoryFigures(**session, timeout);
     std::string path = out + "/heap-" + stamp + "-" + std::to_string(k) + ".heapsnapshot";
-    Result<cdp::CaptureResult> r = cdp::CaptureHeapSnapshot(**session, path);
+    Result<cdp::CaptureResult> r = cdp::CaptureHeapSnapshot(**session, path, options);
     if (!r.ok()) {
       std::fprintf(stderr, "oomscope capture: %s\n", r.status().message().c_str());
       return kExitError;

@@ -3,7 +3,9 @@
 # snapshots alternately (the order rotates each round) with
 #   (a) the process itself: v8.writeHeapSnapshot() (time measured around the call, in-process),
 #   (b) chrome-remote-interface (npm) from another process (cri_capture.js),
-#   (c) `oomscope capture` (lib/cdp, the sidecar's library),
+#   (c) `oomscope capture` (lib/cdp, the sidecar's library) in its default mode: here, on one
+#       machine as one user, the process writes the snapshot itself into --out (app-writes),
+#   (d) `oomscope capture --mode stream`: the snapshot over the inspector protocol,
 # and reports wall time and, for (b) and (c), the capturing client's peak RSS (/usr/bin/time -v);
 # also the target's own peak RSS growth while its snapshot was written (VmHWM, reset before each).
 #   bench/sidecar/run.sh [OOMSCOPE_CLI] [ROUNDS] [SIZES_MIB...]
@@ -44,7 +46,7 @@ for mb in "${sizes[@]}"; do
   heap=$(curl -s "127.0.0.1:$control/memory" | node -p 'Math.round(JSON.parse(require("fs").readFileSync(0)).heapUsed/1048576)')
   echo "heap ${heap} MiB used, inspector $inspector" >&2
   for round in $(seq "$rounds"); do
-    case $((round % 3)) in 1) order="a b c" ;; 2) order="b c a" ;; 0) order="c a b" ;; esac
+    case $((round % 4)) in 1) order="a b c d" ;; 2) order="b c d a" ;; 3) order="c d a b" ;; 0) order="d a b c" ;; esac
     for tool in $order; do
       rm -rf "$work/snap"; mkdir -p "$work/snap"
       case $tool in
@@ -58,11 +60,13 @@ for mb in "${sizes[@]}"; do
            /usr/bin/time -v -o "$work/time" node cri_capture.js "${inspector#*:}" "$work/snap/cri.heapsnapshot"
            read -r secs kib < <(time_of "$work/time"); rss=$((kib / 1024))
            bytes=$(stat -c %s "$work/snap/cri.heapsnapshot"); name="(b) chrome-remote-interface" ;;
-        c) curl -s -XPOST "127.0.0.1:$control/hwm-reset" >/dev/null
+        c|d) curl -s -XPOST "127.0.0.1:$control/hwm-reset" >/dev/null
+           mode=auto; [ "$tool" = d ] && mode=stream
            /usr/bin/time -v -o "$work/time" "$cli" capture --inspector "$inspector" --out "$work/snap" \
-             --count 1 --interval 0 --quiet >/dev/null
+             --count 1 --interval 0 --mode "$mode" 2>"$work/capture.err" >/dev/null
            read -r secs kib < <(time_of "$work/time"); rss=$((kib / 1024))
-           bytes=$(stat -c %s "$work"/snap/*.heapsnapshot); name="(c) oomscope capture" ;;
+           used=$(sed -n 's/^capture mode: \([a-z-]*\).*/\1/p' "$work/capture.err"); used=${used:-stream}
+           bytes=$(stat -c %s "$work"/snap/*.heapsnapshot); name="($tool) oomscope capture ($used)" ;;
       esac
       [ "$tool" = a ] || growth=$(curl -s "127.0.0.1:$control/hwm" | node -p 'JSON.parse(require("fs").readFileSync(0)).peak_growth')
       echo "| ${heap} MiB | $round | $name | $secs | $rss | $((bytes / 1048576)) | $((growth / 1048576)) |"
@@ -74,11 +78,11 @@ for mb in "${sizes[@]}"; do
   kill "$target_pid"; wait "$target_pid" 2>/dev/null || true; target_pid=
 done
 echo
-echo "| heap | (b)/(a) wall | (c)/(a) wall | (c)/(b) wall | (b) max client RSS MiB | (c) max client RSS MiB |"
-echo "|---|---|---|---|---|---|"
+echo "| heap | (b)/(a) wall | (c)/(a) wall | (d)/(a) wall | (c)/(b) wall | (b) max client RSS MiB | (c) max client RSS MiB | (d) max client RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|"
 for mb in "${sizes[@]}"; do
-  a=${sum[$mb,a]} b=${sum[$mb,b]} c=${sum[$mb,c]}
-  echo "| ~$mb MiB | $(echo "scale=2; $b / $a" | bc) | $(echo "scale=2; $c / $a" | bc) | $(echo "scale=2; $c / $b" | bc) | ${sum[$mb,b,rss]} | ${sum[$mb,c,rss]} |"
+  a=${sum[$mb,a]} b=${sum[$mb,b]} c=${sum[$mb,c]} d=${sum[$mb,d]}
+  echo "| ~$mb MiB | $(echo "scale=2; $b / $a" | bc) | $(echo "scale=2; $c / $a" | bc) | $(echo "scale=2; $d / $a" | bc) | $(echo "scale=2; $c / $b" | bc) | ${sum[$mb,b,rss]} | ${sum[$mb,c,rss]} | ${sum[$mb,d,rss]} |"
 done
 echo
 echo "Ratios are of the sums over the rounds. Load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."

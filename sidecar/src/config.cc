@@ -34,6 +34,9 @@ const char* const kConfigHelp =
     "  --snapshot-cost-factor F   OOMSCOPE_SNAPSHOT_COST_FACTOR    peak RSS growth per heap byte while a snapshot is\n"
     "                                                              written (default 10; raised for the process when a\n"
     "                                                              capture measures more, docs/sidecar.md)\n"
+    "  --capture-mode auto|stream OOMSCOPE_CAPTURE_MODE            auto: the app writes each snapshot into the spool itself\n"
+    "                                                              when it can and the sidecar can read it (a shared volume,\n"
+    "                                                              one user); stream: always over the inspector protocol\n"
     "  --once                                                      exit once the series is captured and uploaded\n"
     "  metadata from the downward API: POD_NAME, POD_NAMESPACE, CONTAINER_NAME, WORKLOAD_NAME\n";
 
@@ -67,7 +70,7 @@ Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, st
       {"log-format", "OOMSCOPE_LOG_FORMAT"}, {"diagnostic-dir", "OOMSCOPE_DIAGNOSTIC_DIR"},
       {"memory-limit", "OOMSCOPE_MEMORY_LIMIT_BYTES"}, {"heap-thresholds", "OOMSCOPE_HEAP_THRESHOLDS"},
       {"rss-thresholds", "OOMSCOPE_RSS_THRESHOLDS"}, {"sample-interval", "OOMSCOPE_SAMPLE_INTERVAL_SECONDS"},
-      {"snapshot-cost-factor", "OOMSCOPE_SNAPSHOT_COST_FACTOR"}};
+      {"snapshot-cost-factor", "OOMSCOPE_SNAPSHOT_COST_FACTOR"}, {"capture-mode", "OOMSCOPE_CAPTURE_MODE"}};
   for (const auto& [flag, var] : kEnv) {
     auto it = env.find(var);
     if (it != env.end() && !it->second.empty()) v[flag] = it->second;
@@ -133,6 +136,8 @@ Result<Config> ParseConfig(int argc, char** argv, const std::map<std::string, st
     else if (key == "listen") c.listen = val;
     else if (key == "log-format") c.log_format = val;
     else if (key == "diagnostic-dir") c.diagnostic_dir = val;
+    else if (key == "capture-mode" && (val == "auto" || val == "stream")) c.capture_mode = val;
+    else if (key == "capture-mode") return InvalidArgument("capture-mode: '" + val + "' is not auto or stream");
     else if (key != "count" && key != "interval" && key != "spool-max-bytes" && key != "memory-limit" &&
              key != "heap-thresholds" && key != "rss-thresholds" && key != "sample-interval" &&
              key != "snapshot-cost-factor" && key != "initial-delay")

@@ -27,6 +27,10 @@ struct Config {
   std::chrono::milliseconds initial_delay{std::chrono::seconds(60)};
   std::string listen = "0.0.0.0:9464";        // OOMSCOPE_LISTEN, --listen (/metrics, /healthz, /capture)
   bool once = false;                          // --once: exit when the series is uploaded
+  // OOMSCOPE_CAPTURE_MODE, --capture-mode: "auto" (the app writes each snapshot into the spool
+  // itself when it shares the spool's directory, as in the recipe's pod), or "stream" (always
+  // over the protocol). docs/sidecar.md, "Capture modes".
+  std::string capture_mode = "auto";
   std::string diagnostic_dir;                 // OOMSCOPE_DIAGNOSTIC_DIR, --diagnostic-dir: Node's own snapshots
   std::string log_format = "json";            // OOMSCOPE_LOG_FORMAT, --log-format (json|text)
   bool gzip = false;                          // OOMSCOPE_GZIP, --gzip: Content-Encoding: gzip uploads

@@ -119,11 +119,26 @@ void Sidecar::RecordSkip(const std::string& series, const std::string& reason, c
                                 {"limit_bytes", std::to_string(config_.memory_limit_bytes)}});
 }
 
-bool Sidecar::CaptureOne(cdp::Session& session, const std::string& series, int sequence, int series_length,
-                         const std::string& trigger, const std::string& detail, const std::string& node_version,
-                         const Result<cdp::MemoryFigures>& mem) {
+cdp::CaptureOptions Sidecar::ChooseCaptureMode(cdp::Session& session, const std::string& series) {
+  cdp::CaptureOptions options;
+  if (config_.capture_mode == "stream") return options;
+  std::string why;
+  Result<bool> shared = cdp::SharesDirectory(session, spool_->dir(), 10s, &why);
+  if (shared.ok() && *shared) {
+    options.mode = cdp::CaptureMode::kAppWrites;
+    log::Info("capture mode: the app writes its snapshots into the spool", {{"series", series}, {"mode", "app-writes"}});
+  } else {
+    log::Info("capture mode: over the inspector protocol",
+              {{"series", series}, {"mode", "stream"}, {"reason", shared.ok() ? why : shared.status().message()}});
+  }
+  return options;
+}
+
+bool Sidecar::CaptureOne(cdp::Session& session, const cdp::CaptureOptions& options, const std::string& series,
+                         int sequence, int series_length, const std::string& trigger, const std::string& detail,
+                         const std::string& node_version, const Result<cdp::MemoryFigures>& mem) {
   std::string path = spool_->IncomingPath();
-  Result<cdp::CaptureResult> r = cdp::CaptureHeapSnapshot(session, path);
+  Result<cdp::CaptureResult> r = cdp::CaptureHeapSnapshot(session, path, options);
   if (!r.ok()) {
     metrics_.captures_failed->Increment();
     log::Error("capture failed", {{"series", series}, {"trigger", trigger}, {"error", r.status().message()}});
@@ -136,7 +151,8 @@ bool Sidecar::CaptureOne(cdp::Session& session, const std::string& series, int s
                          {"workload", config_.workload}, {"series", series}, {"sequence", sequence},
                          {"series_length", series_length},
                          {"captured_at", static_cast<double>(std::time(nullptr))},
-                         {"trigger", trigger}, {"node_version", node_version}};
+                         {"trigger", trigger}, {"node_version", node_version},
+                         {"capture_mode", cdp::CaptureModeName(r->mode)}};
   if (!detail.empty()) meta["trigger_detail"] = detail;
   if (mem.ok()) {
     meta["memory"] = {{"heap_used", mem->heap_used}, {"heap_total", mem->heap_total}, {"rss", mem->rss},
@@ -148,7 +164,8 @@ bool Sidecar::CaptureOne(cdp::Session& session, const std::string& series, int s
   metrics_.spool_dropped->Increment(static_cast<double>(spool_->dropped() - dropped_before));
   if (e.ok()) {
     log::Info("snapshot captured", {{"series", series}, {"sequence", std::to_string(sequence)}, {"trigger", trigger},
-                                    {"bytes", std::to_string(r->bytes)}, {"id", e->id}});
+                                    {"bytes", std::to_string(r->bytes)}, {"seconds", std::to_string(r->seconds)},
+                                    {"mode", cdp::CaptureModeName(r->mode)}, {"id", e->id}});
   } else {
     log::Error("snapshot not spooled", {{"error", e.status().message()}});
   }
@@ -175,6 +192,7 @@ void Sidecar::RunSeries(cdp::Session& session, const std::string& series, const 
                "downward API, or --memory-limit)",
                Unavailable("not sampled"), 0);
   }
+  const cdp::CaptureOptions capture = ChooseCaptureMode(session, series);
   int sequence = 0, timed = 0;
   Clock::time_point next_timed = Clock::now() + config_.initial_delay, next_sample = Clock::now();
   if (config_.series_count > 0)
@@ -226,7 +244,7 @@ void Sidecar::RunSeries(cdp::Session& session, const std::string& series, const 
       }
     }
     const Result<cdp::MemoryFigures> before = mem;
-    if (!CaptureOne(session, series, ++sequence, series_length, trigger, detail, node_version, mem)) return;
+    if (!CaptureOne(session, capture, series, ++sequence, series_length, trigger, detail, node_version, mem)) return;
     // What the capture cost this process: the next headroom check counts with it.
     sample();
     if (before.ok() && mem.ok()) {

@@ -32,9 +32,12 @@ class Sidecar {
   // or with Config::once when the series is done.
   void RunSeries(cdp::Session& session, const std::string& series, const std::string& node_version);
   // Captures one snapshot and spools it; false when the capture failed (the session is likely gone).
-  bool CaptureOne(cdp::Session& session, const std::string& series, int sequence, int series_length,
-                  const std::string& trigger, const std::string& detail, const std::string& node_version,
-                  const Result<cdp::MemoryFigures>& mem);
+  bool CaptureOne(cdp::Session& session, const cdp::CaptureOptions& options, const std::string& series, int sequence,
+                  int series_length, const std::string& trigger, const std::string& detail,
+                  const std::string& node_version, const Result<cdp::MemoryFigures>& mem);
+  // How this session's snapshots are taken (Config::capture_mode; the app writes them into the
+  // spool when it shares the spool's directory).
+  cdp::CaptureOptions ChooseCaptureMode(cdp::Session& session, const std::string& series);
   // A capture not taken: logged with its reason, counted (captures_total{result="skipped"},
   // capture_skips_total{reason}).
   void RecordSkip(const std::string& series, const std::string& reason, const std::string& trigger,

@@ -72,8 +72,9 @@ Status Spool::Recover() {
   for (const auto& de : fs::directory_iterator(dir_, ec)) {
     std::string name = de.path().filename().string();
     std::string path = de.path().string();
-    // Debris of an interrupted capture or write: never a complete entry.
-    if (name.ends_with(".partial") || name.ends_with(".tmp") || name.rfind("incoming-", 0) == 0) {
+    // Debris of an interrupted capture, write or capture-mode probe: never a complete entry.
+    if (name.ends_with(".partial") || name.ends_with(".tmp") || name.rfind("incoming-", 0) == 0 ||
+        name.rfind(".oomscope-probe-", 0) == 0) {
       fs::remove(de.path(), ec);
       continue;
     }

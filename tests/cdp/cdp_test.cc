@@ -142,17 +142,102 @@ TEST_CASE("the process killed mid-capture: a clear error, the partial set aside,
   fs::remove_all(dir);
 }
 
+TEST_CASE("app-writes: the app writes its own snapshots into a directory both see; a series lines up across modes") {
+  NodeProcess node({kTarget});
+  REQUIRE(node.ok());
+  auto session = Open(node);
+  fs::path dir = TempDir("app-writes");
+  std::string why;
+  Result<bool> shared = cdp::SharesDirectory(*session, dir.string(), kTimeout, &why);
+  REQUIRE_MESSAGE(shared.ok(), shared.status().ToString());
+  CHECK_MESSAGE(*shared, why);
+  CHECK(fs::is_empty(dir));  // the probe is gone
+  // A directory the app cannot write in: not shared, and why.
+  shared = cdp::SharesDirectory(*session, (dir / "missing").string(), kTimeout, &why);
+  REQUIRE(shared.ok());
+  CHECK_FALSE(*shared);
+  CHECK(why.find("cannot write") != std::string::npos);
+  CHECK(why.find("ENOENT") != std::string::npos);
+
+  // One session, the modes mixed: V8's object ids are the isolate's, so the series lines up.
+  std::vector<std::string> files;
+  for (int k = 1; k <= 3; ++k) {
+    Leak(*session, 20000);
+    cdp::CaptureOptions opt;
+    opt.mode = k == 2 ? cdp::CaptureMode::kStream : cdp::CaptureMode::kAppWrites;
+    // A relative path: the app, whose working directory differs, still writes where we look.
+    std::string path = fs::relative(dir / ("s" + std::to_string(k) + ".heapsnapshot")).string();
+    Result<cdp::CaptureResult> r = cdp::CaptureHeapSnapshot(*session, path, opt);
+    REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+    CHECK(r->mode == opt.mode);
+    CHECK(r->bytes == fs::file_size(path));
+    CHECK_FALSE(fs::exists(path + ".partial"));
+    CHECK(heap::ParseSnapshotFile(path).ok());
+    files.push_back(path);
+  }
+  Result<heap::Report> report = heap::AnalyzeFiles(files, heap::AnalyzeOptions{});
+  REQUIRE_MESSAGE(report.ok(), report.status().ToString());
+  CHECK(report->same_process);
+  REQUIRE_FALSE(report->suspects.empty());
+  CHECK(report->suspects.front().held_under == "sessions");
+
+  // What the app throws is the error; nothing is left under the path.
+  cdp::CaptureOptions opt;
+  opt.mode = cdp::CaptureMode::kAppWrites;
+  std::string nowhere = (dir / "missing" / "x.heapsnapshot").string();
+  Result<cdp::CaptureResult> r = cdp::CaptureHeapSnapshot(*session, nowhere, opt);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kFailedPrecondition);
+  CHECK(r.status().message().find("the app threw: Error: ENOENT") != std::string::npos);
+  CHECK_FALSE(fs::exists(nowhere));
+  CHECK(session->Connected());
+  fs::remove_all(dir);
+}
+
+TEST_CASE("app-writes: the process killed mid-write: a clear error, the partial set aside") {
+  fs::path dir = TempDir("app-killed");
+  std::string path = (dir / "killed.heapsnapshot").string();
+  NodeProcess node({kTarget});
+  REQUIRE(node.ok());
+  auto session = Open(node);
+  Leak(*session, 300000);  // a heap big enough to take a while
+  std::thread killer([&] {
+    // Once the app has started writing, kill it.
+    for (int i = 0; i < 600 && !(fs::exists(path + ".partial") && fs::file_size(path + ".partial") > 0); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ::kill(node.pid(), SIGKILL);
+  });
+  cdp::CaptureOptions opt;
+  opt.mode = cdp::CaptureMode::kAppWrites;
+  opt.timeout = std::chrono::seconds(30);
+  Result<cdp::CaptureResult> r = cdp::CaptureHeapSnapshot(*session, path, opt);
+  killer.join();
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kUnavailable);
+  CHECK(r.status().message().find("set aside") != std::string::npos);
+  CHECK_FALSE(fs::exists(path));
+  CHECK(fs::exists(path + ".failed"));
+  fs::remove_all(dir);
+}
+
 TEST_CASE("oomscope capture, then oomscope analyze on what it wrote") {
   NodeProcess node({kTarget});
   REQUIRE(node.ok());
   fs::path dir = TempDir("cli");
-  std::string cmd = std::string(OOMSCOPE_CLI) + " capture --quiet --inspector " + node.address() +
-                    " --out " + dir.string() + " --count 2 --interval 0 > " + (dir / "list").string();
+  // The default mode (the process writes into --out: same machine, same user), then stream.
+  std::string cmd = std::string(OOMSCOPE_CLI) + " capture --inspector " + node.address() + " --out " +
+                    dir.string() + " --count 2 --interval 0 > " + (dir / "list").string() + " 2> " +
+                    (dir / "log").string() + " && " + OOMSCOPE_CLI + " capture --quiet --mode stream --inspector " +
+                    node.address() + " --out " + dir.string() + " --count 1 --interval 0 >> " + (dir / "list").string();
   REQUIRE(std::system(cmd.c_str()) == 0);
+  std::ostringstream log;
+  log << std::ifstream(dir / "log").rdbuf();
+  CHECK(log.str().find("capture mode: app-writes") != std::string::npos);
   std::ifstream list(dir / "list");
   std::vector<std::string> files;
   for (std::string line; std::getline(list, line);) files.push_back(line);
-  REQUIRE(files.size() == 2);
+  REQUIRE(files.size() == 3);
+  files.pop_back();  // another session: other object ids
   Result<heap::Report> report = heap::AnalyzeFiles(files, heap::AnalyzeOptions{});
   REQUIRE(report.ok());
   CHECK(report->same_process);

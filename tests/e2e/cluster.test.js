@@ -234,6 +234,10 @@ test('an OOMKilled Deployment is diagnosed (supportedExtensions) and restored ex
     assert.equal(series.top_suspect.name, 'supportedExtensions', JSON.stringify(series));
     assert.match(series.top_suspect.path, /validators\/name\.js.*supportedExtensions/);
     assert.ok(series.snapshots >= 3);
+    // The app and the sidecar share the recipe's volume: the app wrote each snapshot into the
+    // spool itself (no protocol in between), one user and one directory as in the pod.
+    const listed = (await getJson(`${analyzerUrl}/v1/series/${series.id}`)).snapshot_list;
+    assert.deepEqual([...new Set(listed.map((x) => x.metadata.capture_mode))], ['app-writes'], JSON.stringify(listed));
     step(`series ${series.id} complete: ${series.top_suspect.name} via ${series.top_suspect.path}`);
 
     // 9. The HeapDiagnosis: Completed, with that suspect.

@@ -107,6 +107,7 @@ TEST_CASE("the sidecar ships a timed series from a real Node process, gzip on th
     CHECK(m["node_version"].get<std::string>().rfind("v", 0) == 0);
     CHECK(m["trigger"] == "timed");
     CHECK(m["series_length"] == 2);
+    CHECK(m["capture_mode"] == "app-writes");  // the app and the sidecar share the spool's directory
     CHECK(m["received"]["encoding"] == "gzip");  // compressed on the wire, stored as sent before
     CHECK(m["received"]["body_bytes"].get<uint64_t>() < fs::file_size(f));
   }
@@ -388,13 +389,15 @@ TEST_CASE("a heap of 500 MiB+: the sidecar streams its snapshot with a flat RSS"
   REQUIRE(node.ok());
   REQUIRE(WaitUntil([&] { return fs::exists(ready) && fs::file_size(ready) > 0; }, 120));
   auto args = SidecarArgs(node, s.receiver.ready(), s.spool, s.work / "token");
-  args.insert(args.end(), {"--count", "1"});
+  // Over the protocol: the mode where every byte passes through the sidecar.
+  args.insert(args.end(), {"--count", "1", "--capture-mode", "stream"});
   ChildProcess sidecar(args, "\"port\":\"", ChildProcess::Stream::kStderr);
   REQUIRE(sidecar.ok());
   REQUIRE(WaitUntil([&] { return Stored(s.rx).size() == 1; }, 280));
   const std::string file = Stored(s.rx)[0];
   std::ifstream in(file + ".meta.json");
   nlohmann::json m = nlohmann::json::parse(in);
+  CHECK(m["capture_mode"] == "stream");
   const uint64_t heap_used = m["memory"]["heap_used"].get<uint64_t>();
   const uint64_t snapshot_bytes = fs::file_size(file);
   const long hwm_kib = StatusKib(sidecar.pid(), "VmHWM");

@@ -28,6 +28,12 @@ TEST_CASE("memory limits and fractions parse as the downward API and operators w
   CHECK(c->memory_limit_bytes == 256ull << 20);
   CHECK(c->heap_thresholds == std::vector<double>{0.5, 0.7});
   CHECK(c->rss_thresholds == std::vector<double>{0.9});
+  CHECK(c->capture_mode == "auto");
+  const char* stream[] = {"oomscope-sidecar", "--capture-mode", "stream"};
+  CHECK(ParseConfig(3, const_cast<char**>(stream), {})->capture_mode == "stream");
+  CHECK(ParseConfig(1, const_cast<char**>(stream), {{"OOMSCOPE_CAPTURE_MODE", "stream"}})->capture_mode == "stream");
+  const char* bad_mode[] = {"oomscope-sidecar", "--capture-mode", "file"};
+  CHECK(ParseConfig(3, const_cast<char**>(bad_mode), {}).status().code() == Code::kInvalidArgument);
   CHECK(c->gzip);
   CHECK(c->series_count == 0);
   Result<Config> env = ParseConfig(1, const_cast<char**>(argv), {{"OOMSCOPE_MEMORY_LIMIT_BYTES", "1073741824"}, {"OOMSCOPE_GZIP", "1"}});
