@@ -23,6 +23,7 @@ nlohmann::json SeriesView::ToJson() const {
                       {"series_length", series_length},
                       {"state", state},
                       {"report_url", "/v1/series/" + id + "/report.html"}};
+  if (ended_short) j["ended_short"] = true;
   if (!error.empty()) j["error"] = error;
   if (summary && !summary->top_suspects.empty()) j["top_suspect"] = summary->top_suspects.at(0);
   if (summary) j["heap_bytes"] = summary->heap_bytes;
@@ -65,7 +66,13 @@ std::optional<SeriesView> ViewSeries(const SnapshotStore& store, const std::stri
     v.state = "failed";
     v.error = v.summary && !v.summary->error.empty() ? v.summary->error : last_error;
   } else if (v.series_length > 0) {
-    v.state = v.snapshots >= v.series_length ? "complete" : "collecting";
+    // A timed series whose next snapshot is overdue ends as it is: 3 of its usual gaps (capture
+    // and upload included) with nothing new, at least a minute and at most --series-quiet. It
+    // needs two snapshots: one names no growth.
+    const double gap = v.snapshots > 1 ? (v.updated_at - v.created_at) / (v.snapshots - 1) : 0;
+    const bool overdue = v.snapshots >= 2 && now - v.updated_at >= std::min(quiet_seconds, std::max(60.0, 3 * gap));
+    v.ended_short = v.snapshots < v.series_length && overdue;
+    v.state = v.snapshots >= v.series_length || v.ended_short ? "complete" : "collecting";
   } else {
     v.state = now - v.updated_at >= quiet_seconds ? "complete" : "collecting";
   }

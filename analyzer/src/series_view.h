@@ -18,6 +18,9 @@ struct SeriesView {
   int snapshots = 0, analyzed = 0, failed = 0;
   int64_t series_length = 0;
   std::string state;  // collecting | analyzing | complete | failed
+  // Complete with fewer than series_length snapshots: the next one never came (the sidecar
+  // skipped it for lack of headroom, the pod went away), so the series is analyzed as it is.
+  bool ended_short = false;
   std::string error;
   std::optional<SeriesSummary> summary;
 

@@ -1,10 +1,11 @@
 // The analyzer's parts in-process: route patterns, flags, token check, HTML escaping, store
-// recovery, memory budget.
+// recovery, memory budget, series states.
 #include <doctest/doctest.h>
 
 #include "analyzer_test_util.h"
 #include "config.h"
 #include "memory_budget.h"
+#include "series_view.h"
 #include "oomscope/common/html.h"
 #include "oomscope/http/server.h"
 #include "store.h"
@@ -113,6 +114,49 @@ TEST_CASE("the store removes what a crash left half-done when it opens") {
   CHECK((*store)->DeleteSeries("s").ok());
   CHECK((*store)->DeleteSeries("s").code() == Code::kNotFound);
   CHECK((*store)->TotalBytes() == 0);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("a timed series whose next snapshot is overdue ends short; one snapshot alone never does") {
+  fs::path dir = Fresh("unit-short");
+  auto store = OpenFsStore(dir.string());
+  REQUIRE(store.ok());
+  // A series of 3 planned, snapshots received at t=1000 and t=1020 (a 20 s gap), then nothing:
+  // the sidecar skipped the third (no headroom).
+  auto add = [&](char c, double at) {
+    auto up = (*store)->Begin();
+    REQUIRE(up.ok());
+    REQUIRE((*up)->Write("{}").ok());
+    SnapshotRecord rec;
+    rec.id = std::string(64, c);
+    rec.series = "s";
+    rec.bytes = 2;
+    rec.received_at = at;
+    rec.state = "ok";
+    rec.metadata = {{"series_length", 3}};
+    REQUIRE((*store)->Commit(std::move(*up), rec).ok());
+  };
+  const double quiet = 300;
+  add('a', 1000);
+  // One snapshot names no growth: it waits, overdue or not.
+  CHECK(ViewSeries(**store, "s", 1000 + quiet + 1, quiet)->state == "collecting");
+  add('b', 1020);
+  auto at = [&](double now) { return *ViewSeries(**store, "s", now, quiet); };
+  CHECK(at(1021).state == "collecting");
+  CHECK(at(1079).state == "collecting");  // 3 gaps would be 60 s; a minute at least
+  SeriesView v = at(1081);
+  CHECK(v.state == "complete");
+  CHECK(v.ended_short);
+  CHECK(v.ToJson()["ended_short"] == true);
+  CHECK(v.series_length == 3);
+  // At most --series-quiet, whatever the gap.
+  CHECK(ViewSeries(**store, "s", 1081, /*quiet_seconds=*/30)->state == "complete");
+  // The third arrives after all: complete, not short.
+  add('c', 1200);
+  v = at(1201);
+  CHECK(v.state == "complete");
+  CHECK(!v.ended_short);
+  CHECK(!v.ToJson().contains("ended_short"));
   fs::remove_all(dir);
 }
 
