@@ -82,6 +82,20 @@ json SidecarContainer(const json& deployment, const RecipeOptions& o) {
             {"volumeMounts", mounts},
             {"resources", {{"requests", {{"cpu", "10m"}, {"memory", "32Mi"}}}, {"limits", {{"memory", "64Mi"}}}}}};
   if (o.native_sidecar) c["restartPolicy"] = "Always";
+  // Least privilege; and the app's user when its container names one (a pod-level user applies
+  // to both already), so that the app can write its snapshots into the shared volume for the
+  // sidecar to read (docs/sidecar.md, "Capture modes"). Root is not copied: the sidecar stays
+  // non-root, and streams.
+  json security = {{"allowPrivilegeEscalation", false},
+                   {"readOnlyRootFilesystem", true},
+                   {"capabilities", {{"drop", json::array({"ALL"})}}}};
+  for (const json& app : deployment.value("/spec/template/spec/containers"_json_pointer, json::array())) {
+    if (app.value("name", "") != o.container || !app.contains("securityContext")) continue;
+    const json& sc = app["securityContext"];
+    if (sc.value("runAsUser", int64_t{0}) > 0) security["runAsUser"] = sc["runAsUser"];
+    if (sc.value("runAsGroup", int64_t{0}) > 0 && security.contains("runAsUser")) security["runAsGroup"] = sc["runAsGroup"];
+  }
+  c["securityContext"] = std::move(security);
   return c;
 }
 

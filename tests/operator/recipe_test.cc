@@ -88,6 +88,8 @@ TEST_CASE("the recipe makes one pod with the inspector, no probes, room for a sn
   CHECK(sidecar["name"] == "oomscope-sidecar");
   CHECK(sidecar["restartPolicy"] == "Always");
   CHECK(sidecar["image"] == "oomscope:test");
+  CHECK(sidecar["securityContext"] == json::parse(R"({"allowPrivilegeEscalation":false,"readOnlyRootFilesystem":true,
+      "capabilities":{"drop":["ALL"]}})"));
   CHECK(EnvValue(sidecar, "OOMSCOPE_ANALYZER_URL") == "http://analyzer:8080");
   CHECK(EnvValue(sidecar, "OOMSCOPE_TOKEN_FILE") == "/var/run/secrets/oomscope/token");
   CHECK(EnvValue(sidecar, "WORKLOAD_NAME") == "leaky-api");
@@ -104,6 +106,23 @@ TEST_CASE("the recipe makes one pod with the inspector, no probes, room for a sn
   CHECK((*saved)["diagnosis"] == "leaky-api-oom-1");
   CHECK((*saved)["replicas"] == 3);
   CHECK((*saved)["probes"]["livenessProbe"] == Api(Deployment())["livenessProbe"]);
+}
+
+TEST_CASE("the sidecar runs as the app's user when the app's container names one (not root)") {
+  json d = Deployment();
+  d["spec"]["template"]["spec"]["containers"][0]["securityContext"] = {{"runAsUser", 1000}, {"runAsGroup", 3000}};
+  Result<RecipeResult> r = ApplyRecipe(d, Options());
+  REQUIRE(r.ok());
+  const json& sc = r->deployment["spec"]["template"]["spec"]["initContainers"][0]["securityContext"];
+  CHECK(sc["runAsUser"] == 1000);
+  CHECK(sc["runAsGroup"] == 3000);
+  CHECK(sc["allowPrivilegeEscalation"] == false);
+  d["spec"]["template"]["spec"]["containers"][0]["securityContext"] = {{"runAsUser", 0}, {"runAsGroup", 0}};
+  r = ApplyRecipe(d, Options());
+  REQUIRE(r.ok());
+  const json& root = r->deployment["spec"]["template"]["spec"]["initContainers"][0]["securityContext"];
+  CHECK_FALSE(root.contains("runAsUser"));
+  CHECK_FALSE(root.contains("runAsGroup"));
 }
 
 TEST_CASE("NODE_OPTIONS: appended to a value, added when absent, expanded from a valueFrom") {
