@@ -10,6 +10,7 @@
 # also the target's own peak RSS growth while its snapshot was written (VmHWM, reset before each).
 #   bench/sidecar/run.sh [OOMSCOPE_CLI] [ROUNDS] [SIZES_MIB...]
 #   (defaults: build/release/cli/oomscope, 3, 300 1024); `npm ci` in bench/sidecar first.
+#   TOOLS="a c" bench/sidecar/run.sh ...   only these tools (default: a b c d)
 # Prints a markdown report on stdout; progress on stderr.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -47,6 +48,11 @@ for mb in "${sizes[@]}"; do
   echo "heap ${heap} MiB used, inspector $inspector" >&2
   for round in $(seq "$rounds"); do
     case $((round % 4)) in 1) order="a b c d" ;; 2) order="b c d a" ;; 3) order="c d a b" ;; 0) order="d a b c" ;; esac
+    if [ -n "${TOOLS:-}" ]; then
+      # The chosen tools, still taking turns: rotate their list by the round.
+      read -r -a chosen <<<"$TOOLS"; k=$(( (round - 1) % ${#chosen[@]} ))
+      order="${chosen[*]:$k} ${chosen[*]:0:$k}"
+    fi
     for tool in $order; do
       rm -rf "$work/snap"; mkdir -p "$work/snap"
       case $tool in
@@ -81,8 +87,8 @@ echo
 echo "| heap | (b)/(a) wall | (c)/(a) wall | (d)/(a) wall | (c)/(b) wall | (b) max client RSS MiB | (c) max client RSS MiB | (d) max client RSS MiB |"
 echo "|---|---|---|---|---|---|---|---|"
 for mb in "${sizes[@]}"; do
-  a=${sum[$mb,a]} b=${sum[$mb,b]} c=${sum[$mb,c]} d=${sum[$mb,d]}
-  echo "| ~$mb MiB | $(echo "scale=2; $b / $a" | bc) | $(echo "scale=2; $c / $a" | bc) | $(echo "scale=2; $d / $a" | bc) | $(echo "scale=2; $c / $b" | bc) | ${sum[$mb,b,rss]} | ${sum[$mb,c,rss]} | ${sum[$mb,d,rss]} |"
+  ratio() { [ -n "${sum[$mb,$1]:-}" ] && [ -n "${sum[$mb,$2]:-}" ] && echo "scale=2; ${sum[$mb,$1]} / ${sum[$mb,$2]}" | bc || echo "-"; }
+  echo "| ~$mb MiB | $(ratio b a) | $(ratio c a) | $(ratio d a) | $(ratio c b) | ${sum[$mb,b,rss]:--} | ${sum[$mb,c,rss]:--} | ${sum[$mb,d,rss]:--} |"
 done
 echo
 echo "Ratios are of the sums over the rounds. Load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."
