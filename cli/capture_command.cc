@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -118,7 +119,10 @@ int CaptureCommand(int argc, char** argv) {
   for (long k = 1; k <= count; ++k) {
     if (k > 1 && interval > 0) std::this_thread::sleep_for(std::chrono::duration<double>(interval));
     Result<cdp::MemoryFigures> mem = cdp::GetMemoryFigures(**session, timeout);
+    // Never over an earlier snapshot (another capture into --out within the same second).
     std::string path = out + "/heap-" + stamp + "-" + std::to_string(k) + ".heapsnapshot";
+    for (int again = 2; std::filesystem::exists(path) || std::filesystem::exists(path + ".partial"); ++again)
+      path = out + "/heap-" + stamp + "-" + std::to_string(k) + "." + std::to_string(again) + ".heapsnapshot";
     Result<cdp::CaptureResult> r = cdp::CaptureHeapSnapshot(**session, path, options);
     if (!r.ok()) {
       std::fprintf(stderr, "oomscope capture: %s\n", r.status().message().c_str());

@@ -192,7 +192,8 @@ void Sidecar::RunSeries(cdp::Session& session, const std::string& series, const 
                "downward API, or --memory-limit)",
                Unavailable("not sampled"), 0);
   }
-  const cdp::CaptureOptions capture = ChooseCaptureMode(session, series);
+  // Chosen at the first capture, not at once: the app may still be starting up.
+  std::optional<cdp::CaptureOptions> capture;
   int sequence = 0, timed = 0;
   Clock::time_point next_timed = Clock::now() + config_.initial_delay, next_sample = Clock::now();
   if (config_.series_count > 0)
@@ -244,7 +245,8 @@ void Sidecar::RunSeries(cdp::Session& session, const std::string& series, const 
       }
     }
     const Result<cdp::MemoryFigures> before = mem;
-    if (!CaptureOne(session, capture, series, ++sequence, series_length, trigger, detail, node_version, mem)) return;
+    if (!capture) capture = ChooseCaptureMode(session, series);
+    if (!CaptureOne(session, *capture, series, ++sequence, series_length, trigger, detail, node_version, mem)) return;
     // What the capture cost this process: the next headroom check counts with it.
     sample();
     if (before.ok() && mem.ok()) {

@@ -56,9 +56,13 @@ class ChunkWriter {
   uint64_t bytes_ = 0;
 };
 
-// Loads a built-in module in the target whatever its module system: the console's require
-// (Runtime.evaluate with includeCommandLineAPI), else process.getBuiltinModule (Node >= 20.16).
-constexpr char kLoadBuiltin[] = "(typeof require === 'function' ? require : process.getBuiltinModule)";
+// Loads a built-in module in the target whatever its module system: process.getBuiltinModule
+// (Node >= 20.16), else the console's require (Runtime.evaluate with includeCommandLineAPI).
+// getBuiltinModule first: the console's require goes through the CommonJS loader, which throws
+// ("testEnabled is not a function") while the app is still starting up, when an inspector
+// client that connected at once already asks.
+constexpr char kLoadBuiltin[] =
+    "(typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule : require)";
 
 // Evaluates `expression` in the target; its value, or an error: the session's (as the session
 // reports it), or kFailedPrecondition with the first line of what the target threw (its words,
