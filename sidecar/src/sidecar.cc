@@ -141,7 +141,13 @@ bool Sidecar::CaptureOne(cdp::Session& session, const cdp::CaptureOptions& optio
   Result<cdp::CaptureResult> r = cdp::CaptureHeapSnapshot(session, path, options);
   if (!r.ok()) {
     metrics_.captures_failed->Increment();
-    log::Error("capture failed", {{"series", series}, {"trigger", trigger}, {"error", r.status().message()}});
+    // A partial snapshot cannot be analyzed, and the spool's volume is the pod's: an app killed
+    // mid-capture again and again must not fill it with what lib/cdp set aside.
+    std::error_code ec;
+    const uint64_t partial = std::filesystem::exists(path + ".failed", ec) ? std::filesystem::file_size(path + ".failed", ec) : 0;
+    std::filesystem::remove(path + ".failed", ec);
+    log::Error("capture failed", {{"series", series}, {"trigger", trigger}, {"error", r.status().message()},
+                                  {"partial_bytes_deleted", std::to_string(ec ? 0 : partial)}});
     return false;
   }
   metrics_.captures_ok->Increment();

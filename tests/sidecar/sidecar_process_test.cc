@@ -1,5 +1,6 @@
 // oomscope-sidecar as a process: a real Node app with its inspector, a real HTTP receiver.
 #include <doctest/doctest.h>
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -313,6 +314,35 @@ TEST_CASE("a capture that cost more than assumed is measured: the next one that 
   CHECK(metrics.find("oomscope_sidecar_snapshot_cost_ratio 10\n") == std::string::npos);
   CHECK(metrics.find("oomscope_sidecar_snapshot_cost_ratio ") != std::string::npos);
   CHECK(Stored(s.rx).size() == 1);
+}
+
+TEST_CASE("the app killed mid-capture: the capture fails, its partial file leaves the spool") {
+  Setup s("killed");
+  REQUIRE(s.receiver.ok());
+  App app(s.work);
+  REQUIRE(app.port > 0);
+  CHECK(app.Post("/grow?mb=150").rfind("200", 0) == 0);  // a snapshot that takes a while
+  LoggedProcess sidecar(ThresholdArgs(s, app, {"--capture-mode", "stream"}), (s.work / "sidecar.log").string());
+  REQUIRE(!sidecar.WaitForLine("a new series", 20).empty());
+  std::string port = sidecar.WaitForLine("\"port\":\"", 5);
+  CHECK(Fetch("POST", "http://127.0.0.1:" + port.substr(0, port.find('"')) + "/capture").rfind("202", 0) == 0);
+  auto partial_bytes = [&] {
+    uint64_t n = 0;
+    for (const auto& de : fs::directory_iterator(s.spool))
+      if (de.path().string().ends_with(".partial")) n += de.file_size();
+    return n;
+  };
+  REQUIRE(WaitUntil([&] { return partial_bytes() > 0; }, 60));
+  ::kill(app.node.pid(), SIGKILL);
+  std::string failed = sidecar.WaitForLine("capture failed", 30);
+  REQUIRE(!failed.empty());
+  CHECK(failed.find("\"partial_bytes_deleted\":\"0\"") == std::string::npos);
+  for (const auto& de : fs::directory_iterator(s.spool)) {
+    CHECK_MESSAGE(!de.path().string().ends_with(".failed"), de.path().string());
+    CHECK_MESSAGE(!de.path().string().ends_with(".partial"), de.path().string());
+  }
+  CHECK(MetricsOf(sidecar).find("oomscope_sidecar_captures_total{result=\"failed\"} 1") != std::string::npos);
+  CHECK(Stored(s.rx).empty());
 }
 
 TEST_CASE("thresholds without a known memory limit: recorded as a skip, reason no_limit") {
