@@ -128,7 +128,12 @@ TEST_CASE("a full store answers 507 and keeps nothing half-written; retention by
   gz.gzip = true;
   gz.series = "other";
   CHECK(Upload(a, std::string(s1.size() * 3, ' ') + s1, gz).status == 507);
-  CHECK(Leftovers(store).empty());
+  // The analyses of what was stored write their records atomically (a moment's .tmp- file):
+  // once they settle, nothing half-written may remain. A refused upload's file never goes away.
+  REQUIRE(WaitUntil([&] { return Settled(a, "newest"); }, 30));
+  WaitUntil([&] { return Leftovers(store).empty(); }, 10);
+  std::vector<std::string> left = Leftovers(store);
+  CHECK_MESSAGE(left.empty(), "left in the store: " << (left.empty() ? "" : left.front()));
   CHECK(a.Get("/metrics").body.find("oomscope_analyzer_uploads_total{result=\"store_full\"} 3") != std::string::npos);
   nlohmann::json newest = a.GetJson("/v1/series/newest");
   CHECK(newest["snapshots"] == 2);
