@@ -122,6 +122,53 @@ TEST_CASE("errors carry byte offsets for problems inside the arrays") {
   CHECK(r.status().message().find("outside meta.node_types") != std::string::npos);
 }
 
+TEST_CASE("numbers of every length parse exactly, whatever the spacing and wherever a read ends") {
+  testing::SnapshotBuilder b;
+  std::vector<uint64_t> sizes;
+  for (uint64_t p = 1, k = 0; k < 19; ++k, p *= 10) {
+    sizes.push_back(p);
+    sizes.push_back(p - 1);
+    sizes.push_back(p * 9 + (p - 1));  // all nines: 9, 99, ...
+  }
+  std::vector<uint32_t> nodes;
+  for (uint64_t v : sizes) nodes.push_back(b.Node("object", "N", v));
+  for (uint32_t n : nodes) b.Edge(0, "element", std::to_string(n), n);
+  std::string text = b.Json();
+  // JSON allows spaces around every number: put some in the nodes and edges arrays.
+  for (const char* key : {"\"nodes\":[", "\"edges\":["}) {
+    size_t from = text.find(key) + std::strlen(key), to = text.find(']', from);
+    std::string spaced;
+    for (size_t i = from; i < to; ++i) spaced += text[i] == ',' ? (i % 3 ? " ,\t" : ",\n ") : std::string(1, text[i]);
+    text.replace(from, to - from, spaced);
+  }
+  for (size_t chunk : {size_t{1}, size_t{7}, text.size()}) {
+    CAPTURE(chunk);
+    size_t pos = 0;
+    auto src = MakeCallbackSource(
+        [&](char* buf, size_t n) -> Result<size_t> {
+          size_t k = std::min<size_t>({n, chunk, text.size() - pos});
+          std::memcpy(buf, text.data() + pos, k);
+          pos += k;
+          return k;
+        },
+        "spaced");
+    Result<Snapshot> r = ParseSnapshot(*src);
+    REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+    for (size_t i = 0; i < sizes.size(); ++i) CHECK(r->self_size(nodes[i]) == sizes[i]);
+    REQUIRE(r->edge_count() == nodes.size());
+    for (size_t i = 0; i < nodes.size(); ++i) CHECK(r->edge_to[i] == nodes[i]);
+  }
+  // More than 19 digits may not fit 64 bits: an error, never a wrapped value.
+  std::string wide = text;
+  size_t at = wide.find("9999999999999999999");
+  wide.replace(at, 19, "99999999999999999999");
+  std::istringstream in(wide);
+  auto src = MakeStreamSource(in, "wide");
+  Result<Snapshot> r = ParseSnapshot(*src);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("too large") != std::string::npos);
+}
+
 TEST_CASE("a declared count never drives a huge allocation") {
   std::string text = testing::SnapshotBuilder().Json();
   size_t at = text.find("\"node_count\":1");
