@@ -6,13 +6,18 @@
 // (Georgiadis, "Linear-Time Algorithms for Dominators and Related Problems", PhD thesis,
 // Princeton 2005; also Cooper, Harvey and Kennedy's observation that walking up a partial
 // dominator tree is cheap in practice). Everything is indexed by DFS preorder number, so the
-// hot arrays are walked in order, and five arrays of n words (plus the retainers, built here by
-// DFS number) suffice where the classic formulation needs ten. Iterative throughout: recursion overflows the stack on real heaps.
+// hot arrays are walked in order, and four arrays of n words at a time (plus the retainers
+// other than the DFS parent, built here by DFS number, and a byte per vertex) suffice where the
+// classic formulation needs ten. Iterative throughout: recursion overflows the stack on real
+// heaps.
 //
 // Graph details follow Chrome DevTools so that retained sizes agree with what people see there:
 // only essential edges count; unreachable nodes that have only weak retainers hang off the root
 // with their own DFS subtree; nodes still unreachable (cliques that retain one another) hang
 // off the root one by one.
+#include <algorithm>
+#include <unordered_map>
+
 #include "oomscope/heap/passes.h"
 
 namespace oomscope::heap {
@@ -94,34 +99,52 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   std::vector<Frame>().swap(stack);
   if (progress) progress->Advance(count);
 
-  // Retainers over essential edges by DFS number: the numbers of the vertices retaining w are
-  // ret[first[w] .. first[w+1]). Count, prefix-sum, fill (first[w] as the cursor), shift back.
+  // Retainers over essential edges by DFS number, without the DFS tree's own edges (the parent
+  // is a predecessor of every vertex, and the semidominator search starts from it): in a heap
+  // most objects have one owner, so most vertices keep no entries at all. The retainers of w
+  // are the ret_count(w) entries after those of w - 1; the loops below walk them with a
+  // cursor, down for the semidominators and up for the dominators, so no offset array of n
+  // words is kept: a byte per vertex (255: the count is in `big_counts`).
   std::vector<uint32_t> first(len + 1, 0);
-  for (NodeOrdinal v = 0; v < count; ++v)
-    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e)
-      if (g.IsEssential(e)) ++first[num[snap.edge_to[e]] + 1];
+  auto is_tree_edge = [&](uint32_t from, uint32_t to) { return par[to] == from; };
+  for (NodeOrdinal v = 0; v < count; ++v) {
+    const uint32_t from = num[v];
+    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e) {
+      if (!g.IsEssential(e)) continue;
+      const uint32_t to = num[snap.edge_to[e]];
+      if (!is_tree_edge(from, to)) ++first[to + 1];
+    }
+  }
+  std::vector<uint8_t> small_counts(len, 0);
+  std::unordered_map<uint32_t, uint32_t> big_counts;
+  for (size_t w = 1; w < len; ++w) {
+    const uint32_t c = first[w + 1];
+    small_counts[w] = static_cast<uint8_t>(std::min<uint32_t>(c, 255));
+    if (c >= 255) big_counts[static_cast<uint32_t>(w)] = c;
+  }
+  auto ret_count = [&](uint32_t w) -> uint32_t {
+    return small_counts[w] == 255 ? big_counts.at(w) : small_counts[w];
+  };
   for (size_t i = 1; i <= len; ++i) first[i] += first[i - 1];
   std::vector<uint32_t> ret(first[len], 0);
   for (NodeOrdinal v = 0; v < count; ++v) {
     const uint32_t from = num[v];
-    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e)
-      if (g.IsEssential(e)) ret[first[num[snap.edge_to[e]]]++] = from;
+    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e) {
+      if (!g.IsEssential(e)) continue;
+      const uint32_t to = num[snap.edge_to[e]];
+      if (!is_tree_edge(from, to)) ret[first[to]++] = from;
+    }
   }
-  for (size_t i = len; i >= 1; --i) first[i] = first[i - 1];
-  first[0] = 0;
-  // From here on vertices are named by number: drop `num`.
+  // From here on vertices are named by number: drop `num`, and the offsets.
   std::vector<uint32_t>().swap(num);
+  std::vector<uint32_t>().swap(first);
 
   // The smallest semidominator on a vertex's compressed path (label) and its forest ancestor.
   // The semidominator itself is not kept in an array of its own: once w is processed its
-  // retainers are not read again, so semi(w) goes into its first retainer slot; a vertex without
-  // retainers (an orphan's start, a node in an unreachable cycle) has the root's number, or
-  // its DFS parent's.
+  // retainers are not read again, so semi(w) goes into its first retainer slot; a vertex
+  // without retainers other than its DFS parent has that parent as its semidominator (the
+  // root, for an orphan's start or a node in an unreachable cycle).
   std::vector<uint32_t> label(len, 0), anc(len, 0);
-  auto semi = [&](uint32_t w) -> uint32_t {
-    if (first[w] < first[w + 1]) return ret[first[w]];
-    return w >= first_fiat ? 1 : par[w];
-  };
 
   // EVAL for a processed vertex v (number > the current w): the smallest semidominator on the
   // path from v up to, not including, the root of its tree in the forest of processed vertices,
@@ -142,9 +165,11 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
     return label[v0];
   };
 
+  uint32_t cursor = static_cast<uint32_t>(ret.size());  // just past the retainers of w
   for (uint32_t w = n; w >= 2; --w) {
     uint32_t s = par[w];  // the DFS tree edge is a predecessor too
-    const uint32_t b = first[w], e = first[w + 1];
+    const uint32_t e = cursor, b = cursor - ret_count(w);
+    cursor = b;
     if (w < first_fiat) {
       for (uint32_t k = b; k < e; ++k) {
         uint32_t v = ret[k];
@@ -154,7 +179,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
     } else {
       s = 1;
     }
-    if (b < e) ret[b] = s;  // semi(w), read back by semi() below
+    if (b < e) ret[b] = s;  // semi(w), read back by the NCA loop below
     label[w] = s;
     anc[w] = par[w];  // LINK
     if (progress && (w & 0xFFFF) == 0) progress->Advance(count + (n - w));
@@ -165,16 +190,19 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   // NCA: walk up from the DFS parent until at or above the semidominator. `anc` is free now.
   std::vector<uint32_t>& idom = anc;
   idom[1] = 1;
+  cursor = ret_count(1);  // the retainers of 2 follow those of the root
   for (uint32_t w = 2; w <= n; ++w) {
     uint32_t d = par[w];
-    const uint32_t s = semi(w);
+    const uint32_t k = ret_count(w);
+    const uint32_t s = k ? ret[cursor] : w >= first_fiat ? 1 : par[w];
+    cursor += k;
     while (d > s) d = idom[d];
     idom[w] = d;
   }
 
   std::vector<uint32_t>().swap(par);
-  std::vector<uint32_t>().swap(first);
   std::vector<uint32_t>().swap(ret);
+  std::vector<uint8_t>().swap(small_counts);
   g.dominator.resize(count);
   g.retained.resize(count);
   for (uint32_t w = 1; w <= n; ++w) {
