@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "commands.h"
+#include "oomscope/common/allocator.h"
 
 namespace {
 
@@ -23,6 +24,7 @@ void Usage(std::FILE* out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  oomscope::TuneAllocator();
   if (argc < 2) {
     Usage(stderr);
     return oomscope::cli::kExitBadInput;

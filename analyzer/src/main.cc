@@ -1,6 +1,5 @@
 // oomscope-analyzer: receives heap snapshot series from sidecars, stores and analyzes them, and
 // serves reports, a web UI and leak metrics. Flags and environment: --help, docs/api.md.
-#include <malloc.h>
 
 #include <csignal>
 #include <cstdio>
@@ -10,6 +9,7 @@
 #include "analysis_queue.h"
 #include "api.h"
 #include "config.h"
+#include "oomscope/common/allocator.h"
 #include "oomscope/common/config.h"
 #include "oomscope/common/log.h"
 #include "retention.h"
@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
   // glibc gives each thread that allocates its own arena (up to 8 per core) and keeps what is
   // freed there: with a thread per upload, freed parses stayed resident and the process grew
   // past --memory-budget-bytes (bench/analyzer: peak RSS 1.4x the budget; with 2 arenas, 0.7x).
-  mallopt(M_ARENA_MAX, 2);
+  TuneAllocator(/*max_arenas=*/2);
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) == "--help") return std::fputs(kConfigHelp, stdout), 0;
   Result<Config> config = ParseConfig(argc, argv, oomscope::ProcessEnvironment());
