@@ -50,7 +50,9 @@ Status SeriesAnalyzer::Add(Snapshot snapshot, SnapshotInfo info) {
   DigestLast();
   auto last = std::make_unique<Last>();
   last->snap = std::move(snapshot);
-  last->graph = BuildGraph(last->snap, progress);
+  // The class summary's dominator tree is built and freed before the distances are computed:
+  // the two are never held at once.
+  last->graph = BuildGraph(last->snap, progress, /*with_distances=*/false);
   if (progress) progress->Begin("class summary", 0);
   last->tree = BuildDominatorTree(last->snap, last->graph);
   last->classes =
@@ -58,6 +60,7 @@ Status SeriesAnalyzer::Add(Snapshot snapshot, SnapshotInfo info) {
   // Only the suspects walk the tree again, at the end of a series: Finish rebuilds it then.
   last->tree = DominatorTree();
   if (progress) progress->End();
+  RunDistances(last->snap, last->graph, progress);
   info.node_count = last->snap.node_count();
   info.edge_count = last->snap.edge_count();
   info.total_size = 0;
@@ -132,22 +135,31 @@ Report SeriesAnalyzer::Finish() {
   // Largest objects by retained size: user-visible ones (not the root, synthetic groups or V8
   // internals), skipping one whose dominator is already listed, so the rows are distinct leaks.
   {
+    // The top*8 candidates by retained size, kept in a bounded heap (worst on top) rather
+    // than sorting every node: no array of n words at the end of an analysis.
+    const size_t keep = top * 8;
+    auto better = [&](NodeOrdinal a, NodeOrdinal b) {
+      return L.graph.retained[a] != L.graph.retained[b] ? L.graph.retained[a] > L.graph.retained[b] : a < b;
+    };
     std::vector<NodeOrdinal> order;
-    for (NodeOrdinal o = 0; o < L.snap.node_count(); ++o) {
+    order.reserve(keep + 1);
+    for (NodeOrdinal o = 0; o < L.snap.node_count() && keep > 0; ++o) {
       NodeType t = L.snap.node_type[o];
       if (o == L.snap.root || t == NodeType::kSynthetic || t == NodeType::kHidden ||
           t == NodeType::kCode || t == NodeType::kObjectShape)
         continue;
+      if (order.size() == keep && !better(o, order.front())) continue;
       if (L.snap.name(o).starts_with("system / ")) continue;
       order.push_back(o);
+      std::push_heap(order.begin(), order.end(), better);
+      if (order.size() > keep) {
+        std::pop_heap(order.begin(), order.end(), better);
+        order.pop_back();
+      }
     }
-    size_t keep = std::min<size_t>(order.size(), top * 8);
-    std::partial_sort(order.begin(), order.begin() + static_cast<long>(keep), order.end(),
-                      [&](NodeOrdinal a, NodeOrdinal b) {
-                        return L.graph.retained[a] > L.graph.retained[b];
-                      });
+    std::sort(order.begin(), order.end(), better);
     std::vector<NodeOrdinal> chosen;
-    for (size_t i = 0; i < keep && chosen.size() < top; ++i) {
+    for (size_t i = 0; i < order.size() && chosen.size() < top; ++i) {
       NodeOrdinal o = order[i];
       bool nested = false;
       for (NodeOrdinal c : chosen) {

@@ -4,7 +4,7 @@
 
 namespace oomscope::heap {
 
-Graph BuildGraph(const Snapshot& snap, Progress* progress) {
+Graph BuildGraph(const Snapshot& snap, Progress* progress, bool with_distances) {
   Graph g;
   if (progress) progress->Begin("edge index", 2);
   BuildFlags(snap, g);
@@ -13,10 +13,14 @@ Graph BuildGraph(const Snapshot& snap, Progress* progress) {
   if (progress) progress->End();
   // The retainers are built inside ComputeDominators, by DFS number, after its DFS.
   ComputeDominators(snap, g, progress);
+  if (with_distances) RunDistances(snap, g, progress);
+  return g;
+}
+
+void RunDistances(const Snapshot& snap, Graph& g, Progress* progress) {
   if (progress) progress->Begin("distances", 0);
   ComputeDistances(snap, g);
   if (progress) progress->End();
-  return g;
 }
 
 }  // namespace oomscope::heap

@@ -45,7 +45,11 @@ struct Graph {
   uint64_t MemoryBytes() const;
 };
 
-// Runs every pass above on `snap`. `progress` may be null.
-Graph BuildGraph(const Snapshot& snap, Progress* progress);
+// Runs every pass above on `snap`. `progress` may be null. With `with_distances` false the
+// distances are left for the caller to compute (RunDistances) when it has freed other arrays:
+// the series analysis does so after the class summary, so that distances and the dominator
+// tree are never held at once.
+Graph BuildGraph(const Snapshot& snap, Progress* progress, bool with_distances = true);
+void RunDistances(const Snapshot& snap, Graph& g, Progress* progress);
 
 }  // namespace oomscope::heap
