@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <charconv>
+#include <thread>
 #include <unordered_map>
 
 #include "oomscope/heap/passes.h"
@@ -61,16 +63,33 @@ bool IsEssentialEdge(const Snapshot& snap, const Graph& g, NodeOrdinal from, Edg
   return true;
 }
 
-void BuildEssentialEdges(const Snapshot& snap, Graph& g) {
+void BuildEssentialEdges(const Snapshot& snap, Graph& g, uint32_t split_min_edges) {
   const uint32_t m = snap.edge_count();
-  g.essential.assign((m + 63) / 64, 0);
-  const uint32_t n = snap.node_count();
-  std::vector<int64_t> table_of_name(snap.strings.size(), -2);
-  for (NodeOrdinal v = 0; v < n; ++v) {
-    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e) {
-      if (IsEssentialEdge(snap, g, v, e, &table_of_name)) g.essential[e >> 6] |= uint64_t{1} << (e & 63);
+  const size_t words = (m + 63) / 64;
+  g.essential.assign(words, 0);
+  // Edges [64 * from_word, 64 * to_word): whole words, so that two ranges never share one.
+  auto mark = [&](size_t from_word, size_t to_word) {
+    const EdgeOrdinal lo = static_cast<EdgeOrdinal>(std::min<uint64_t>(64 * from_word, m));
+    const EdgeOrdinal hi = static_cast<EdgeOrdinal>(std::min<uint64_t>(64 * to_word, m));
+    if (lo >= hi) return;
+    std::vector<int64_t> table_of_name(snap.strings.size(), -2);
+    // The node that owns edge lo: the last whose first edge is at or before it.
+    NodeOrdinal v = static_cast<NodeOrdinal>(
+        std::upper_bound(snap.first_edge.begin(), snap.first_edge.end() - 1, lo) - snap.first_edge.begin() - 1);
+    for (; v < snap.node_count() && snap.first_edge[v] < hi; ++v) {
+      const EdgeOrdinal end = std::min(snap.first_edge[v + 1], hi);
+      for (EdgeOrdinal e = std::max(snap.first_edge[v], lo); e < end; ++e)
+        if (IsEssentialEdge(snap, g, v, e, &table_of_name)) g.essential[e >> 6] |= uint64_t{1} << (e & 63);
     }
+  };
+  // Two halves on two threads when there is enough to share (each reads the snapshot only).
+  if (m < split_min_edges) {
+    mark(0, words);
+    return;
   }
+  std::thread second([&] { mark(words / 2, words); });
+  mark(0, words / 2);
+  second.join();
 }
 
 }  // namespace oomscope::heap

@@ -20,7 +20,8 @@ void BuildFlags(const Snapshot& snap, Graph& g);
 // `table_of_name` (optional, one entry per string, initialized to -2) caches a per-name test.
 bool IsEssentialEdge(const Snapshot& snap, const Graph& g, NodeOrdinal from, EdgeOrdinal e,
                      std::vector<int64_t>* table_of_name = nullptr);
-void BuildEssentialEdges(const Snapshot& snap, Graph& g);
+// With `split_min_edges` edges or more, two threads take half of the edges each.
+void BuildEssentialEdges(const Snapshot& snap, Graph& g, uint32_t split_min_edges = 1u << 20);
 
 // retainers.cc: reverse CSR over essential edges.
 void BuildRetainers(const Snapshot& snap, Graph& g);
