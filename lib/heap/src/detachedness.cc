@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <vector>
 
 #include "oomscope/heap/snapshot.h"
@@ -6,6 +7,12 @@ namespace oomscope::heap {
 
 void PropagateDetachedness(Snapshot& snap) {
   if (snap.node_detachedness.empty()) return;
+  // Node.js has no DOM: every state is 0 (unknown). The column then goes, as if V8 had not
+  // written it (a byte per node of a snapshot held for the whole analysis).
+  if (std::all_of(snap.node_detachedness.begin(), snap.node_detachedness.end(), [](uint8_t d) { return d == 0; })) {
+    std::vector<uint8_t>().swap(snap.node_detachedness);
+    return;
+  }
   const uint32_t n = snap.node_count();
   std::vector<uint8_t> visited(n, 0);
   std::vector<NodeOrdinal> attached, detached;

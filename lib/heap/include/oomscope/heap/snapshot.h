@@ -79,7 +79,7 @@ struct Snapshot {
   std::vector<StringId> node_name;
   std::vector<uint32_t> node_id;         // V8 heap object id: stable within one inspector session
   std::vector<uint32_t> node_self_size;  // kSizeOverflow: the real value is in big_self_sizes
-  std::vector<uint8_t> node_detachedness;
+  std::vector<uint8_t> node_detachedness;  // empty when no node has a state (no DOM: Node.js)
   std::vector<EdgeOrdinal> first_edge;   // node_count + 1 entries (CSR)
   std::unordered_map<NodeOrdinal, uint64_t> big_self_sizes;
   static constexpr uint32_t kSizeOverflow = UINT32_MAX;
