@@ -46,6 +46,14 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   // By DFS number 1..n: the vertex and its DFS parent's number.
   std::vector<uint32_t> vert(len, 0), par(len, 0);
   uint32_t n = 0;
+  // Retainers over essential edges by DFS number, without the DFS tree's own edges (the parent
+  // is a predecessor of every vertex, and the semidominator search starts from it): in a heap
+  // most objects have one owner, so most vertices keep no entries at all. The DFS looks at
+  // every essential edge of the vertices it reaches once, so it counts them
+  // (first[w + 1]: the retainers of w other than its parent); the edges of vertices it does
+  // not reach are counted after it.
+  std::vector<uint32_t> first(len + 1, 0);
+  auto is_tree_edge = [&](uint32_t from, uint32_t to) { return par[to] == from; };
 
   struct Frame {
     NodeOrdinal v;
@@ -68,7 +76,10 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
         EdgeOrdinal e = f.next++;
         if (!g.IsEssential(e)) continue;
         NodeOrdinal w = snap.edge_to[e];
-        if (num[w] != 0) continue;
+        if (const uint32_t to = num[w]; to != 0) {
+          if (!is_tree_edge(num[f.v], to)) ++first[to + 1];
+          continue;
+        }
         visit(w, num[f.v]);  // may reallocate: `f` is not used after this
         descended = true;
         break;
@@ -97,24 +108,19 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
     }
   }
   std::vector<Frame>().swap(stack);
-  if (progress) progress->Advance(count);
-
-  // Retainers over essential edges by DFS number, without the DFS tree's own edges (the parent
-  // is a predecessor of every vertex, and the semidominator search starts from it): in a heap
-  // most objects have one owner, so most vertices keep no entries at all. The retainers of w
-  // are the ret_count(w) entries after those of w - 1; the loops below walk them with a
-  // cursor, down for the semidominators and up for the dominators, so no offset array of n
-  // words is kept: a byte per vertex (255: the count is in `big_counts`).
-  std::vector<uint32_t> first(len + 1, 0);
-  auto is_tree_edge = [&](uint32_t from, uint32_t to) { return par[to] == from; };
-  for (NodeOrdinal v = 0; v < count; ++v) {
-    const uint32_t from = num[v];
+  for (uint32_t from = first_fiat; from <= n; ++from) {
+    const NodeOrdinal v = vert[from];
     for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e) {
       if (!g.IsEssential(e)) continue;
       const uint32_t to = num[snap.edge_to[e]];
       if (!is_tree_edge(from, to)) ++first[to + 1];
     }
   }
+  if (progress) progress->Advance(count);
+
+  // The retainers of w are the ret_count(w) entries after those of w - 1; the loops below walk
+  // them with a cursor, down for the semidominators and up for the dominators, so no offset
+  // array of n words is kept: a byte per vertex (255: the count is in `big_counts`).
   std::vector<uint8_t> small_counts(len, 0);
   std::unordered_map<uint32_t, uint32_t> big_counts;
   for (size_t w = 1; w < len; ++w) {
@@ -144,7 +150,11 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   // retainers are not read again, so semi(w) goes into its first retainer slot; a vertex
   // without retainers other than its DFS parent has that parent as its semidominator (the
   // root, for an orphan's start or a node in an unreachable cycle).
-  std::vector<uint32_t> label(len, 0), anc(len, 0);
+  // Side by side: EVAL reads both of a vertex at each step (one cache line, not two).
+  struct LabelAnc {
+    uint32_t label, anc;
+  };
+  std::vector<LabelAnc> la(len, LabelAnc{0, 0});
 
   // EVAL for a processed vertex v (number > the current w): the smallest semidominator on the
   // path from v up to, not including, the root of its tree in the forest of processed vertices,
@@ -152,17 +162,18 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   std::vector<uint32_t> compress_stack;
   auto eval = [&](uint32_t v0) -> uint32_t {
     uint32_t v = v0;
-    while (anc[anc[v]] != 0) {
+    while (la[la[v].anc].anc != 0) {
       compress_stack.push_back(v);
-      v = anc[v];
+      v = la[v].anc;
     }
     while (!compress_stack.empty()) {
-      uint32_t x = compress_stack.back();
+      LabelAnc& x = la[compress_stack.back()];
       compress_stack.pop_back();
-      if (label[anc[x]] < label[x]) label[x] = label[anc[x]];
-      anc[x] = anc[anc[x]];
+      const LabelAnc& a = la[x.anc];
+      if (a.label < x.label) x.label = a.label;
+      x.anc = a.anc;
     }
-    return label[v0];
+    return la[v0].label;
   };
 
   uint32_t cursor = static_cast<uint32_t>(ret.size());  // just past the retainers of w
@@ -180,24 +191,23 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
       s = 1;
     }
     if (b < e) ret[b] = s;  // semi(w), read back by the NCA loop below
-    label[w] = s;
-    anc[w] = par[w];  // LINK
+    la[w] = {s, par[w]};  // LINK
     if (progress && (w & 0xFFFF) == 0) progress->Advance(count + (n - w));
   }
   std::vector<uint32_t>().swap(compress_stack);
-  std::vector<uint32_t>().swap(label);
 
-  // NCA: walk up from the DFS parent until at or above the semidominator. `anc` is free now.
-  std::vector<uint32_t>& idom = anc;
-  idom[1] = 1;
+  // NCA: walk up from the DFS parent until at or above the semidominator. The forest is done
+  // with: each vertex's `anc` slot takes its immediate dominator.
+  auto idom = [&](uint32_t w) -> uint32_t& { return la[w].anc; };
+  idom(1) = 1;
   cursor = ret_count(1);  // the retainers of 2 follow those of the root
   for (uint32_t w = 2; w <= n; ++w) {
     uint32_t d = par[w];
     const uint32_t k = ret_count(w);
     const uint32_t s = k ? ret[cursor] : w >= first_fiat ? 1 : par[w];
     cursor += k;
-    while (d > s) d = idom[d];
-    idom[w] = d;
+    while (d > s) d = idom(d);
+    idom(w) = d;
   }
 
   std::vector<uint32_t>().swap(par);
@@ -207,11 +217,11 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   g.retained.resize(count);
   for (uint32_t w = 1; w <= n; ++w) {
     const NodeOrdinal o = vert[w];
-    g.dominator[o] = vert[idom[w]];
+    g.dominator[o] = vert[idom(w)];
     g.retained[o] = snap.self_size(o);
   }
   // A dominator precedes what it dominates in preorder: accumulate in reverse.
-  for (uint32_t w = n; w >= 2; --w) g.retained[vert[idom[w]]] += g.retained[vert[w]];
+  for (uint32_t w = n; w >= 2; --w) g.retained[vert[idom(w)]] += g.retained[vert[w]];
   if (progress) progress->End();
 }
 
