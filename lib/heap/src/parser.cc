@@ -223,7 +223,7 @@ class Parser {
       edge_carry_[field] = v;
       if (++field < l.ef) continue;
       field = 0;
-      OOMSCOPE_RETURN_IF_ERROR(StoreEdge(l, edge_carry_, count, count * l.ef, 0));
+      if (!StoreEdge(l, edge_carry_, count, count * l.ef, 0)) return std::move(scan_error_);
       ++count;
     }
     if (field != 0) return FailedPrecondition("the split edges array does not end on a record");
@@ -234,6 +234,12 @@ class Parser {
   }
 
   // ---- errors ------------------------------------------------------------------------------
+
+  // For the per-number callbacks: keeps the error for ScanUintArray to return, returns false.
+  bool Stop(Status st) {
+    scan_error_ = std::move(st);
+    return false;
+  }
 
   Status ErrorAt(uint64_t offset, const std::string& what) {
     if (!in_.error().ok()) return in_.error();
@@ -564,7 +570,8 @@ class Parser {
   // ---- integer arrays ----------------------------------------------------------------------
 
   // Scans a JSON array of non-negative integers, calling on_value(value, position, byte_offset)
-  // for each; on_value returns a Status to stop with. The loop is the hot path of the parser.
+  // for each; on_value returns false to stop, with the error in scan_error_ (Stop() sets it): a
+  // bool, not a Status, in the loop that runs once per number. The loop is the hot path of the parser.
   // `opened`: the reader is already inside the array, at the start of an element (the second
   // half of a split edges array). With cut_at_end_, the end of the input right after a ',' ends
   // the scan (array_cut_) instead of being a truncation: the first half of a split array.
@@ -626,10 +633,9 @@ class Parser {
           return Error("expected ',' or ']' after " + name + "[" + std::to_string(pos) +
                        "], found " + Describe(static_cast<unsigned char>(sep)));
         }
-        Status st = on_value(v, pos, digits);
-        if (!st.ok()) {
+        if (!on_value(v, pos, digits)) {
           in_.Set(digits);
-          return st;
+          return std::move(scan_error_);
         }
         ++pos;
         ++p;
@@ -691,14 +697,14 @@ class Parser {
     uint64_t edges_total = 0;
     const size_t type_count = node_type_map_.size();
     uint64_t rec_at = 0;  // byte offset where the record starts: errors point there
-    Status st = ScanUintArray("nodes", [&](uint64_t v, uint64_t pos, const char* at) -> Status {
+    Status st = ScanUintArray("nodes", [&](uint64_t v, uint64_t pos, const char* at) -> bool {
       if (field == 0) rec_at = in_.OffsetOf(at);
       rec[field] = v;
-      if (++field < nf) return Status::Ok();
+      if (++field < nf) return true;
       field = 0;
       const uint64_t record_pos = pos + 1 - nf;
       if (count >= s.node_type.size()) {
-        if (count >= kNoNode - 1) return ErrorAt(rec_at, "too many nodes");
+        if (count >= kNoNode - 1) return Stop(ErrorAt(rec_at, "too many nodes"));
         Fit(s.node_type, count);
         Fit(s.node_name, count);
         Fit(s.node_id, count);
@@ -708,12 +714,12 @@ class Parser {
       }
       const uint64_t type = rec[t_off];
       if (type >= type_count) {
-        return ErrorAt(rec_at, NodeWhere(record_pos + t_off, "type") + ": type " +
-                                             std::to_string(type) + " is outside meta.node_types (" +
-                                             std::to_string(type_count) + " types)");
+        return Stop(ErrorAt(rec_at, NodeWhere(record_pos + t_off, "type") + ": type " +
+                                                  std::to_string(type) + " is outside meta.node_types (" +
+                                                  std::to_string(type_count) + " types)"));
       }
       if (rec[i_off] > UINT32_MAX)
-        return ErrorAt(rec_at, NodeWhere(record_pos + i_off, "id") + ": id does not fit 32 bits");
+        return Stop(ErrorAt(rec_at, NodeWhere(record_pos + i_off, "id") + ": id does not fit 32 bits"));
       s.node_type[count] = node_type_map_[type];
       s.node_name[count] = static_cast<StringId>(std::min<uint64_t>(rec[n_off], UINT32_MAX));
       s.node_id[count] = static_cast<uint32_t>(rec[i_off]);
@@ -726,11 +732,11 @@ class Parser {
       s.first_edge[count] = static_cast<EdgeOrdinal>(edges_total);
       edges_total += rec[e_off];
       if (edges_total >= UINT32_MAX) {
-        return ErrorAt(rec_at, NodeWhere(record_pos + e_off, "edge_count") + ": too many edges");
+        return Stop(ErrorAt(rec_at, NodeWhere(record_pos + e_off, "edge_count") + ": too many edges"));
       }
       if (d_off != kNoField) s.node_detachedness[count] = static_cast<uint8_t>(std::min<uint64_t>(rec[d_off], 255));
       ++count;
-      return Status::Ok();
+      return true;
     });
     OOMSCOPE_RETURN_IF_ERROR(st);
     if (field != 0) {
@@ -785,7 +791,7 @@ class Parser {
 
   // Checks one edge record and stores it as edge `count`, growing the columns when needed.
   // `record_pos` (index of its first number) and `rec_at` (its byte offset) go into errors.
-  Status StoreEdge(const EdgeLayout& l, const uint64_t* rec, size_t count, uint64_t record_pos,
+  bool StoreEdge(const EdgeLayout& l, const uint64_t* rec, size_t count, uint64_t record_pos,
                    uint64_t rec_at) {
     Snapshot& s = snap_;
     auto where = [&](uint64_t pos, const char* f) {
@@ -793,32 +799,32 @@ class Parser {
              ", field '" + f + "')";
     };
     if (count >= s.edge_type.size()) {
-      if (count >= UINT32_MAX - 1) return ErrorAt(rec_at, "too many edges");
+      if (count >= UINT32_MAX - 1) return Stop(ErrorAt(rec_at, "too many edges"));
       Fit(s.edge_type, count);
       Fit(s.edge_name, count);
       Fit(s.edge_to, count);
     }
     const uint64_t type = rec[l.t_off], to = rec[l.to_off];
     if (type >= l.type_count) {
-      return ErrorAt(rec_at, where(record_pos + l.t_off, "type") + ": type " + std::to_string(type) +
-                                 " is outside meta.edge_types (" + std::to_string(l.type_count) +
-                                 " types)");
+      return Stop(ErrorAt(rec_at, where(record_pos + l.t_off, "type") + ": type " + std::to_string(type) +
+                                      " is outside meta.edge_types (" + std::to_string(l.type_count) +
+                                      " types)"));
     }
     const uint64_t node = l.NodeOf(to);
     if (node * l.nf != to) {
-      return ErrorAt(rec_at, where(record_pos + l.to_off, "to_node") + ": " + std::to_string(to) +
-                                 " is not a node index (not a multiple of " +
-                                 std::to_string(l.nf) + ")");
+      return Stop(ErrorAt(rec_at, where(record_pos + l.to_off, "to_node") + ": " + std::to_string(to) +
+                                      " is not a node index (not a multiple of " +
+                                      std::to_string(l.nf) + ")"));
     }
     if (node >= l.node_count || node >= kNoNode) {
-      return ErrorAt(rec_at, where(record_pos + l.to_off, "to_node") + ": node index " +
-                                 std::to_string(to) + " points outside the nodes array (" +
-                                 std::to_string(l.node_count) + " nodes)");
+      return Stop(ErrorAt(rec_at, where(record_pos + l.to_off, "to_node") + ": node index " +
+                                      std::to_string(to) + " points outside the nodes array (" +
+                                      std::to_string(l.node_count) + " nodes)"));
     }
     s.edge_type[count] = edge_type_map_[type];
     s.edge_name[count] = static_cast<uint32_t>(std::min<uint64_t>(rec[l.n_off], UINT32_MAX));
     s.edge_to[count] = static_cast<NodeOrdinal>(node);
-    return Status::Ok();
+    return true;
   }
 
   Status ParseEdges() {
@@ -833,14 +839,14 @@ class Parser {
     uint64_t* rec = edge_carry_;
     size_t field = 0, count = 0;
     uint64_t rec_at = 0;  // byte offset where the record starts: errors point there
-    Status st = ScanUintArray("edges", [&](uint64_t v, uint64_t pos, const char* at) -> Status {
+    Status st = ScanUintArray("edges", [&](uint64_t v, uint64_t pos, const char* at) -> bool {
       if (field == 0) rec_at = in_.OffsetOf(at);
       rec[field] = v;
-      if (++field < ef) return Status::Ok();
+      if (++field < ef) return true;
       field = 0;
-      OOMSCOPE_RETURN_IF_ERROR(StoreEdge(l, rec, count, pos + 1 - ef, rec_at));
+      if (!StoreEdge(l, rec, count, pos + 1 - ef, rec_at)) return false;
       ++count;
-      return Status::Ok();
+      return true;
     });
     OOMSCOPE_RETURN_IF_ERROR(st);
     if (array_cut_) {
@@ -869,10 +875,10 @@ class Parser {
     seen_edges_ = true;
     return ScanUintArray(
         "edges",
-        [&](uint64_t v, uint64_t, const char*) -> Status {
-          if (v > UINT32_MAX) return FailedPrecondition("a wide number in the split edges array");
+        [&](uint64_t v, uint64_t, const char*) -> bool {
+          if (v > UINT32_MAX) return Stop(FailedPrecondition("a wide number in the split edges array"));
           edge_tail_.push_back(static_cast<uint32_t>(v));
-          return Status::Ok();
+          return true;
         },
         /*opened=*/true);
   }
@@ -881,18 +887,18 @@ class Parser {
     std::array<uint32_t, 4> rec{};
     size_t field = 0;
     const size_t nf = node_roles_.size();
-    return ScanUintArray("locations", [&](uint64_t v, uint64_t pos, const char* at) -> Status {
-      if (v > UINT32_MAX) return ErrorAt(in_.OffsetOf(at), "locations[" + std::to_string(pos) + "] is too large");
+    return ScanUintArray("locations", [&](uint64_t v, uint64_t pos, const char* at) -> bool {
+      if (v > UINT32_MAX) return Stop(ErrorAt(in_.OffsetOf(at), "locations[" + std::to_string(pos) + "] is too large"));
       rec[field] = static_cast<uint32_t>(v);
       if (++field == 4) {
         field = 0;
         if (rec[0] % nf != 0) {
-          return ErrorAt(in_.OffsetOf(at), "locations[" + std::to_string(pos - 3) +
-                                               "]: object_index is not a node index");
+          return Stop(ErrorAt(in_.OffsetOf(at), "locations[" + std::to_string(pos - 3) +
+                                                    "]: object_index is not a node index"));
         }
         snap_.locations.push_back({static_cast<NodeOrdinal>(rec[0] / nf), rec[1], rec[2], rec[3]});
       }
-      return Status::Ok();
+      return true;
     });
   }
 
@@ -1091,6 +1097,7 @@ class Parser {
   ByteSource& src_;
   const ParseOptions& opt_;
   Reader in_;
+  Status scan_error_;  // why a per-number callback stopped (Stop)
   Snapshot snap_;
   bool have_header_ = false, have_nodes_ = false, has_detachedness_ = false;
   bool seen_edges_ = false, seen_strings_ = false;
