@@ -54,11 +54,9 @@ Status SeriesAnalyzer::Add(Snapshot snapshot, SnapshotInfo info) {
   // the two are never held at once.
   last->graph = BuildGraph(last->snap, progress, /*with_distances=*/false);
   if (progress) progress->Begin("class summary", 0);
-  last->tree = BuildDominatorTree(last->snap, last->graph);
-  last->classes =
-      ComputeClassSummary(last->snap, last->graph, last->tree, classes_, &last->node_class);
-  // Only the suspects walk the tree again, at the end of a series: Finish rebuilds it then.
-  last->tree = DominatorTree();
+  // The dominator tree is built and freed inside; only the suspects walk it again, at the end
+  // of a series: Finish rebuilds it then.
+  last->classes = ComputeClassSummary(last->snap, last->graph, classes_, &last->node_class);
   if (progress) progress->End();
   RunDistances(last->snap, last->graph, progress);
   info.node_count = last->snap.node_count();

@@ -1,6 +1,7 @@
 #include "oomscope/heap/class_summary.h"
 
 #include <algorithm>
+#include <thread>
 
 namespace oomscope::heap {
 
@@ -55,12 +56,11 @@ DominatorTree BuildDominatorTree(const Snapshot& snap, const Graph& g) {
   return t;
 }
 
-std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g,
-                                            const DominatorTree& tree, ClassTable& classes,
-                                            std::vector<uint32_t>* node_class) {
+namespace {
+
+// Each node's class id, interning the names in `classes`.
+void AssignClasses(const Snapshot& snap, ClassTable& classes, std::vector<uint32_t>& cls) {
   const uint32_t n = snap.node_count();
-  std::vector<uint32_t> local;
-  std::vector<uint32_t>& cls = node_class ? *node_class : local;
   cls.resize(n);
   // Build each class name once: for objects and native nodes the class follows the name (and
   // the DOM link state), for every other type it follows the type alone.
@@ -83,6 +83,12 @@ std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g
     if (*slot == kUnset) *slot = classes.Intern(ClassName(snap, o));
     cls[o] = *slot;
   }
+}
+
+// The totals, given the class ids and the dominator tree.
+std::vector<ClassStats> Summarize(const Snapshot& snap, const Graph& g, const DominatorTree& tree,
+                                  const ClassTable& classes, const std::vector<uint32_t>& cls) {
+  const uint32_t n = snap.node_count();
   std::vector<ClassStats> stats(classes.size());
   for (uint32_t c = 0; c < stats.size(); ++c) stats[c].class_id = c;
   for (NodeOrdinal o = 0; o < n; ++o) {
@@ -112,6 +118,28 @@ std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g
                                               : a.class_id < b.class_id;
   });
   return stats;
+}
+
+}  // namespace
+
+std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g,
+                                            const DominatorTree& tree, ClassTable& classes,
+                                            std::vector<uint32_t>* node_class) {
+  std::vector<uint32_t> local;
+  std::vector<uint32_t>& cls = node_class ? *node_class : local;
+  AssignClasses(snap, classes, cls);
+  return Summarize(snap, g, tree, classes, cls);
+}
+
+std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g, ClassTable& classes,
+                                            std::vector<uint32_t>* node_class) {
+  std::vector<uint32_t> local;
+  std::vector<uint32_t>& cls = node_class ? *node_class : local;
+  DominatorTree tree;
+  std::thread builder([&] { tree = BuildDominatorTree(snap, g); });
+  AssignClasses(snap, classes, cls);
+  builder.join();
+  return Summarize(snap, g, tree, classes, cls);
 }
 
 }  // namespace oomscope::heap

@@ -75,5 +75,9 @@ struct ClassStats {
 std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g,
                                             const DominatorTree& tree, ClassTable& classes,
                                             std::vector<uint32_t>* node_class);
+// The same, building the dominator tree itself on a second thread while it names the classes,
+// and freeing it before it returns.
+std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g, ClassTable& classes,
+                                            std::vector<uint32_t>* node_class);
 
 }  // namespace oomscope::heap
