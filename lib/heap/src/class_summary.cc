@@ -50,9 +50,11 @@ DominatorTree BuildDominatorTree(const Snapshot& snap, const Graph& g) {
     if (o != snap.root) ++t.first_child[g.dominator[o] + 1];
   for (uint32_t i = 1; i <= n; ++i) t.first_child[i] += t.first_child[i - 1];
   t.children.assign(t.first_child[n], 0);
-  std::vector<uint32_t> fill(t.first_child.begin(), t.first_child.end() - 1);
+  // Fill with first_child[d] as d's cursor (no second array of n words), then shift back.
   for (NodeOrdinal o = 0; o < n; ++o)
-    if (o != snap.root) t.children[fill[g.dominator[o]]++] = o;
+    if (o != snap.root) t.children[t.first_child[g.dominator[o]]++] = o;
+  for (uint32_t i = n; i >= 1; --i) t.first_child[i] = t.first_child[i - 1];
+  t.first_child[0] = 0;
   return t;
 }
 
