@@ -1,14 +1,46 @@
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
+#include "oomscope/common/allocator.h"
 #include "oomscope/common/backoff.h"
 #include "oomscope/common/sha256.h"
 
 using namespace oomscope;
 using namespace std::chrono_literals;
+
+TEST_CASE("huge vectors: filled like any vector, their memory advised for huge pages") {
+  std::vector<uint32_t> small = oomscope::HugeVector<uint32_t>(3, 7);
+  CHECK(small == std::vector<uint32_t>{7, 7, 7});
+  CHECK(oomscope::HugeVector<uint8_t>(0).empty());
+  oomscope::AdviseHugePages(nullptr, 0);                 // nothing to advise: no effect
+  oomscope::AdviseHugePages(small.data(), sizeof(uint32_t));
+  const size_t n = size_t{64} << 20;
+  std::vector<uint8_t> big = oomscope::HugeVector<uint8_t>(n, 1);
+  REQUIRE(big.size() == n);
+  CHECK(big.front() == 1);
+  CHECK(big.back() == 1);
+  // Where the kernel has transparent huge pages, the mapping holding the array carries the
+  // advice ("hg" in /proc/self/smaps' VmFlags), whatever pages it was then given.
+  std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::ifstream smaps("/proc/self/smaps");
+  if (!thp || !smaps) return;
+  const uintptr_t middle = reinterpret_cast<uintptr_t>(big.data()) + n / 2;
+  bool inside = false, advised = false;
+  for (std::string line; std::getline(smaps, line);) {
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2) {  // a mapping's first line
+      inside = lo <= middle && middle < hi;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      advised = line.find(" hg") != std::string::npos;
+      break;
+    }
+  }
+  CHECK(advised);
+}
 
 TEST_CASE("backoff grows exponentially, caps, spreads by jitter, resets") {
   Backoff b(100ms, 2000ms, 2.0, 0.2, /*seed=*/42);

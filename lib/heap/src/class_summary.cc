@@ -1,3 +1,4 @@
+#include "oomscope/common/allocator.h"
 #include "oomscope/heap/class_summary.h"
 
 #include <algorithm>
@@ -45,11 +46,11 @@ uint32_t ClassTable::Intern(std::string_view name) {
 DominatorTree BuildDominatorTree(const Snapshot& snap, const Graph& g) {
   const uint32_t n = snap.node_count();
   DominatorTree t;
-  t.first_child.assign(static_cast<size_t>(n) + 1, 0);
+  t.first_child = HugeVector<uint32_t>(static_cast<size_t>(n) + 1, 0);
   for (NodeOrdinal o = 0; o < n; ++o)
     if (o != snap.root) ++t.first_child[g.dominator[o] + 1];
   for (uint32_t i = 1; i <= n; ++i) t.first_child[i] += t.first_child[i - 1];
-  t.children.assign(t.first_child[n], 0);
+  t.children = HugeVector<NodeOrdinal>(t.first_child[n], 0);
   // Fill with first_child[d] as d's cursor (no second array of n words), then shift back.
   for (NodeOrdinal o = 0; o < n; ++o)
     if (o != snap.root) t.children[t.first_child[g.dominator[o]]++] = o;
@@ -63,7 +64,7 @@ namespace {
 // Each node's class id, interning the names in `classes`.
 void AssignClasses(const Snapshot& snap, ClassTable& classes, std::vector<uint32_t>& cls) {
   const uint32_t n = snap.node_count();
-  cls.resize(n);
+  cls = HugeVector<uint32_t>(n);
   // Build each class name once: for objects and native nodes the class follows the name (and
   // the DOM link state), for every other type it follows the type alone.
   constexpr uint32_t kUnset = UINT32_MAX;

@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "oomscope/common/allocator.h"
 #include "oomscope/heap/passes.h"
 
 namespace oomscope::heap {
@@ -37,8 +38,8 @@ class NodeQueue {
 
 void ComputeDistances(const Snapshot& snap, Graph& g) {
   const uint32_t n = snap.node_count();
-  g.distance.assign(n, Graph::kUnreachable);
-  g.parent.assign(n, kNoNode);
+  g.distance = HugeVector<uint32_t>(n, Graph::kUnreachable);
+  g.parent = HugeVector<NodeOrdinal>(n, kNoNode);
   NodeQueue queue;
   const NodeOrdinal root = snap.root;
   g.distance[root] = 0;

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include "oomscope/common/allocator.h"
 #include "oomscope/heap/passes.h"
 
 namespace oomscope::heap {
@@ -42,9 +43,9 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   auto has_retainer = [&](NodeOrdinal v) { return (retained_bit[v >> 6] >> (v & 63)) & 1; };
 
   // By vertex (ordinal): its DFS number, 0 while unvisited.
-  std::vector<uint32_t> num(count, 0);
+  std::vector<uint32_t> num = HugeVector<uint32_t>(count, 0);
   // By DFS number 1..n: the vertex and its DFS parent's number.
-  std::vector<uint32_t> vert(len, 0), par(len, 0);
+  std::vector<uint32_t> vert = HugeVector<uint32_t>(len, 0), par = HugeVector<uint32_t>(len, 0);
   uint32_t n = 0;
   // Retainers over essential edges by DFS number, without the DFS tree's own edges (the parent
   // is a predecessor of every vertex, and the semidominator search starts from it): in a heap
@@ -52,7 +53,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   // every essential edge of the vertices it reaches once, so it counts them
   // (first[w + 1]: the retainers of w other than its parent); the edges of vertices it does
   // not reach are counted after it.
-  std::vector<uint32_t> first(len + 1, 0);
+  std::vector<uint32_t> first = HugeVector<uint32_t>(len + 1, 0);
   auto is_tree_edge = [&](uint32_t from, uint32_t to) { return par[to] == from; };
 
   struct Frame {
@@ -132,7 +133,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
     return small_counts[w] == 255 ? big_counts.at(w) : small_counts[w];
   };
   for (size_t i = 1; i <= len; ++i) first[i] += first[i - 1];
-  std::vector<uint32_t> ret(first[len], 0);
+  std::vector<uint32_t> ret = HugeVector<uint32_t>(first[len], 0);
   for (NodeOrdinal v = 0; v < count; ++v) {
     const uint32_t from = num[v];
     for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e) {
@@ -154,7 +155,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   struct LabelAnc {
     uint32_t label, anc;
   };
-  std::vector<LabelAnc> la(len, LabelAnc{0, 0});
+  std::vector<LabelAnc> la = HugeVector<LabelAnc>(len, LabelAnc{0, 0});
 
   // EVAL for a processed vertex v (number > the current w): the smallest semidominator on the
   // path from v up to, not including, the root of its tree in the forest of processed vertices,
@@ -213,8 +214,8 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   std::vector<uint32_t>().swap(par);
   std::vector<uint32_t>().swap(ret);
   std::vector<uint8_t>().swap(small_counts);
-  g.dominator.resize(count);
-  g.retained.resize(count);
+  g.dominator = HugeVector<NodeOrdinal>(count);
+  g.retained = HugeVector<uint64_t>(count);
   for (uint32_t w = 1; w <= n; ++w) {
     const NodeOrdinal o = vert[w];
     g.dominator[o] = vert[idom(w)];

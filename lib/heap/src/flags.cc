@@ -1,10 +1,11 @@
+#include "oomscope/common/allocator.h"
 #include "oomscope/heap/passes.h"
 
 namespace oomscope::heap {
 
 void BuildFlags(const Snapshot& snap, Graph& g) {
   const uint32_t n = snap.node_count();
-  g.flags.assign(n, 0);
+  g.flags = HugeVector<uint8_t>(n, 0);
   std::vector<NodeOrdinal> stack;
   const NodeOrdinal root = snap.root;
   // Entry points: user global objects (shortcut edges from the root) and DOM tree roots.

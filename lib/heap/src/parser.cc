@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "oomscope/common/allocator.h"
 #include "oomscope/common/utf8.h"
 
 namespace oomscope::heap {
@@ -686,12 +687,12 @@ class Parser {
     const size_t d_off = OffsetOf(node_roles_, NodeRole::kDetachedness);
     size_t cap = ReserveHint(snap_.meta.declared_node_count, 2 * nf);
     Snapshot& s = snap_;
-    s.node_type.resize(cap);
-    s.node_name.resize(cap);
-    s.node_id.resize(cap);
-    s.node_self_size.resize(cap);
-    s.first_edge.resize(cap + 1);
-    if (d_off != kNoField) s.node_detachedness.resize(cap);
+    s.node_type = HugeVector<NodeType>(cap);
+    s.node_name = HugeVector<StringId>(cap);
+    s.node_id = HugeVector<uint32_t>(cap);
+    s.node_self_size = HugeVector<uint32_t>(cap);
+    s.first_edge = HugeVector<EdgeOrdinal>(cap + 1);
+    if (d_off != kNoField) s.node_detachedness = HugeVector<uint8_t>(cap);
     uint64_t rec[64];
     size_t field = 0, count = 0;
     uint64_t edges_total = 0;
@@ -833,9 +834,9 @@ class Parser {
     const size_t ef = l.ef;
     size_t cap = ReserveHint(snap_.meta.declared_edge_count, 2 * ef);
     Snapshot& s = snap_;
-    s.edge_type.resize(cap);
-    s.edge_name.resize(cap);
-    s.edge_to.resize(cap);
+    s.edge_type = HugeVector<EdgeType>(cap);
+    s.edge_name = HugeVector<uint32_t>(cap);
+    s.edge_to = HugeVector<NodeOrdinal>(cap);
     uint64_t* rec = edge_carry_;
     size_t field = 0, count = 0;
     uint64_t rec_at = 0;  // byte offset where the record starts: errors point there
