@@ -118,8 +118,10 @@ TEST_CASE("objects owned by a global are not stolen by non-page holders") {
   b.Edge(handle, "property", "obj", obj);
   b.Edge(global, "property", "obj", obj);
   Built g = Build(b);
-  CHECK((g.g.flags[obj] & kPageObject) != 0);
-  CHECK((g.g.flags[handle] & kPageObject) == 0);
+  Graph flags;
+  BuildFlags(g.snap, flags);
+  CHECK((flags.flags[obj] & kPageObject) != 0);
+  CHECK((flags.flags[handle] & kPageObject) == 0);
   CHECK(g.g.dominator[obj] == global);
   CHECK(g.g.retained[global] == 30);
   CHECK(g.g.retained[handle] == 3);

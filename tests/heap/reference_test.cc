@@ -126,7 +126,7 @@ TEST_CASE("the essential edges come out the same when two threads share them") {
     Engine e = Load(kDir + name);
     REQUIRE(e.snap.edge_count() > 10000);
     Graph split;
-    split.flags = e.g.flags;
+    BuildFlags(e.snap, split);
     BuildEssentialEdges(e.snap, split, /*split_min_edges=*/0);
     CHECK(split.essential == e.g.essential);
     const EdgeOrdinal cut = 64 * static_cast<EdgeOrdinal>(e.g.essential.size() / 2);

@@ -34,7 +34,6 @@ void SeriesAnalyzer::DigestLast() {
     std::vector<uint32_t>().swap(g.distance);
     std::vector<NodeOrdinal>().swap(g.parent);
     std::vector<NodeOrdinal>().swap(g.dominator);
-    std::vector<uint8_t>().swap(g.flags);
     std::vector<uint64_t>().swap(g.essential);
   }
   digests_.push_back(std::make_unique<SnapshotDigest>(

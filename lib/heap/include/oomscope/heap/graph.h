@@ -19,7 +19,7 @@ enum NodeFlag : uint8_t {
 //   builds its own retainers, by DFS number) -> ComputeDistances.
 // Immutable after the passes; safe to read from several threads.
 struct Graph {
-  std::vector<uint8_t> flags;
+  std::vector<uint8_t> flags;  // by BuildFlags, for BuildEssentialEdges; BuildGraph frees them then
   std::vector<uint64_t> essential;  // bit per edge ordinal: does this edge retain its target?
 
   // Retainers over essential edges only: the owners of the essential edges into node n are
