@@ -16,7 +16,6 @@
 // with their own DFS subtree; nodes still unreachable (cliques that retain one another) hang
 // off the root one by one.
 #include <algorithm>
-#include <unordered_map>
 
 #include "oomscope/common/allocator.h"
 #include "oomscope/heap/passes.h"
@@ -119,19 +118,16 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   }
   if (progress) progress->Advance(count);
 
-  // The retainers of w are the ret_count(w) entries after those of w - 1; the loops below walk
-  // them with a cursor, down for the semidominators and up for the dominators, so no offset
-  // array of n words is kept: a byte per vertex (255: the count is in `big_counts`).
-  std::vector<uint8_t> small_counts(len, 0);
-  std::unordered_map<uint32_t, uint32_t> big_counts;
-  for (size_t w = 1; w < len; ++w) {
-    const uint32_t c = first[w + 1];
-    small_counts[w] = static_cast<uint8_t>(std::min<uint32_t>(c, 255));
-    if (c >= 255) big_counts[static_cast<uint32_t>(w)] = c;
-  }
-  auto ret_count = [&](uint32_t w) -> uint32_t {
-    return small_counts[w] == 255 ? big_counts.at(w) : small_counts[w];
-  };
+  // The retainers of w follow those of w - 1. No offset array of n words is kept for them: the
+  // first entry of each vertex's group carries kGroupStart, and a bit per vertex says whether it
+  // has a group at all; the loops below walk the groups with a cursor, down for the
+  // semidominators and up for the dominators. (DFS numbers stay below 2^31: the parser refuses
+  // more nodes.)
+  constexpr uint32_t kGroupStart = uint32_t{1} << 31;
+  std::vector<uint64_t> has_group((len + 63) / 64, 0);
+  for (size_t w = 1; w < len; ++w)
+    if (first[w + 1] != 0) has_group[w >> 6] |= uint64_t{1} << (w & 63);
+  auto has_retainers = [&](uint32_t w) { return (has_group[w >> 6] >> (w & 63)) & 1; };
   for (size_t i = 1; i <= len; ++i) first[i] += first[i - 1];
   std::vector<uint32_t> ret = HugeVector<uint32_t>(first[len], 0);
   for (NodeOrdinal v = 0; v < count; ++v) {
@@ -142,6 +138,9 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
       if (!is_tree_edge(from, to)) ret[first[to]++] = from;
     }
   }
+  // first[w] has moved to the end of w's group, which starts where w - 1's ends.
+  for (size_t w = 1; w < len; ++w)
+    if (has_retainers(static_cast<uint32_t>(w))) ret[first[w - 1]] |= kGroupStart;
   // From here on vertices are named by number: drop `num`, and the offsets.
   std::vector<uint32_t>().swap(num);
   std::vector<uint32_t>().swap(first);
@@ -180,18 +179,23 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   uint32_t cursor = static_cast<uint32_t>(ret.size());  // just past the retainers of w
   for (uint32_t w = n; w >= 2; --w) {
     uint32_t s = par[w];  // the DFS tree edge is a predecessor too
-    const uint32_t e = cursor, b = cursor - ret_count(w);
+    uint32_t b = cursor;
+    if (has_retainers(w)) {
+      do --b;
+      while (!(ret[b] & kGroupStart));
+    }
+    const uint32_t e = cursor;
     cursor = b;
     if (w < first_fiat) {
       for (uint32_t k = b; k < e; ++k) {
-        uint32_t v = ret[k];
+        uint32_t v = ret[k] & ~kGroupStart;
         uint32_t c = v < w ? v : eval(v);
         if (c < s) s = c;
       }
     } else {
       s = 1;
     }
-    if (b < e) ret[b] = s;  // semi(w), read back by the NCA loop below
+    if (b < e) ret[b] = s | kGroupStart;  // semi(w), read back by the NCA loop below
     la[w] = {s, par[w]};  // LINK
     if (progress && (w & 0xFFFF) == 0) progress->Advance(count + (n - w));
   }
@@ -201,19 +205,27 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   // with: each vertex's `anc` slot takes its immediate dominator.
   auto idom = [&](uint32_t w) -> uint32_t& { return la[w].anc; };
   idom(1) = 1;
-  cursor = ret_count(1);  // the retainers of 2 follow those of the root
+  const uint32_t ret_size = static_cast<uint32_t>(ret.size());
+  auto next_group = [&](uint32_t k) {  // the start of the group after the one at k
+    do ++k;
+    while (k < ret_size && !(ret[k] & kGroupStart));
+    return k;
+  };
+  cursor = has_retainers(1) ? next_group(0) : 0;  // the retainers of 2 follow those of the root
   for (uint32_t w = 2; w <= n; ++w) {
     uint32_t d = par[w];
-    const uint32_t k = ret_count(w);
-    const uint32_t s = k ? ret[cursor] : w >= first_fiat ? 1 : par[w];
-    cursor += k;
+    uint32_t s = w >= first_fiat ? 1 : par[w];
+    if (has_retainers(w)) {
+      s = ret[cursor] & ~kGroupStart;
+      cursor = next_group(cursor);
+    }
     while (d > s) d = idom(d);
     idom(w) = d;
   }
 
   std::vector<uint32_t>().swap(par);
   std::vector<uint32_t>().swap(ret);
-  std::vector<uint8_t>().swap(small_counts);
+  std::vector<uint64_t>().swap(has_group);
   g.dominator = HugeVector<NodeOrdinal>(count);
   g.retained = HugeVector<uint64_t>(count);
   for (uint32_t w = 1; w <= n; ++w) {

@@ -704,8 +704,8 @@ class Parser {
       if (++field < nf) return true;
       field = 0;
       const uint64_t record_pos = pos + 1 - nf;
+      if (count >= kMaxNodes) return Stop(ErrorAt(rec_at, "too many nodes (more than 2^31 - 1)"));
       if (count >= s.node_type.size()) {
-        if (count >= kNoNode - 1) return Stop(ErrorAt(rec_at, "too many nodes"));
         Fit(s.node_type, count);
         Fit(s.node_name, count);
         Fit(s.node_id, count);

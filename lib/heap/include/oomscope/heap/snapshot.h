@@ -18,6 +18,9 @@ using NodeOrdinal = uint32_t;
 using EdgeOrdinal = uint32_t;
 using StringId = uint32_t;  // index into the snapshot's string table
 inline constexpr NodeOrdinal kNoNode = UINT32_MAX;
+// At most 2^31 - 1 nodes (a snapshot file of over 100 GB): the dominator pass keeps a flag bit
+// free in its vertex numbers.
+inline constexpr uint32_t kMaxNodes = (uint32_t{1} << 31) - 1;
 
 // Node and edge types, normalized: the parser maps the names in snapshot.meta onto these, so a V8
 // that reorders or adds types still parses (unknown names map to kOther/kUnknownEdge).
