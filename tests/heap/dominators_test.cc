@@ -22,6 +22,34 @@ Built Build(const SnapshotBuilder& b) {
 }
 }  // namespace
 
+TEST_CASE("retained sizes of 4 GiB and more are exact, and the class summary adds them up") {
+  constexpr uint64_t kGiB = uint64_t{1} << 30;
+  SnapshotBuilder b;
+  uint32_t a = b.Node("object", "Holder", 3 * kGiB), x = b.Node("object", "Big", 2 * kGiB),
+           y = b.Node("object", "Big", 2 * kGiB - 1), z = b.Node("object", "Small", 7);
+  b.Edge(0, "element", "1", a);
+  b.Edge(a, "property", "x", x);
+  b.Edge(a, "property", "y", y);
+  b.Edge(y, "property", "z", z);
+  Built g = Build(b);
+  CHECK(g.g.retained[z] == 7);
+  CHECK(g.g.retained[y] == 2 * kGiB + 6);
+  CHECK(g.g.retained[x] == 2 * kGiB);
+  CHECK(g.g.retained[a] == 7 * kGiB + 6);  // past 32 bits
+  CHECK(g.g.retained[0] == 7 * kGiB + 6);
+  ClassTable classes;
+  auto stats = ComputeClassSummary(g.snap, g.g, classes, nullptr);
+  REQUIRE(!stats.empty());
+  CHECK(classes.name(stats[0].class_id) == "Holder");
+  CHECK(stats[0].retained_size == 7 * kGiB + 6);
+  // A column value can also go back under 4 GiB.
+  SizeColumn c(2);
+  c.Set(1, 5 * kGiB);
+  c.Set(1, 12);
+  CHECK(c[1] == 12);
+  CHECK(c[0] == 0);
+}
+
 TEST_CASE("diamond: the join node is dominated by the fork, not by either branch") {
   SnapshotBuilder b;
   uint32_t a = b.Node("object", "A", 10), l = b.Node("object", "L", 20), r = b.Node("object", "R", 30),

@@ -227,14 +227,17 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   std::vector<uint32_t>().swap(ret);
   std::vector<uint64_t>().swap(has_group);
   g.dominator = HugeVector<NodeOrdinal>(count);
-  g.retained = HugeVector<uint64_t>(count);
+  g.retained = SizeColumn(count);
   for (uint32_t w = 1; w <= n; ++w) {
     const NodeOrdinal o = vert[w];
     g.dominator[o] = vert[idom(w)];
-    g.retained[o] = snap.self_size(o);
+    g.retained.Set(o, snap.self_size(o));
   }
   // A dominator precedes what it dominates in preorder: accumulate in reverse.
-  for (uint32_t w = n; w >= 2; --w) g.retained[vert[idom(w)]] += g.retained[vert[w]];
+  for (uint32_t w = n; w >= 2; --w) {
+    const NodeOrdinal d = vert[idom(w)];
+    g.retained.Set(d, g.retained[d] + g.retained[vert[w]]);
+  }
   if (progress) progress->End();
 }
 

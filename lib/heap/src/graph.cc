@@ -1,8 +1,11 @@
 #include "oomscope/heap/graph.h"
 
+#include "oomscope/common/allocator.h"
 #include "oomscope/heap/passes.h"
 
 namespace oomscope::heap {
+
+SizeColumn::SizeColumn(size_t n) : small_(HugeVector<uint32_t>(n, 0)) {}
 
 Graph BuildGraph(const Snapshot& snap, Progress* progress, bool with_distances) {
   Graph g;

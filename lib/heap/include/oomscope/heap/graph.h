@@ -1,6 +1,8 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <unordered_map>
 #include <vector>
 
 #include "oomscope/common/progress.h"
@@ -11,6 +13,31 @@ namespace oomscope::heap {
 // Per-node flags computed by the passes.
 enum NodeFlag : uint8_t {
   kPageObject = 1,  // reachable from a user root (the root's shortcut edges: JS global objects)
+};
+
+// Sizes by node ordinal, 32 bits each: a size of 4 GiB or more (an object that retains most of a
+// very large heap) goes to a side table, as the snapshot's self sizes and the digests do.
+class SizeColumn {
+ public:
+  SizeColumn() = default;
+  explicit SizeColumn(size_t n);  // n zeros
+  uint64_t operator[](size_t i) const {
+    const uint32_t v = small_[i];
+    return v == kBig ? big_.at(static_cast<uint32_t>(i)) : v;
+  }
+  void Set(size_t i, uint64_t v) {
+    if (small_[i] == kBig) big_.erase(static_cast<uint32_t>(i));
+    if (v >= kBig) big_[static_cast<uint32_t>(i)] = v;
+    small_[i] = static_cast<uint32_t>(std::min<uint64_t>(v, kBig));
+  }
+  size_t size() const { return small_.size(); }
+  bool empty() const { return small_.empty(); }
+  uint64_t MemoryBytes() const { return small_.capacity() * sizeof(uint32_t) + big_.size() * 32; }
+
+ private:
+  static constexpr uint32_t kBig = UINT32_MAX;
+  std::vector<uint32_t> small_;
+  std::unordered_map<uint32_t, uint64_t> big_;
 };
 
 // Derived data for one snapshot, in CSR form, all indexed by node ordinal (or edge ordinal for
@@ -39,7 +66,7 @@ struct Graph {
   std::vector<NodeOrdinal> parent;
 
   std::vector<NodeOrdinal> dominator;  // immediate dominator; the root dominates itself
-  std::vector<uint64_t> retained;      // retained size in bytes
+  SizeColumn retained;                 // retained size in bytes
 
   bool IsEssential(EdgeOrdinal e) const { return (essential[e >> 6] >> (e & 63)) & 1; }
   uint64_t MemoryBytes() const;
