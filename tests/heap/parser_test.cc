@@ -17,6 +17,28 @@ Status ParseError(const std::string& path) {
   Result<Snapshot> r = ParseSnapshotFile(path);
   return r.ok() ? Status::Ok() : r.status();
 }
+
+// Parses `text` as a stream that delivers at most `piece` bytes per read.
+Result<Snapshot> ParseInPieces(const std::string& text, size_t piece, const std::string& name) {
+  size_t pos = 0;
+  auto src = MakeCallbackSource(
+      [&](char* buf, size_t n) -> Result<size_t> {
+        size_t k = std::min<size_t>({n, piece, text.size() - pos});
+        std::memcpy(buf, text.data() + pos, k);
+        pos += k;
+        return k;
+      },
+      name);
+  return ParseSnapshot(*src);
+}
+
+// Parses `text` from a std::istream; returns why it failed (Ok if it did not).
+Status ParseTextError(const std::string& text, const std::string& name) {
+  std::istringstream in(text);
+  auto src = MakeStreamSource(in, name);
+  Result<Snapshot> r = ParseSnapshot(*src);
+  return r.ok() ? Status::Ok() : r.status();
+}
 }  // namespace
 
 TEST_CASE("parses the hand-written tiny snapshot") {
@@ -50,16 +72,7 @@ TEST_CASE("a stream delivered a few bytes at a time parses the same as the file"
   std::stringstream ss;
   ss << f.rdbuf();
   std::string text = ss.str();
-  size_t pos = 0;
-  auto src = MakeCallbackSource(
-      [&](char* buf, size_t n) -> Result<size_t> {
-        size_t k = std::min<size_t>({n, 3, text.size() - pos});
-        std::memcpy(buf, text.data() + pos, k);
-        pos += k;
-        return k;
-      },
-      "trickle");
-  Result<Snapshot> a = ParseSnapshot(*src);
+  Result<Snapshot> a = ParseInPieces(text, 3, "trickle");
   Result<Snapshot> b = ParseSnapshotFile(kFixtures + "tiny.heapsnapshot");
   REQUIRE(a.ok());
   REQUIRE(b.ok());
@@ -114,12 +127,10 @@ TEST_CASE("errors carry byte offsets for problems inside the arrays") {
   std::string text = testing::SnapshotBuilder().Json();
   size_t at = text.find("\"nodes\":[") + 9;
   text.insert(at, "99,");  // a type outside meta.node_types, and a count that no longer fits
-  std::istringstream in(text);
-  auto src = MakeStreamSource(in, "mutated");
-  Result<Snapshot> r = ParseSnapshot(*src);
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.status().message().find("at byte " + std::to_string(at)) != std::string::npos);
-  CHECK(r.status().message().find("outside meta.node_types") != std::string::npos);
+  Status st = ParseTextError(text, "mutated");
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message().find("at byte " + std::to_string(at)) != std::string::npos);
+  CHECK(st.message().find("outside meta.node_types") != std::string::npos);
 }
 
 TEST_CASE("numbers of every length parse exactly, whatever the spacing and wherever a read ends") {
@@ -143,16 +154,7 @@ TEST_CASE("numbers of every length parse exactly, whatever the spacing and where
   }
   for (size_t chunk : {size_t{1}, size_t{7}, text.size()}) {
     CAPTURE(chunk);
-    size_t pos = 0;
-    auto src = MakeCallbackSource(
-        [&](char* buf, size_t n) -> Result<size_t> {
-          size_t k = std::min<size_t>({n, chunk, text.size() - pos});
-          std::memcpy(buf, text.data() + pos, k);
-          pos += k;
-          return k;
-        },
-        "spaced");
-    Result<Snapshot> r = ParseSnapshot(*src);
+    Result<Snapshot> r = ParseInPieces(text, chunk, "spaced");
     REQUIRE_MESSAGE(r.ok(), r.status().ToString());
     for (size_t i = 0; i < sizes.size(); ++i) CHECK(r->self_size(nodes[i]) == sizes[i]);
     REQUIRE(r->edge_count() == nodes.size());
@@ -162,11 +164,9 @@ TEST_CASE("numbers of every length parse exactly, whatever the spacing and where
   std::string wide = text;
   size_t at = wide.find("9999999999999999999");
   wide.replace(at, 19, "99999999999999999999");
-  std::istringstream in(wide);
-  auto src = MakeStreamSource(in, "wide");
-  Result<Snapshot> r = ParseSnapshot(*src);
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.status().message().find("too large") != std::string::npos);
+  Status st = ParseTextError(wide, "wide");
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message().find("too large") != std::string::npos);
 }
 
 TEST_CASE("a declared count never drives a huge allocation") {
@@ -174,11 +174,9 @@ TEST_CASE("a declared count never drives a huge allocation") {
   size_t at = text.find("\"node_count\":1");
   REQUIRE(at != std::string::npos);
   text.replace(at, 14, "\"node_count\":4000000000");
-  std::istringstream in(text);
-  auto src = MakeStreamSource(in, "huge-count");
-  Result<Snapshot> r = ParseSnapshot(*src);
-  REQUIRE_FALSE(r.ok());
-  CHECK(r.status().message().find("node_count") != std::string::npos);
+  Status st = ParseTextError(text, "huge-count");
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message().find("node_count") != std::string::npos);
 }
 
 // In the "real" suite: it reads a fixture that ctest's series step writes, so it must run after it.
