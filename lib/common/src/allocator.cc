@@ -1,8 +1,7 @@
 #include "oomscope/common/allocator.h"
 
-#include <cstdlib>  // defines __GLIBC__ with glibc
-
 #include <cstdint>
+#include <cstdlib>  // defines __GLIBC__ with glibc
 
 #if defined(__GLIBC__)
 #include <malloc.h>

@@ -49,12 +49,11 @@ Status SeriesAnalyzer::Add(Snapshot snapshot, SnapshotInfo info) {
   DigestLast();
   auto last = std::make_unique<Last>();
   last->snap = std::move(snapshot);
-  // The class summary's dominator tree is built and freed before the distances are computed:
-  // the two are never held at once.
+  // The class summary builds and frees its dominator tree before the distances are computed:
+  // the two are never held at once. Only the suspects walk the tree again, at the end of a
+  // series: Finish rebuilds it then.
   last->graph = BuildGraph(last->snap, progress, /*with_distances=*/false);
   if (progress) progress->Begin("class summary", 0);
-  // The dominator tree is built and freed inside; only the suspects walk it again, at the end
-  // of a series: Finish rebuilds it then.
   last->classes = ComputeClassSummary(last->snap, last->graph, classes_, &last->node_class);
   if (progress) progress->End();
   RunDistances(last->snap, last->graph, progress);

@@ -1,8 +1,9 @@
-#include "oomscope/common/allocator.h"
 #include "oomscope/heap/class_summary.h"
 
 #include <algorithm>
 #include <thread>
+
+#include "oomscope/common/allocator.h"
 
 namespace oomscope::heap {
 

@@ -7,7 +7,7 @@
 // Princeton 2005; also Cooper, Harvey and Kennedy's observation that walking up a partial
 // dominator tree is cheap in practice). Everything is indexed by DFS preorder number, so the
 // hot arrays are walked in order, and four arrays of n words at a time (plus the retainers
-// other than the DFS parent, built here by DFS number, and a byte per vertex) suffice where the
+// other than the DFS parent, built here by DFS number, and a bit per vertex) suffice where the
 // classic formulation needs ten. Iterative throughout: recursion overflows the stack on real
 // heaps.
 //
@@ -54,6 +54,14 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   // not reach are counted after it.
   std::vector<uint32_t> first = HugeVector<uint32_t>(len + 1, 0);
   auto is_tree_edge = [&](uint32_t from, uint32_t to) { return par[to] == from; };
+  // Calls f(to) for each essential edge of vertex v (number `from`) other than a tree edge.
+  auto each_retained = [&](NodeOrdinal v, uint32_t from, auto&& f) {
+    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e) {
+      if (!g.IsEssential(e)) continue;
+      const uint32_t to = num[snap.edge_to[e]];
+      if (!is_tree_edge(from, to)) f(to);
+    }
+  };
 
   struct Frame {
     NodeOrdinal v;
@@ -108,14 +116,8 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
     }
   }
   std::vector<Frame>().swap(stack);
-  for (uint32_t from = first_fiat; from <= n; ++from) {
-    const NodeOrdinal v = vert[from];
-    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e) {
-      if (!g.IsEssential(e)) continue;
-      const uint32_t to = num[snap.edge_to[e]];
-      if (!is_tree_edge(from, to)) ++first[to + 1];
-    }
-  }
+  for (uint32_t from = first_fiat; from <= n; ++from)
+    each_retained(vert[from], from, [&](uint32_t to) { ++first[to + 1]; });
   if (progress) progress->Advance(count);
 
   // The retainers of w follow those of w - 1. No offset array of n words is kept for them: the
@@ -132,11 +134,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   std::vector<uint32_t> ret = HugeVector<uint32_t>(first[len], 0);
   for (NodeOrdinal v = 0; v < count; ++v) {
     const uint32_t from = num[v];
-    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e) {
-      if (!g.IsEssential(e)) continue;
-      const uint32_t to = num[snap.edge_to[e]];
-      if (!is_tree_edge(from, to)) ret[first[to]++] = from;
-    }
+    each_retained(v, from, [&](uint32_t to) { ret[first[to]++] = from; });
   }
   // first[w] has moved to the end of w's group, which starts where w - 1's ends.
   for (size_t w = 1; w < len; ++w)
