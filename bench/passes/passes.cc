@@ -1,0 +1,71 @@
+// Times the heap engine's passes one by one on a real snapshot, each run several times over
+// the same parsed input, and prints the fastest and the median run of each. For work on one
+// pass: on a shared, noisy machine the whole `oomscope analyze` varies by a third from run to
+// run, which hides a change of a tenth in one pass.
+//
+//   build/release/bench/passes/heap_passes FILE [RUNS]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "oomscope/common/allocator.h"
+#include "oomscope/heap/class_summary.h"
+#include "oomscope/heap/parser.h"
+#include "oomscope/heap/passes.h"
+
+namespace {
+
+using oomscope::heap::Graph;
+using oomscope::heap::Snapshot;
+
+// Runs `setup` then `pass` `runs` times; only `pass` is timed.
+void Time(const char* name, int runs, const std::function<void()>& setup, const std::function<void()>& pass) {
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    setup();
+    const auto t0 = std::chrono::steady_clock::now();
+    pass();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("%-16s min %8.1f ms   median %8.1f ms   (%d runs)\n", name, ms.front(), ms[ms.size() / 2], runs);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s SNAPSHOT [RUNS]\n", argv[0]);
+    return 2;
+  }
+  oomscope::TuneAllocator();
+  const int runs = argc > 2 ? std::max(1, std::atoi(argv[2])) : 7;
+  Snapshot snap;
+  Time("parse", std::max(1, runs / 2), [] {}, [&] {
+    auto parsed = oomscope::heap::ParseSnapshotFile(argv[1]);
+    if (!parsed.ok()) {
+      std::fprintf(stderr, "%s\n", parsed.status().message().c_str());
+      std::exit(2);
+    }
+    snap = std::move(parsed.value());
+  });
+  std::printf("%u nodes, %u edges\n", snap.node_count(), snap.edge_count());
+
+  Graph g;
+  Time("flags", runs, [&] { g = Graph{}; }, [&] { oomscope::heap::BuildFlags(snap, g); });
+  Time("essential", runs, [&] { g.essential.clear(); }, [&] { oomscope::heap::BuildEssentialEdges(snap, g); });
+  Graph base = g;
+  Time("dominators", runs, [&] { g = base; }, [&] { oomscope::heap::ComputeDominators(snap, g, nullptr); });
+  Time("distances", runs, [&] { g.distance.clear(); g.parent.clear(); },
+       [&] { oomscope::heap::ComputeDistances(snap, g); });
+  Time("class summary", runs, [] {}, [&] {
+    oomscope::heap::ClassTable classes;
+    std::vector<uint32_t> node_class;
+    oomscope::heap::ComputeClassSummary(snap, g, classes, &node_class);
+  });
+  return 0;
+}
