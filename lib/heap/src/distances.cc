@@ -16,6 +16,9 @@ class NodeQueue {
     ring_[(head_ + size_) & (ring_.size() - 1)] = v;
     ++size_;
   }
+  size_t size() const { return size_; }
+  // The element i places behind the head (i < size()): what pop() gives i pops later.
+  NodeOrdinal peek(size_t i) const { return ring_[(head_ + i) & (ring_.size() - 1)]; }
   NodeOrdinal pop() {
     NodeOrdinal v = ring_[head_];
     head_ = (head_ + 1) & (ring_.size() - 1);
@@ -55,10 +58,26 @@ void ComputeDistances(const Snapshot& snap, Graph& g) {
       queue.push(to);
     }
   }
+  // The queue says which nodes come next and the edge arrays which targets: both are
+  // prefetched a few steps ahead (the targets' distances are read at random).
+  constexpr size_t kAhead = 16;
+  const EdgeOrdinal edge_count = snap.edge_count();
   while (!queue.empty()) {
+    if (queue.size() > kAhead) {
+      const NodeOrdinal next = queue.peek(kAhead);
+      __builtin_prefetch(&snap.first_edge[next]);
+      __builtin_prefetch(&g.distance[next]);
+    }
+    if (queue.size() > kAhead / 2) {
+      const EdgeOrdinal e = snap.first_edge[queue.peek(kAhead / 2)];
+      __builtin_prefetch(&snap.edge_to[e]);
+      __builtin_prefetch(&g.essential[e >> 6]);
+    }
     NodeOrdinal v = queue.pop();
     uint32_t d = g.distance[v] + 1;
-    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e) {
+    const EdgeOrdinal end = snap.first_edge[v + 1];
+    for (EdgeOrdinal e = snap.first_edge[v]; e < end; ++e) {
+      if (e + kAhead / 2 < edge_count) __builtin_prefetch(&g.distance[snap.edge_to[e + kAhead / 2]]);
       if (!g.IsEssential(e)) continue;
       NodeOrdinal to = snap.edge_to[e];
       if (g.distance[to] != Graph::kUnreachable) continue;

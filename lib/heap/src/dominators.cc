@@ -15,6 +15,11 @@
 // only essential edges count; unreachable nodes that have only weak retainers hang off the root
 // with their own DFS subtree; nodes still unreachable (cliques that retain one another) hang
 // off the root one by one.
+//
+// Time goes to cache misses: num[] by an edge's target, then par[] and the label/ancestor pair
+// by what that gives, all at random over arrays far larger than the cache. The loops that know
+// which vertices they will touch next (the edges of a vertex, a vertex's retainers) prefetch
+// them a few steps ahead, so that the misses overlap instead of queueing one after another.
 #include <algorithm>
 
 #include "oomscope/common/allocator.h"
@@ -54,9 +59,18 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   // not reach are counted after it.
   std::vector<uint32_t> first = HugeVector<uint32_t>(len + 1, 0);
   auto is_tree_edge = [&](uint32_t from, uint32_t to) { return par[to] == from; };
+  // How far ahead the edge loops prefetch: the target's number, then (half as far ahead, when
+  // that number has arrived) the parent slot it leads to.
+  constexpr EdgeOrdinal kAhead = 16;
   // Calls f(to) for each essential edge of vertex v (number `from`) other than a tree edge.
+  // The callers go through the edges in order, so the prefetches run on past v's last edge.
   auto each_retained = [&](NodeOrdinal v, uint32_t from, auto&& f) {
-    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e) {
+    const EdgeOrdinal end = snap.first_edge[v + 1];
+    for (EdgeOrdinal e = snap.first_edge[v]; e < end; ++e) {
+      if (e + kAhead < edge_count) {
+        __builtin_prefetch(&num[snap.edge_to[e + kAhead]]);
+        __builtin_prefetch(&par[num[snap.edge_to[e + kAhead / 2]]]);
+      }
       if (!g.IsEssential(e)) continue;
       const uint32_t to = num[snap.edge_to[e]];
       if (!is_tree_edge(from, to)) f(to);
@@ -72,7 +86,10 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
     num[v] = ++n;
     vert[n] = v;
     par[n] = parent_number;
-    stack.push_back({v, snap.first_edge[v]});
+    const EdgeOrdinal first_edge = snap.first_edge[v];
+    const EdgeOrdinal end = std::min(snap.first_edge[v + 1], first_edge + kAhead / 4);
+    for (EdgeOrdinal e = first_edge; e < end; ++e) __builtin_prefetch(&num[snap.edge_to[e]]);
+    stack.push_back({v, first_edge});
   };
   auto dfs = [&](NodeOrdinal start, uint32_t parent_number) {
     visit(start, parent_number);
@@ -82,6 +99,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
       bool descended = false;
       while (f.next < end) {
         EdgeOrdinal e = f.next++;
+        if (e + kAhead / 4 < end) __builtin_prefetch(&num[snap.edge_to[e + kAhead / 4]]);
         if (!g.IsEssential(e)) continue;
         NodeOrdinal w = snap.edge_to[e];
         if (const uint32_t to = num[w]; to != 0) {
@@ -186,6 +204,9 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
     cursor = b;
     if (w < first_fiat) {
       for (uint32_t k = b; k < e; ++k) {
+        // A retainer's pair, and the pair of its forest ancestor, which EVAL reads next.
+        if (k + kAhead < e) __builtin_prefetch(&la[ret[k + kAhead] & ~kGroupStart]);
+        if (k + kAhead / 2 < e) __builtin_prefetch(&la[la[ret[k + kAhead / 2] & ~kGroupStart].anc]);
         uint32_t v = ret[k] & ~kGroupStart;
         uint32_t c = v < w ? v : eval(v);
         if (c < s) s = c;
@@ -227,12 +248,24 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   g.dominator = HugeVector<NodeOrdinal>(count);
   g.retained = SizeColumn(count);
   for (uint32_t w = 1; w <= n; ++w) {
+    if (w + kAhead <= n) {
+      const NodeOrdinal ahead = vert[w + kAhead];
+      __builtin_prefetch(&vert[idom(w + kAhead)]);
+      __builtin_prefetch(&g.dominator[ahead], 1);
+      __builtin_prefetch(&snap.node_self_size[ahead]);
+      g.retained.Prefetch(ahead);
+    }
     const NodeOrdinal o = vert[w];
     g.dominator[o] = vert[idom(w)];
     g.retained.Set(o, snap.self_size(o));
   }
   // A dominator precedes what it dominates in preorder: accumulate in reverse.
   for (uint32_t w = n; w >= 2; --w) {
+    if (w >= kAhead + 2) {
+      __builtin_prefetch(&vert[idom(w - kAhead)]);
+      g.retained.Prefetch(vert[w - kAhead / 2]);
+      g.retained.Prefetch(vert[idom(w - kAhead / 2)]);
+    }
     const NodeOrdinal d = vert[idom(w)];
     g.retained.Set(d, g.retained[d] + g.retained[vert[w]]);
   }

@@ -30,6 +30,8 @@ class SizeColumn {
     if (v >= kBig) big_[static_cast<uint32_t>(i)] = v;
     small_[i] = static_cast<uint32_t>(std::min<uint64_t>(v, kBig));
   }
+  // Asks for entry i's cache line ahead of a Set or a read (loops that go at random over it).
+  void Prefetch(size_t i) const { __builtin_prefetch(&small_[i], 1); }
   size_t size() const { return small_.size(); }
   bool empty() const { return small_.empty(); }
   uint64_t MemoryBytes() const { return small_.capacity() * sizeof(uint32_t) + big_.size() * 32; }
