@@ -703,24 +703,32 @@ class Parser {
       rec[field] = v;
       if (++field < nf) return true;
       field = 0;
-      const uint64_t record_pos = pos + 1 - nf;
-      if (count >= kMaxNodes) return Stop(ErrorAt(rec_at, "too many nodes (more than 2^31 - 1)"));
-      if (count >= s.node_type.size()) {
-        Fit(s.node_type, count);
-        Fit(s.node_name, count);
-        Fit(s.node_id, count);
-        Fit(s.node_self_size, count);
-        Fit(s.first_edge, count + 1);
-        if (d_off != kNoField) Fit(s.node_detachedness, count);
-      }
       const uint64_t type = rec[t_off];
-      if (type >= type_count) {
-        return Stop(ErrorAt(rec_at, NodeWhere(record_pos + t_off, "type") + ": type " +
-                                                  std::to_string(type) + " is outside meta.node_types (" +
-                                                  std::to_string(type_count) + " types)"));
+      // One test for everything that is rare (the messages are built apart, out of this loop).
+      if (count >= s.node_type.size() || count >= kMaxNodes || type >= type_count ||
+          rec[i_off] > UINT32_MAX) [[unlikely]] {
+        auto slow = [&]() -> bool {
+          const uint64_t record_pos = pos + 1 - nf;
+          if (count >= kMaxNodes) return Stop(ErrorAt(rec_at, "too many nodes (more than 2^31 - 1)"));
+          if (count >= s.node_type.size()) {
+            Fit(s.node_type, count);
+            Fit(s.node_name, count);
+            Fit(s.node_id, count);
+            Fit(s.node_self_size, count);
+            Fit(s.first_edge, count + 1);
+            if (d_off != kNoField) Fit(s.node_detachedness, count);
+          }
+          if (type >= type_count) {
+            return Stop(ErrorAt(rec_at, NodeWhere(record_pos + t_off, "type") + ": type " +
+                                            std::to_string(type) + " is outside meta.node_types (" +
+                                            std::to_string(type_count) + " types)"));
+          }
+          if (rec[i_off] > UINT32_MAX)
+            return Stop(ErrorAt(rec_at, NodeWhere(record_pos + i_off, "id") + ": id does not fit 32 bits"));
+          return true;
+        };
+        if (!slow()) return false;
       }
-      if (rec[i_off] > UINT32_MAX)
-        return Stop(ErrorAt(rec_at, NodeWhere(record_pos + i_off, "id") + ": id does not fit 32 bits"));
       s.node_type[count] = node_type_map_[type];
       s.node_name[count] = static_cast<StringId>(std::min<uint64_t>(rec[n_off], UINT32_MAX));
       s.node_id[count] = static_cast<uint32_t>(rec[i_off]);
@@ -732,8 +740,8 @@ class Parser {
       s.node_self_size[count] = static_cast<uint32_t>(size);
       s.first_edge[count] = static_cast<EdgeOrdinal>(edges_total);
       edges_total += rec[e_off];
-      if (edges_total >= UINT32_MAX) {
-        return Stop(ErrorAt(rec_at, NodeWhere(record_pos + e_off, "edge_count") + ": too many edges"));
+      if (edges_total >= UINT32_MAX) [[unlikely]] {
+        return Stop(ErrorAt(rec_at, NodeWhere(pos + 1 - nf + e_off, "edge_count") + ": too many edges"));
       }
       if (d_off != kNoField) s.node_detachedness[count] = static_cast<uint8_t>(std::min<uint64_t>(rec[d_off], 255));
       ++count;
@@ -792,8 +800,26 @@ class Parser {
 
   // Checks one edge record and stores it as edge `count`, growing the columns when needed.
   // `record_pos` (index of its first number) and `rec_at` (its byte offset) go into errors.
-  bool StoreEdge(const EdgeLayout& l, const uint64_t* rec, size_t count, uint64_t record_pos,
-                   uint64_t rec_at) {
+  // Runs once per edge: the checks are a few compares here, and the messages are built apart
+  // (StoreEdgeSlow), so that this inlines into the scanning loop.
+  [[gnu::always_inline]] bool StoreEdge(const EdgeLayout& l, const uint64_t* rec, size_t count,
+                                        uint64_t record_pos, uint64_t rec_at) {
+    Snapshot& s = snap_;
+    const uint64_t type = rec[l.t_off], to = rec[l.to_off];
+    const uint64_t node = l.NodeOf(to);
+    if (count >= s.edge_type.size() || type >= l.type_count || node * l.nf != to ||
+        node >= l.node_count || node >= kNoNode) [[unlikely]] {
+      if (!StoreEdgeSlow(l, rec, count, record_pos, rec_at)) return false;
+    }
+    s.edge_type[count] = edge_type_map_[type];
+    s.edge_name[count] = static_cast<uint32_t>(std::min<uint64_t>(rec[l.n_off], UINT32_MAX));
+    s.edge_to[count] = static_cast<NodeOrdinal>(node);
+    return true;
+  }
+
+  // StoreEdge's slow path: grows the columns, or says what is wrong with the record (false).
+  [[gnu::noinline, gnu::cold]] bool StoreEdgeSlow(const EdgeLayout& l, const uint64_t* rec, size_t count,
+                                              uint64_t record_pos, uint64_t rec_at) {
     Snapshot& s = snap_;
     auto where = [&](uint64_t pos, const char* f) {
       return "edges[" + std::to_string(pos) + "] (edge " + std::to_string(pos / l.ef) +
@@ -822,9 +848,6 @@ class Parser {
                                       std::to_string(to) + " points outside the nodes array (" +
                                       std::to_string(l.node_count) + " nodes)"));
     }
-    s.edge_type[count] = edge_type_map_[type];
-    s.edge_name[count] = static_cast<uint32_t>(std::min<uint64_t>(rec[l.n_off], UINT32_MAX));
-    s.edge_to[count] = static_cast<NodeOrdinal>(node);
     return true;
   }
 
@@ -928,9 +951,10 @@ class Parser {
   // decoded; a surrogate pair becomes one code point; a lone surrogate stays visible as the text
   // "\uD800"; bytes that are not valid UTF-8 stay visible as "\xFF". The result is valid UTF-8.
   Status ParseStringBody(std::string& out, uint64_t index) {
-    const std::string where = "strings[" + std::to_string(index) + "]";
+    // Only errors name the string: built then, not for each of a million strings.
+    auto where = [index] { return "strings[" + std::to_string(index) + "]"; };
     for (;;) {
-      if (in_.Ensure(16) == 0) return Truncated(where);
+      if (in_.Ensure(16) == 0) return Truncated(where());
       const char* p = in_.p();
       const char* e = in_.end();
       // Fast path: a run of plain ASCII.
@@ -945,7 +969,7 @@ class Parser {
         return Status::Ok();
       }
       if (c >= 0x80) {
-        if (in_.Ensure(4) == 0) return Truncated(where);
+        if (in_.Ensure(4) == 0) return Truncated(where());
         q = in_.p();
         size_t avail = static_cast<size_t>(in_.end() - q);
         size_t n = Utf8Length(reinterpret_cast<const unsigned char*>(q), avail);
@@ -961,7 +985,7 @@ class Parser {
         continue;
       }
       // An escape.
-      if (in_.Ensure(12) < 2) return Truncated(where);
+      if (in_.Ensure(12) < 2) return Truncated(where());
       q = in_.p();
       char esc = q[1];
       switch (esc) {
@@ -975,7 +999,7 @@ class Parser {
         case 't': out.push_back('\t'); in_.Set(q + 2); continue;
         case 'u': break;
         default:
-          return Error(where + ": invalid escape '\\" + std::string(1, esc) + "'");
+          return Error(where() + ": invalid escape '\\" + std::string(1, esc) + "'");
       }
       auto hex4 = [&](const char* h) -> int {
         if (in_.end() - h < 4) return -1;
@@ -989,8 +1013,8 @@ class Parser {
       };
       int u = hex4(q + 2);
       if (u < 0) {
-        if (in_.eof() && in_.end() - q < 6) return Truncated(where);
-        return Error(where + ": invalid \\u escape (needs four hex digits)");
+        if (in_.eof() && in_.end() - q < 6) return Truncated(where());
+        return Error(where() + ": invalid \\u escape (needs four hex digits)");
       }
       const char* next = q + 6;
       if (u >= 0xD800 && u <= 0xDBFF) {
