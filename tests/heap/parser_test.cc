@@ -169,6 +169,40 @@ TEST_CASE("numbers of every length parse exactly, whatever the spacing and where
   CHECK(st.message().find("too large") != std::string::npos);
 }
 
+TEST_CASE("edge and node names keep every value: 3 bytes each until one needs a fourth") {
+  U24Column c(4);
+  for (uint32_t i = 0; i < 4; ++i) c.Set(i, 0xFFFFFF - i);
+  CHECK_FALSE(c.wide());
+  CHECK(c[0] == 0xFFFFFF);
+  CHECK(c[3] == 0xFFFFFC);
+  c.Set(2, 0x01000000);  // the first value past 24 bits widens the column, the others stay
+  CHECK(c.wide());
+  CHECK(c[2] == 0x01000000);
+  CHECK(c[1] == 0xFFFFFE);
+  c.Set(2, 7);
+  CHECK(c[2] == 7);
+  c.resize(6);
+  CHECK(c[5] == 0);
+  c.Set(5, UINT32_MAX);
+  CHECK(c[5] == UINT32_MAX);
+  CHECK(c[4] == 0);
+  c.resize(2);
+  CHECK(c.size() == 2);
+  CHECK(c[1] == 0xFFFFFE);
+
+  // Through the parser: element indices on both sides of 2^24, read back exactly.
+  testing::SnapshotBuilder b;
+  const std::vector<uint64_t> indices = {0, 5, 0xFFFFFF, 0x1000000, 0x12345678, UINT32_MAX};
+  uint32_t holder = b.Node("object", "Holder", 8);
+  b.Edge(0, "element", "1", holder);
+  for (uint64_t index : indices) b.Edge(holder, "element", std::to_string(index), b.Node("object", "E", 4));
+  Result<Snapshot> r = ParseInPieces(b.Json(), 5, "wide names");
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  CHECK(r->edge_name.wide());
+  for (size_t i = 0; i < indices.size(); ++i) CHECK(r->edge_name[r->first_edge[holder] + i] == indices[i]);
+  CHECK(r->name(holder) == "Holder");
+}
+
 TEST_CASE("a declared count never drives a huge allocation") {
   std::string text = testing::SnapshotBuilder().Json();
   size_t at = text.find("\"node_count\":1");

@@ -688,7 +688,7 @@ class Parser {
     size_t cap = ReserveHint(snap_.meta.declared_node_count, 2 * nf);
     Snapshot& s = snap_;
     s.node_type = HugeVector<NodeType>(cap);
-    s.node_name = HugeVector<StringId>(cap);
+    s.node_name = U24Column(cap);
     s.node_id = HugeVector<uint32_t>(cap);
     s.node_self_size = HugeVector<uint32_t>(cap);
     s.first_edge = HugeVector<EdgeOrdinal>(cap + 1);
@@ -730,7 +730,7 @@ class Parser {
         if (!slow()) return false;
       }
       s.node_type[count] = node_type_map_[type];
-      s.node_name[count] = static_cast<StringId>(std::min<uint64_t>(rec[n_off], UINT32_MAX));
+      s.node_name.Set(count, static_cast<StringId>(std::min<uint64_t>(rec[n_off], UINT32_MAX)));
       s.node_id[count] = static_cast<uint32_t>(rec[i_off]);
       uint64_t size = rec[s_off];
       if (size >= Snapshot::kSizeOverflow) {
@@ -812,7 +812,7 @@ class Parser {
       if (!StoreEdgeSlow(l, rec, count, record_pos, rec_at)) return false;
     }
     s.edge_type[count] = edge_type_map_[type];
-    s.edge_name[count] = static_cast<uint32_t>(std::min<uint64_t>(rec[l.n_off], UINT32_MAX));
+    s.edge_name.Set(count, static_cast<uint32_t>(std::min<uint64_t>(rec[l.n_off], UINT32_MAX)));
     s.edge_to[count] = static_cast<NodeOrdinal>(node);
     return true;
   }
@@ -858,7 +858,7 @@ class Parser {
     size_t cap = ReserveHint(snap_.meta.declared_edge_count, 2 * ef);
     Snapshot& s = snap_;
     s.edge_type = HugeVector<EdgeType>(cap);
-    s.edge_name = HugeVector<uint32_t>(cap);
+    s.edge_name = U24Column(cap);
     s.edge_to = HugeVector<NodeOrdinal>(cap);
     uint64_t* rec = edge_carry_;
     size_t field = 0, count = 0;

@@ -1,5 +1,6 @@
 #include "oomscope/heap/snapshot.h"
 
+#include "oomscope/common/allocator.h"
 #include "oomscope/heap/graph.h"
 
 namespace oomscope::heap {
@@ -69,10 +70,26 @@ std::string_view EdgeTypeName(EdgeType t) {
   return "unknown";
 }
 
+U24Column::U24Column(size_t n) : low_(HugeVector<uint8_t>(3 * n + 1, 0)), size_(n) {}
+
+void U24Column::resize(size_t n) {
+  low_.resize(3 * n + 1);  // the padding byte is never read as a value (see operator[])
+  if (!high_.empty()) high_.resize(n);
+  size_ = n;
+}
+
+bool U24Column::operator==(const U24Column& o) const {
+  if (size_ != o.size_) return false;
+  for (size_t i = 0; i < size_; ++i)
+    if ((*this)[i] != o[i]) return false;
+  return true;
+}
+
 template <typename V>
 static uint64_t Bytes(const V& v) {
   return v.capacity() * sizeof(typename V::value_type);
 }
+static uint64_t Bytes(const U24Column& v) { return v.MemoryBytes(); }
 
 uint64_t Snapshot::MemoryBytes() const {
   return Bytes(node_type) + Bytes(node_name) + Bytes(node_id) + Bytes(node_self_size) +

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -63,6 +65,45 @@ class StringTable {
   std::vector<uint64_t> offsets_{0};
 };
 
+// A column of 32-bit values kept in 3 bytes each while every value is below 2^24, as string ids
+// and element indices are in practice (a 2 GB snapshot has a few million strings); the first
+// value of 2^24 or more adds the fourth byte of every entry (one byte column beside), so no
+// value is ever refused. The names of edges and nodes take a quarter less memory this way: 4 %
+// of a 300 MB snapshot's analysis peak. Written in order by the parser, then read only.
+class U24Column {
+ public:
+  U24Column() = default;
+  explicit U24Column(size_t n);  // n zeros, advised for huge pages (HugeVector)
+  uint32_t operator[](size_t i) const {
+    uint32_t v;
+    std::memcpy(&v, &low_[3 * i], 4);  // the byte after the last entry is padding
+    if constexpr (std::endian::native != std::endian::little) v = __builtin_bswap32(v);
+    v &= 0xFFFFFF;
+    return high_.empty() ? v : v | uint32_t{high_[i]} << 24;
+  }
+  void Set(size_t i, uint32_t v) {
+    low_[3 * i] = static_cast<uint8_t>(v);
+    low_[3 * i + 1] = static_cast<uint8_t>(v >> 8);
+    low_[3 * i + 2] = static_cast<uint8_t>(v >> 16);
+    if (v >> 24) [[unlikely]] {
+      if (high_.empty()) high_.assign(size_, 0);
+      high_[i] = static_cast<uint8_t>(v >> 24);
+    } else if (!high_.empty()) {
+      high_[i] = 0;
+    }
+  }
+  size_t size() const { return size_; }
+  void resize(size_t n);  // new entries are 0
+  bool wide() const { return !high_.empty(); }
+  uint64_t MemoryBytes() const { return low_.capacity() + high_.capacity(); }
+  bool operator==(const U24Column& o) const;
+
+ private:
+  std::vector<uint8_t> low_;   // 3 bytes per entry, little-endian, then one byte of padding
+  std::vector<uint8_t> high_;  // the top byte of each entry; empty while every value fits 24 bits
+  size_t size_ = 0;
+};
+
 // What the file's snapshot.meta and header said; kept for reports and diagnostics.
 struct SnapshotMeta {
   std::vector<std::string> node_fields, edge_fields, node_type_names, edge_type_names;
@@ -79,7 +120,7 @@ struct Snapshot {
 
   // Nodes.
   std::vector<NodeType> node_type;
-  std::vector<StringId> node_name;
+  U24Column node_name;                   // StringId
   std::vector<uint32_t> node_id;         // V8 heap object id: stable within one inspector session
   std::vector<uint32_t> node_self_size;  // kSizeOverflow: the real value is in big_self_sizes
   std::vector<uint8_t> node_detachedness;  // empty when no node has a state (no DOM: Node.js)
@@ -89,7 +130,7 @@ struct Snapshot {
 
   // Edges, grouped by owner node in node order.
   std::vector<EdgeType> edge_type;
-  std::vector<uint32_t> edge_name;  // StringId, or the element/hidden index (EdgeHasIndex)
+  U24Column edge_name;  // StringId, or the element/hidden index (EdgeHasIndex)
   std::vector<NodeOrdinal> edge_to;
 
   // Optional: closures' source positions (meta.location_fields), by node ordinal.
