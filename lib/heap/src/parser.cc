@@ -198,6 +198,8 @@ class Parser {
     snap_.edge_type = std::move(rest.snap_.edge_type);
     snap_.edge_name = std::move(rest.snap_.edge_name);
     snap_.edge_to = std::move(rest.snap_.edge_to);
+    max_edge_to_ = rest.max_edge_to_;
+    max_edge_string_ = rest.max_edge_string_;
     snap_.strings = std::move(end.snap_.strings);
     snap_.locations = std::move(end.snap_.locations);
     Status st = Validate();
@@ -730,7 +732,9 @@ class Parser {
         if (!slow()) return false;
       }
       s.node_type[count] = node_type_map_[type];
-      s.node_name.Set(count, static_cast<StringId>(std::min<uint64_t>(rec[n_off], UINT32_MAX)));
+      const StringId name = static_cast<StringId>(std::min<uint64_t>(rec[n_off], UINT32_MAX));
+      s.node_name.Set(count, name);
+      max_node_string_ = std::max<uint64_t>(max_node_string_, name);
       s.node_id[count] = static_cast<uint32_t>(rec[i_off]);
       uint64_t size = rec[s_off];
       if (size >= Snapshot::kSizeOverflow) {
@@ -811,9 +815,13 @@ class Parser {
         node >= l.node_count || node >= kNoNode) [[unlikely]] {
       if (!StoreEdgeSlow(l, rec, count, record_pos, rec_at)) return false;
     }
-    s.edge_type[count] = edge_type_map_[type];
-    s.edge_name.Set(count, static_cast<uint32_t>(std::min<uint64_t>(rec[l.n_off], UINT32_MAX)));
+    const EdgeType t = edge_type_map_[type];
+    const uint32_t name = static_cast<uint32_t>(std::min<uint64_t>(rec[l.n_off], UINT32_MAX));
+    s.edge_type[count] = t;
+    s.edge_name.Set(count, name);
     s.edge_to[count] = static_cast<NodeOrdinal>(node);
+    max_edge_to_ = std::max(max_edge_to_, node);
+    if (!EdgeHasIndex(t)) max_edge_string_ = std::max<uint64_t>(max_edge_string_, name);
     return true;
   }
 
@@ -1091,8 +1099,10 @@ class Parser {
     if (root_index_ % nf != 0 || root_index_ / nf >= nodes)
       return Corruption("snapshot.root_index " + std::to_string(root_index_) + " is not a node");
     snap_.root = static_cast<NodeOrdinal>(root_index_ / nf);
-    // Edges parsed before the nodes (keys out of V8's order) are range-checked here.
-    for (uint64_t e = 0; e < edges; ++e) {
+    // Edges parsed before the nodes (keys out of V8's order, or on another thread) are
+    // range-checked here; names once the string table is known. The scans only run to find
+    // the record to name when a maximum kept while parsing is out of range.
+    for (uint64_t e = 0; edges > 0 && max_edge_to_ >= nodes && e < edges; ++e) {
       if (snap_.edge_to[e] >= nodes) {
         return Corruption("edges: edge " + std::to_string(e) + " points to node ordinal " +
                           std::to_string(snap_.edge_to[e]) + ", outside the nodes array (" +
@@ -1100,14 +1110,14 @@ class Parser {
       }
     }
     const uint64_t strings = snap_.strings.size();
-    for (uint64_t n = 0; n < nodes; ++n) {
+    for (uint64_t n = 0; max_node_string_ >= strings && n < nodes; ++n) {
       if (snap_.node_name[n] >= strings) {
         return Corruption("node " + std::to_string(n) + " (id " + std::to_string(snap_.node_id[n]) +
                           "): name " + std::to_string(snap_.node_name[n]) +
                           " is outside the string table (" + std::to_string(strings) + " strings)");
       }
     }
-    for (uint64_t e = 0; e < edges; ++e) {
+    for (uint64_t e = 0; max_edge_string_ >= strings && e < edges; ++e) {
       if (!EdgeHasIndex(snap_.edge_type[e]) && snap_.edge_name[e] >= strings) {
         return Corruption("edge " + std::to_string(e) + ": name " +
                           std::to_string(snap_.edge_name[e]) + " is outside the string table (" +
@@ -1139,6 +1149,10 @@ class Parser {
   bool location_fields_ok_ = false;
   uint64_t root_index_ = 0;
   uint64_t nodes_edge_total_ = 0;
+  // The largest node ordinal an edge points to, and the largest string ids used as names, kept
+  // as the records are stored: Validate compares them with the final counts, and looks for the
+  // record at fault only when one is out of range (no pass over the columns otherwise).
+  uint64_t max_edge_to_ = 0, max_edge_string_ = 0, max_node_string_ = 0;
   std::vector<NodeRole> node_roles_;
   std::vector<EdgeRole> edge_roles_;
   std::vector<NodeType> node_type_map_;
