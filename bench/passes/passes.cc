@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   Time("essential", runs, [&] { g.essential.clear(); }, [&] { oomscope::heap::BuildEssentialEdges(snap, g); });
   Graph base = g;
   Time("dominators", runs, [&] { g = base; }, [&] { oomscope::heap::ComputeDominators(snap, g, nullptr); });
-  Time("distances", runs, [&] { g.distance.clear(); g.parent.clear(); },
+  Time("distances", runs, [&] { g.parent.clear(); },
        [&] { oomscope::heap::ComputeDistances(snap, g); });
   Time("class summary", runs, [] {}, [&] {
     oomscope::heap::ClassTable classes;

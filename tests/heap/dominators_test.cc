@@ -72,7 +72,7 @@ TEST_CASE("diamond: the join node is dominated by the fork, not by either branch
   CHECK(x.g.retained[r] == 30);
   CHECK(x.g.retained[a] == 150);
   CHECK(x.g.retained[0] == 150);
-  CHECK(x.g.distance[d] == 3);
+  CHECK(Distance(x.snap, x.g, d) == 3);
 }
 
 TEST_CASE("cycle: the entry point of a cycle retains all of it") {
@@ -95,7 +95,7 @@ TEST_CASE("a node held only by a weak edge is not retained by its weak holder") 
   b.Edge(0, "element", "1", p);
   b.Edge(p, "weak", "ref", w);
   Built g = Build(b);
-  CHECK(g.g.distance[w] == Graph::kUnreachable);
+  CHECK(Distance(g.snap, g.g, w) == Graph::kUnreachable);
   CHECK(g.g.dominator[w] == 0);
   CHECK(g.g.retained[p] == 8);
   CHECK(g.g.retained[0] == 108);  // DevTools hangs weakly-held nodes off the root
@@ -191,7 +191,7 @@ TEST_CASE("a deep chain does not overflow the stack (iterative passes)") {
   }
   Built g = Build(b);
   CHECK(g.g.retained[1] == static_cast<uint64_t>(n));
-  CHECK(g.g.distance[prev] == static_cast<uint32_t>(n));
+  CHECK(Distance(g.snap, g.g, prev) == static_cast<uint32_t>(n));
 }
 
 TEST_CASE("digest: retained sizes of 4 GiB and more, and 65535 entries or more, are kept exactly") {

@@ -31,7 +31,6 @@ void SeriesAnalyzer::DigestLast() {
     Graph& g = last_->graph;
     std::vector<uint32_t>().swap(last_->tree.first_child);
     std::vector<NodeOrdinal>().swap(last_->tree.children);
-    std::vector<uint32_t>().swap(g.distance);
     std::vector<NodeOrdinal>().swap(g.parent);
     std::vector<NodeOrdinal>().swap(g.dominator);
     std::vector<uint64_t>().swap(g.essential);

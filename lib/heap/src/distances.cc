@@ -41,32 +41,30 @@ class NodeQueue {
 
 void ComputeDistances(const Snapshot& snap, Graph& g) {
   const uint32_t n = snap.node_count();
-  g.distance = HugeVector<uint32_t>(n, Graph::kUnreachable);
   g.parent = HugeVector<NodeOrdinal>(n, kNoNode);
   NodeQueue queue;
   const NodeOrdinal root = snap.root;
-  g.distance[root] = 0;
+  g.parent[root] = root;  // reached (kNoNode again at the end)
+  auto reached = [&](NodeOrdinal v) { return g.parent[v] != kNoNode; };
   // Level 1 in two passes: user roots (shortcut edges to global objects) first.
   for (int pass = 0; pass < 2; ++pass) {
     for (EdgeOrdinal e = snap.first_edge[root]; e < snap.first_edge[root + 1]; ++e) {
       if (!g.IsEssential(e)) continue;
       if ((snap.edge_type[e] == EdgeType::kShortcut) != (pass == 0)) continue;
       NodeOrdinal to = snap.edge_to[e];
-      if (g.distance[to] != Graph::kUnreachable) continue;
-      g.distance[to] = 1;
+      if (reached(to)) continue;
       g.parent[to] = root;
       queue.push(to);
     }
   }
   // The queue says which nodes come next and the edge arrays which targets: both are
-  // prefetched a few steps ahead (the targets' distances are read at random).
+  // prefetched a few steps ahead (the targets' parents are read at random).
   constexpr size_t kAhead = 16;
   const EdgeOrdinal edge_count = snap.edge_count();
   while (!queue.empty()) {
     if (queue.size() > kAhead) {
       const NodeOrdinal next = queue.peek(kAhead);
       __builtin_prefetch(&snap.first_edge[next]);
-      __builtin_prefetch(&g.distance[next]);
     }
     if (queue.size() > kAhead / 2) {
       const EdgeOrdinal e = snap.first_edge[queue.peek(kAhead / 2)];
@@ -74,18 +72,17 @@ void ComputeDistances(const Snapshot& snap, Graph& g) {
       __builtin_prefetch(&g.essential[e >> 6]);
     }
     NodeOrdinal v = queue.pop();
-    uint32_t d = g.distance[v] + 1;
     const EdgeOrdinal end = snap.first_edge[v + 1];
     for (EdgeOrdinal e = snap.first_edge[v]; e < end; ++e) {
-      if (e + kAhead / 2 < edge_count) __builtin_prefetch(&g.distance[snap.edge_to[e + kAhead / 2]]);
+      if (e + kAhead / 2 < edge_count) __builtin_prefetch(&g.parent[snap.edge_to[e + kAhead / 2]]);
       if (!g.IsEssential(e)) continue;
       NodeOrdinal to = snap.edge_to[e];
-      if (g.distance[to] != Graph::kUnreachable) continue;
-      g.distance[to] = d;
+      if (reached(to)) continue;
       g.parent[to] = v;
       queue.push(to);
     }
   }
+  g.parent[root] = kNoNode;
 }
 
 }  // namespace oomscope::heap

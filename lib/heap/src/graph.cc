@@ -22,6 +22,15 @@ Graph BuildGraph(const Snapshot& snap, Progress* progress, bool with_distances) 
   return g;
 }
 
+uint32_t Distance(const Snapshot& snap, const Graph& g, NodeOrdinal n) {
+  uint32_t d = 0;
+  for (; n != snap.root; n = g.parent[n]) {
+    if (g.parent[n] == kNoNode) return Graph::kUnreachable;
+    ++d;
+  }
+  return d;
+}
+
 void RunDistances(const Snapshot& snap, Graph& g, Progress* progress) {
   if (progress) progress->Begin("distances", 0);
   ComputeDistances(snap, g);

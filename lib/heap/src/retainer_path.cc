@@ -69,7 +69,7 @@ std::string ModuleFileName(const Snapshot& snap, NodeOrdinal n) {
 
 RetainerPath FindRetainerPath(const Snapshot& snap, const Graph& g, NodeOrdinal target) {
   RetainerPath path;
-  if (target == snap.root || g.distance[target] == Graph::kUnreachable) return path;
+  if (target == snap.root || g.parent[target] == kNoNode) return path;
   // Walk back along the BFS parents; for each hop take the owner's best edge to the node:
   // one a developer wrote (property, variable, element) over a V8 internal.
   std::vector<std::pair<NodeOrdinal, EdgeOrdinal>> hops;  // (owner, edge) into the next node

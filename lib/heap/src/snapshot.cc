@@ -99,7 +99,7 @@ uint64_t Snapshot::MemoryBytes() const {
 
 uint64_t Graph::MemoryBytes() const {
   return Bytes(flags) + Bytes(essential) + Bytes(first_retainer) + Bytes(retainer_node) +
-         Bytes(distance) + Bytes(parent) + Bytes(dominator) + retained.MemoryBytes();
+         Bytes(parent) + Bytes(dominator) + retained.MemoryBytes();
 }
 
 }  // namespace oomscope::heap

@@ -58,13 +58,13 @@ struct Graph {
   std::vector<uint32_t> first_retainer;
   std::vector<NodeOrdinal> retainer_node;
 
-  // BFS distance from the root over essential edges; kUnreachable for nodes held only weakly.
-  // `parent` is the node the BFS reached each node from (kNoNode for the root and unreachable
-  // nodes): following it gives a shortest retaining path. User roots (the root's shortcut edges
-  // to global objects) are expanded first, so among equally short paths one through the
-  // program's own objects is preferred, as DevTools does.
+  // BFS from the root over essential edges: `parent` is the node the BFS reached each node from
+  // (kNoNode for the root and for nodes held only weakly): following it gives a shortest
+  // retaining path, and its length is the node's distance (Distance()). User roots (the root's
+  // shortcut edges to global objects) are expanded first, so among equally short paths one
+  // through the program's own objects is preferred, as DevTools does. No array of distances is
+  // kept: only the few nodes a report shows need theirs.
   static constexpr uint32_t kUnreachable = UINT32_MAX;
-  std::vector<uint32_t> distance;
   std::vector<NodeOrdinal> parent;
 
   std::vector<NodeOrdinal> dominator;  // immediate dominator; the root dominates itself
@@ -73,6 +73,10 @@ struct Graph {
   bool IsEssential(EdgeOrdinal e) const { return (essential[e >> 6] >> (e & 63)) & 1; }
   uint64_t MemoryBytes() const;
 };
+
+// The BFS distance of `n` from the root (the length of its parent chain); kUnreachable for a
+// node held only weakly. Precondition: the distances pass ran.
+uint32_t Distance(const Snapshot& snap, const Graph& g, NodeOrdinal n);
 
 // Runs every pass above on `snap`. `progress` may be null. With `with_distances` false the
 // distances are left for the caller to compute (RunDistances) when it has freed other arrays:

@@ -20,7 +20,7 @@ class NodeView {
   uint64_t self_size() const { return s_->self_size(o_); }
   // Preconditions for the graph accessors: constructed with a Graph.
   uint64_t retained_size() const { return g_->retained[o_]; }
-  uint32_t distance() const { return g_->distance[o_]; }
+  uint32_t distance() const { return Distance(*s_, *g_, o_); }  // walks the BFS parents
   NodeOrdinal dominator() const { return g_->dominator[o_]; }
   EdgeOrdinal edges_begin() const { return s_->first_edge[o_]; }
   EdgeOrdinal edges_end() const { return s_->first_edge[o_ + 1]; }
