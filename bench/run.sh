@@ -4,13 +4,15 @@
 # bench/results/heap-<date>.md; raw logs go to bench/results/logs/<stamp>/).
 #
 # usage: bash bench/run.sh [--sizes 30,300,1000] [--with-2g] [--tools LIST]
-#                          [--timeout SECONDS]
+#                          [--timeout SECONDS] [--repeat N]
 #
 #   --sizes     series under bench/data/s<MB>/ to measure (make them with gen.sh)
 #   --with-2g   also run the single-file tools on data/s2000/s1.heapsnapshot
 #   --tools     comma list, default all: oomscope,oomscope-series,json,vscode,
 #               toolkit,memlab-api,toolkit-series,memlab-unbound,memlab-find-leaks
 #   --timeout   per-command limit in seconds (default 1800)
+#   --repeat    run each command N times and report the run with the median
+#               wall time (default 1; a failed run ends the repeats)
 #
 # Environment: OOMSCOPE=path to the oomscope binary (default
 # build/release/cli/oomscope at the repo root; skipped if missing),
@@ -23,6 +25,7 @@ sizes="30,300,1000"
 with2g=0
 tools="oomscope,oomscope-series,json,vscode,toolkit,memlab-api,toolkit-series,memlab-unbound,memlab-find-leaks"
 tmo=1800
+repeat=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --sizes) sizes="$2"; shift 2 ;;
@@ -32,7 +35,9 @@ while [ $# -gt 0 ]; do
     --tools=*) tools="${1#*=}"; shift ;;
     --timeout) tmo="$2"; shift 2 ;;
     --timeout=*) tmo="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --repeat) repeat="$2"; shift 2 ;;
+    --repeat=*) repeat="${1#*=}"; shift ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -74,12 +79,30 @@ mb_of() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 # Result of the last measure(): wall seconds, peak RSS MB, status text.
 R_WALL="" R_CPU="" R_RSS="" R_STATUS=""
 
-# measure NAME CMD... : runs CMD under time -v and timeout, fills R_*.
+# measure NAME CMD... : runs CMD `repeat` times (see --repeat) and fills R_* with the run of
+# median wall time, or with the first failed run.
 measure() {
+  local name="$1"; shift
+  echo "  -> $name" >&2
+  if [ "$repeat" -le 1 ]; then
+    measure_once "$name" "$@"
+    return
+  fi
+  local i runs=()
+  for ((i = 1; i <= repeat; i++)); do
+    measure_once "$name.$i" "$@"
+    [ "$R_STATUS" = ok ] || return
+    runs+=("$R_WALL $R_CPU $R_RSS")
+  done
+  read -r R_WALL R_CPU R_RSS < <(printf '%s\n' "${runs[@]}" | sort -n -k1,1 | sed -n "$(( (repeat + 1) / 2 ))p")
+  echo "     median of $repeat: wall ${R_WALL}s cpu ${R_CPU}s rss ${R_RSS}MiB" >&2
+}
+
+# measure_once NAME CMD... : runs CMD once under time -v and timeout, fills R_*.
+measure_once() {
   local name="$1"; shift
   local base="$logdir/$name"
   printf '%s\n' "$*" > "$base.cmd"
-  echo "  -> $name" >&2
   "$TIME" -v -o "$base.time" timeout -k 30 "$tmo" "$@" > "$base.out" 2> "$base.err"
   local rc=$?
   local el rss
@@ -295,7 +318,7 @@ main() {
       echo "- oomscope: not built (${OOMSCOPE#"$root"/} missing), rows skipped"
     fi
     echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on the machine inflate wall time; CPU s = user + sys is steadier)"
-    echo "- wall, CPU and peak RSS from /usr/bin/time -v; per-command timeout ${tmo} s; page cache warmed before each size; raw logs in results/logs/$stamp/"
+    echo "- wall, CPU and peak RSS from /usr/bin/time -v$([ "$repeat" -gt 1 ] && echo ", the run of median wall time of $repeat"); per-command timeout ${tmo} s; page cache warmed before each size; raw logs in results/logs/$stamp/"
     echo "- single = full analysis of one file (the middle one of the series); series = the 3 files of one process. 'RSS / input' = peak RSS / largest input file; 'x vs oomscope' = peer / oomscope (higher is worse for the peer)"
     echo
   } > "$out"
