@@ -60,6 +60,14 @@ DominatorTree BuildDominatorTree(const Snapshot& snap, const Graph& g) {
   return t;
 }
 
+std::vector<NodeOrdinal> DominatorsFromTree(const Snapshot& snap, const DominatorTree& t) {
+  const uint32_t n = snap.node_count();
+  std::vector<NodeOrdinal> dominator = HugeVector<NodeOrdinal>(n, snap.root);
+  for (NodeOrdinal d = 0; d < n; ++d)
+    for (uint32_t k = t.first_child[d]; k < t.first_child[d + 1]; ++k) dominator[t.children[k]] = d;
+  return dominator;
+}
+
 namespace {
 
 // Each node's class id, interning the names in `classes`.

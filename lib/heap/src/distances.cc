@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <memory>
 
 #include "oomscope/common/allocator.h"
 #include "oomscope/heap/passes.h"
@@ -6,35 +7,39 @@
 namespace oomscope::heap {
 namespace {
 
-// The BFS queue as a ring that grows by doubling: it holds the frontier only (a quarter of the
-// nodes at most on real heaps, 1.1M of 4.3M on bench/data/s300/s2), not every node reached.
+// The BFS queue in blocks of 1 MiB: it holds the frontier only (a quarter of the nodes at most on
+// real heaps, 1.1M of 4.3M on bench/data/s300/s2), and a block is freed as soon as it has been
+// read, so the queue costs the frontier and one block, never twice the frontier (a ring that
+// grows by doubling holds up to 2x, and 3x while it copies).
 class NodeQueue {
  public:
   bool empty() const { return size_ == 0; }
   void push(NodeOrdinal v) {
-    if (size_ == ring_.size()) Grow();
-    ring_[(head_ + size_) & (ring_.size() - 1)] = v;
+    const size_t at = head_ + size_;
+    if ((at >> kShift) == blocks_.size()) blocks_.push_back(std::make_unique_for_overwrite<NodeOrdinal[]>(kBlock));
+    blocks_[at >> kShift][at & (kBlock - 1)] = v;
     ++size_;
   }
   size_t size() const { return size_; }
   // The element i places behind the head (i < size()): what pop() gives i pops later.
-  NodeOrdinal peek(size_t i) const { return ring_[(head_ + i) & (ring_.size() - 1)]; }
+  NodeOrdinal peek(size_t i) const {
+    const size_t at = head_ + i;
+    return blocks_[at >> kShift][at & (kBlock - 1)];
+  }
   NodeOrdinal pop() {
-    NodeOrdinal v = ring_[head_];
-    head_ = (head_ + 1) & (ring_.size() - 1);
+    NodeOrdinal v = blocks_[0][head_];
     --size_;
+    if (++head_ == kBlock) {  // the first block is read: free it
+      blocks_.erase(blocks_.begin());
+      head_ = 0;
+    }
     return v;
   }
 
  private:
-  void Grow() {
-    std::vector<NodeOrdinal> bigger(std::max<size_t>(1024, ring_.size() * 2));
-    for (size_t i = 0; i < size_; ++i) bigger[i] = ring_[(head_ + i) & (ring_.size() - 1)];
-    ring_.swap(bigger);
-    head_ = 0;
-  }
-  std::vector<NodeOrdinal> ring_;  // a power of two long
-  size_t head_ = 0, size_ = 0;
+  static constexpr size_t kShift = 18, kBlock = size_t{1} << kShift;  // 1 MiB of ordinals
+  std::vector<std::unique_ptr<NodeOrdinal[]>> blocks_;
+  size_t head_ = 0, size_ = 0;  // head_: position in blocks_[0]
 };
 
 }  // namespace

@@ -37,6 +37,9 @@ struct DominatorTree {
   std::vector<NodeOrdinal> children;
 };
 DominatorTree BuildDominatorTree(const Snapshot& snap, const Graph& g);
+// The immediate dominator of every node, read back from the tree (the root dominates itself):
+// equal to the Graph::dominator the tree was built from, which may be freed meanwhile.
+std::vector<NodeOrdinal> DominatorsFromTree(const Snapshot& snap, const DominatorTree& t);
 
 // Visits every node reachable in the dominator tree from the root in preorder (a dominator
 // before the nodes it dominates), iteratively. on_enter(n) runs when n is reached, on_exit(n)
