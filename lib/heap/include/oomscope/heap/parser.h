@@ -17,7 +17,9 @@ struct ParseOptions {
   // ParseSnapshotFile reads files at least this large on two threads (one reads the nodes and
   // the end of the edges array, the other the rest of the edges and the strings, each about
   // half of the file); smaller files, streams and anything unusual are read sequentially.
-  uint64_t split_min_bytes = 64ull << 20;
+  // From 8 MiB it pays: a 30 MB snapshot parses in ~77 ms instead of 100-150 ms, and the peak
+  // RSS of its analysis (the dominators pass) is the same.
+  uint64_t split_min_bytes = 8ull << 20;
   // Where the edges array is cut between the threads (a byte offset; the cut moves to the next
   // ','); default: where it balances the two. Tests move it to try every record phase.
   std::optional<uint64_t> split_edges_at;
