@@ -183,7 +183,7 @@ TEST_CASE("class summary: retained size counts only the outermost instance of a 
 TEST_CASE("a deep chain does not overflow the stack (iterative passes)") {
   SnapshotBuilder b;
   uint32_t prev = 0;
-  const int n = 200000;
+  const int n = 300000;  // also more than one block of the BFS queue (2^18 nodes) goes through it
   for (int i = 0; i < n; ++i) {
     uint32_t cur = b.Node("object", "Link", 1);
     b.Edge(prev, prev == 0 ? "element" : "property", prev == 0 ? "1" : "next", cur);
@@ -192,6 +192,36 @@ TEST_CASE("a deep chain does not overflow the stack (iterative passes)") {
   Built g = Build(b);
   CHECK(g.g.retained[1] == static_cast<uint64_t>(n));
   CHECK(Distance(g.snap, g.g, prev) == static_cast<uint32_t>(n));
+}
+
+TEST_CASE("a BFS frontier wider than one block of the queue: every node gets its shortest parent") {
+  SnapshotBuilder b;
+  const uint32_t hub = b.Node("object", "Hub", 1), side = b.Node("object", "Side", 1);
+  b.Edge(0, "element", "1", hub);
+  b.Edge(0, "element", "2", side);
+  // The frontier holds all the mids at once (two blocks of 2^18); each mid is reached through
+  // the hub and leads to its own leaf, which only the mid's turn in the queue reaches.
+  const int n = 265000;
+  std::vector<uint32_t> mids, leaves;
+  for (int i = 0; i < n; ++i) {
+    mids.push_back(b.Node("object", "Mid", 1));
+    leaves.push_back(b.Node("object", "Leaf", 1));
+    b.Edge(hub, "element", std::to_string(i), mids.back());
+    b.Edge(mids.back(), "property", "leaf", leaves.back());
+  }
+  // A longer way to every 1000th leaf, through Side and a Detour: the BFS must not take it.
+  const uint32_t detour = b.Node("object", "Detour", 1), far = b.Node("object", "Far", 1);
+  b.Edge(side, "property", "d", detour);
+  b.Edge(detour, "property", "f", far);
+  for (int i = 0; i < n; i += 1000) b.Edge(far, "element", std::to_string(i), leaves[i]);
+  Built g = Build(b);
+  for (int i = 0; i < n; ++i) {
+    REQUIRE(g.g.parent[mids[i]] == hub);
+    REQUIRE(g.g.parent[leaves[i]] == mids[i]);
+  }
+  CHECK(Distance(g.snap, g.g, leaves[n - 1]) == 3);
+  CHECK(Distance(g.snap, g.g, far) == 3);
+  CHECK(g.g.parent[g.snap.root] == kNoNode);
 }
 
 TEST_CASE("digest: retained sizes of 4 GiB and more, and 65535 entries or more, are kept exactly") {
