@@ -65,7 +65,12 @@ int main(int argc, char** argv) {
   Time("class summary", runs, [] {}, [&] {
     oomscope::heap::ClassTable classes;
     std::vector<uint32_t> node_class;
-    oomscope::heap::ComputeClassSummary(snap, g, classes, &node_class);
+    oomscope::heap::ComputeClassSummary(snap, g, oomscope::heap::BuildDominatorTree(snap, g), classes, &node_class);
+  });
+  Time("summary+distances", runs, [] {}, [&] {
+    oomscope::heap::ClassTable classes;
+    std::vector<uint32_t> node_class;
+    oomscope::heap::ComputeClassSummaryAndDistances(snap, g, classes, &node_class);
   });
   return 0;
 }

@@ -38,7 +38,7 @@ TEST_CASE("retained sizes of 4 GiB and more are exact, and the class summary add
   CHECK(g.g.retained[a] == 7 * kGiB + 6);  // past 32 bits
   CHECK(g.g.retained[0] == 7 * kGiB + 6);
   ClassTable classes;
-  auto stats = ComputeClassSummary(g.snap, g.g, classes, nullptr);
+  auto stats = ComputeClassSummaryAndDistances(g.snap, g.g, classes, nullptr);
   REQUIRE(!stats.empty());
   CHECK(classes.name(stats[0].class_id) == "Holder");
   CHECK(stats[0].retained_size == 7 * kGiB + 6);

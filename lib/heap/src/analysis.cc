@@ -4,11 +4,9 @@
 
 #include <algorithm>
 #include <numeric>
-#include <thread>
 
 #include "oomscope/heap/graph.h"
 #include "oomscope/heap/parser.h"
-#include "oomscope/heap/passes.h"
 
 namespace oomscope::heap {
 
@@ -51,22 +49,10 @@ Status SeriesAnalyzer::Add(Snapshot snapshot, SnapshotInfo info) {
   auto last = std::make_unique<Last>();
   last->snap = std::move(snapshot);
   last->graph = BuildGraph(last->snap, progress, /*with_distances=*/false);
-  // The distances BFS runs on a second thread while the class summary walks the dominator
-  // tree. To make room for it, the tree stands in for the dominator array meanwhile: the array
-  // is freed once the tree is built and read back from the tree after, so that this step stays
-  // below the dominators pass's own peak. Only the suspects walk the tree again, at the end of
-  // a series: Finish rebuilds it then.
+  // The dominator tree is built and freed in there; only the suspects walk it again, at the end
+  // of a series: Finish rebuilds it then.
   if (progress) progress->Begin("class summary and distances", 0);
-  {
-    Graph& g = last->graph;
-    DominatorTree tree = BuildDominatorTree(last->snap, g);
-    std::vector<NodeOrdinal>().swap(g.dominator);
-    {
-      std::jthread distances([&] { ComputeDistances(last->snap, g); });
-      last->classes = ComputeClassSummary(last->snap, g, tree, classes_, &last->node_class);
-    }
-    g.dominator = DominatorsFromTree(last->snap, tree);
-  }
+  last->classes = ComputeClassSummaryAndDistances(last->snap, last->graph, classes_, &last->node_class);
   if (progress) progress->End();
   info.node_count = last->snap.node_count();
   info.edge_count = last->snap.edge_count();

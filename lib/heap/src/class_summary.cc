@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "oomscope/common/allocator.h"
+#include "oomscope/heap/passes.h"
 
 namespace oomscope::heap {
 
@@ -143,15 +144,17 @@ std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g
   return Summarize(snap, g, tree, classes, cls);
 }
 
-std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g, ClassTable& classes,
-                                            std::vector<uint32_t>* node_class) {
-  std::vector<uint32_t> local;
-  std::vector<uint32_t>& cls = node_class ? *node_class : local;
-  DominatorTree tree;
-  std::thread builder([&] { tree = BuildDominatorTree(snap, g); });
-  AssignClasses(snap, classes, cls);
-  builder.join();
-  return Summarize(snap, g, tree, classes, cls);
+std::vector<ClassStats> ComputeClassSummaryAndDistances(const Snapshot& snap, Graph& g, ClassTable& classes,
+                                                        std::vector<uint32_t>* node_class) {
+  DominatorTree tree = BuildDominatorTree(snap, g);
+  std::vector<NodeOrdinal>().swap(g.dominator);
+  std::vector<ClassStats> stats;
+  {
+    std::jthread distances([&] { ComputeDistances(snap, g); });
+    stats = ComputeClassSummary(snap, g, tree, classes, node_class);
+  }
+  g.dominator = DominatorsFromTree(snap, tree);
+  return stats;
 }
 
 }  // namespace oomscope::heap

@@ -18,7 +18,11 @@ Graph BuildGraph(const Snapshot& snap, Progress* progress, bool with_distances) 
   if (progress) progress->End();
   // The retainers are built inside ComputeDominators, by DFS number, after its DFS.
   ComputeDominators(snap, g, progress);
-  if (with_distances) RunDistances(snap, g, progress);
+  if (with_distances) {
+    if (progress) progress->Begin("distances", 0);
+    ComputeDistances(snap, g);
+    if (progress) progress->End();
+  }
   return g;
 }
 
@@ -29,12 +33,6 @@ uint32_t Distance(const Snapshot& snap, const Graph& g, NodeOrdinal n) {
     ++d;
   }
   return d;
-}
-
-void RunDistances(const Snapshot& snap, Graph& g, Progress* progress) {
-  if (progress) progress->Begin("distances", 0);
-  ComputeDistances(snap, g);
-  if (progress) progress->End();
 }
 
 }  // namespace oomscope::heap

@@ -709,7 +709,7 @@ class Parser {
       // One test for everything that is rare (the messages are built apart, out of this loop).
       if (count >= s.node_type.size() || count >= kMaxNodes || type >= type_count ||
           rec[i_off] > UINT32_MAX) [[unlikely]] {
-        auto slow = [&]() -> bool {
+        auto slow = [&]() __attribute__((noinline, cold)) -> bool {
           const uint64_t record_pos = pos + 1 - nf;
           if (count >= kMaxNodes) return Stop(ErrorAt(rec_at, "too many nodes (more than 2^31 - 1)"));
           if (count >= s.node_type.size()) {

@@ -70,17 +70,16 @@ std::string_view EdgeTypeName(EdgeType t) {
   return "unknown";
 }
 
-U24Column::U24Column(size_t n) : low_(HugeVector<uint8_t>(3 * n + 1, 0)), size_(n) {}
+U24Column::U24Column(size_t n) : low_(HugeVector<uint8_t>(3 * n + 1, 0)) {}
 
 void U24Column::resize(size_t n) {
   low_.resize(3 * n + 1);  // the padding byte is never read as a value (see operator[])
   if (!high_.empty()) high_.resize(n);
-  size_ = n;
 }
 
 bool U24Column::operator==(const U24Column& o) const {
-  if (size_ != o.size_) return false;
-  for (size_t i = 0; i < size_; ++i)
+  if (size() != o.size()) return false;
+  for (size_t i = 0; i < size(); ++i)
     if ((*this)[i] != o[i]) return false;
   return true;
 }

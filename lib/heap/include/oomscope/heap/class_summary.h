@@ -78,9 +78,12 @@ struct ClassStats {
 std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g,
                                             const DominatorTree& tree, ClassTable& classes,
                                             std::vector<uint32_t>* node_class);
-// The same, building the dominator tree itself on a second thread while it names the classes,
-// and freeing it before it returns.
-std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g, ClassTable& classes,
-                                            std::vector<uint32_t>* node_class);
+// The same, and the distances pass (ComputeDistances), the way an analysis runs them: builds the
+// dominator tree, then runs the BFS on a second thread while the summary walks the tree. The
+// dominator array is freed meanwhile (the tree stands in for it) and read back from the tree
+// after, so that this step stays below the dominators pass's own peak. The tree is freed
+// before it returns.
+std::vector<ClassStats> ComputeClassSummaryAndDistances(const Snapshot& snap, Graph& g, ClassTable& classes,
+                                                        std::vector<uint32_t>* node_class);
 
 }  // namespace oomscope::heap

@@ -79,10 +79,8 @@ struct Graph {
 uint32_t Distance(const Snapshot& snap, const Graph& g, NodeOrdinal n);
 
 // Runs every pass above on `snap`. `progress` may be null. With `with_distances` false the
-// distances are left for the caller to compute (RunDistances, or ComputeDistances on a thread of
-// its own) when it has freed other arrays: the series analysis runs them beside the class
-// summary, with the dominator array freed while the dominator tree stands in for it.
+// distances are left to the caller: the series analysis runs them beside the class summary
+// (ComputeClassSummaryAndDistances in class_summary.h).
 Graph BuildGraph(const Snapshot& snap, Progress* progress, bool with_distances = true);
-void RunDistances(const Snapshot& snap, Graph& g, Progress* progress);
 
 }  // namespace oomscope::heap

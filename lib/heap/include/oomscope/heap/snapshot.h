@@ -86,13 +86,13 @@ class U24Column {
     low_[3 * i + 1] = static_cast<uint8_t>(v >> 8);
     low_[3 * i + 2] = static_cast<uint8_t>(v >> 16);
     if (v >> 24) [[unlikely]] {
-      if (high_.empty()) high_.assign(size_, 0);
+      if (high_.empty()) high_.assign(size(), 0);
       high_[i] = static_cast<uint8_t>(v >> 24);
     } else if (!high_.empty()) {
       high_[i] = 0;
     }
   }
-  size_t size() const { return size_; }
+  size_t size() const { return low_.empty() ? 0 : (low_.size() - 1) / 3; }
   void resize(size_t n);  // new entries are 0
   bool wide() const { return !high_.empty(); }
   uint64_t MemoryBytes() const { return low_.capacity() + high_.capacity(); }
@@ -101,7 +101,6 @@ class U24Column {
  private:
   std::vector<uint8_t> low_;   // 3 bytes per entry, little-endian, then one byte of padding
   std::vector<uint8_t> high_;  // the top byte of each entry; empty while every value fits 24 bits
-  size_t size_ = 0;
 };
 
 // What the file's snapshot.meta and header said; kept for reports and diagnostics.
