@@ -1,6 +1,10 @@
 // Hand-built graphs whose dominators and retained sizes are checked by hand.
 #include <doctest/doctest.h>
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
 #include "graph_builder.h"
 #include "oomscope/heap/class_summary.h"
 #include "oomscope/heap/digest.h"
@@ -134,6 +138,43 @@ TEST_CASE("shortcut edges retain only from the root; WeakMap tables do not retai
   CHECK(g.g.retained[key] == 36);
   CHECK(g.g.retained[table] == 8);
   CHECK(g.g.retained[holder] == 12);
+}
+
+TEST_CASE("essential edges: two threads that share one node's edges mark them as one thread does") {
+  // 301 edges are 5 words; the second thread starts at word 2, edge 128, in the middle of
+  // the holder's 300 edges. The holder is also a WeakMap table (id 101), so each kind of
+  // edge that does not retain is on both sides of the cut.
+  SnapshotBuilder b;
+  uint32_t holder = b.Node("array", "", 8, 101);
+  std::vector<uint32_t> targets;
+  for (int i = 0; i < 4; ++i) targets.push_back(b.Node("object", "T", 16));
+  b.Edge(0, "element", "1", holder);
+  for (int i = 0; i < 300; ++i) {
+    uint32_t to = targets[static_cast<size_t>(i) % targets.size()];
+    switch (i % 4) {
+      case 0: b.Edge(holder, "property", "p" + std::to_string(i), to); break;
+      case 1: b.Edge(holder, "weak", std::to_string(i), to); break;
+      case 2: b.Edge(holder, "shortcut", "s", to); break;
+      default:
+        b.Edge(holder, "internal", "1 / part of key (Key @7) -> value (Val @11) pair in WeakMap (table @101)", to);
+    }
+  }
+  Snapshot snap = b.Parse();
+  REQUIRE(snap.edge_count() == 301);
+  REQUIRE(snap.first_edge[holder] < 128);
+  REQUIRE(snap.first_edge[holder + 1] > 128);
+  Graph one, two;
+  BuildFlags(snap, one);
+  BuildFlags(snap, two);
+  BuildEssentialEdges(snap, one, /*split_min_edges=*/UINT32_MAX);
+  BuildEssentialEdges(snap, two, /*split_min_edges=*/0);
+  CHECK(two.essential == one.essential);
+  auto essential = [&](uint32_t e) { return (two.essential[e >> 6] >> (e & 63)) & 1; };
+  CHECK(essential(0) == 1);
+  for (uint32_t e = 1; e < 301; ++e) {
+    CAPTURE(e);
+    CHECK(essential(e) == ((e - 1) % 4 == 0 ? 1u : 0u));
+  }
 }
 
 TEST_CASE("objects owned by a global are not stolen by non-page holders") {
