@@ -1,8 +1,12 @@
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
+
+#include <unistd.h>
 
 #include "graph_builder.h"
 #include "oomscope/heap/parser.h"
@@ -238,8 +242,8 @@ TEST_CASE("a file read on two threads parses exactly as a sequential read" * doc
   CHECK(a->strings.at(static_cast<StringId>(a->strings.size() - 1)) ==
         b->strings.at(static_cast<StringId>(b->strings.size() - 1)));
   CHECK(a->locations.size() == b->locations.size());
-  // The edges array is cut between the threads wherever the cut falls: at each phase of a
-  // record (type, name, to_node), near its start and near its end.
+  // The file is cut between the threads at the start of a line inside the edges array, where
+  // V8 starts each record: near the start of the array, near its end, in the middle.
   {
     std::ifstream text(series, std::ios::binary);
     std::ostringstream read;
@@ -249,35 +253,89 @@ TEST_CASE("a file read on two threads parses exactly as a sequential read" * doc
     const size_t edges_end = all.find(']', edges_at);
     REQUIRE(edges_at != std::string::npos);
     REQUIRE(edges_end != std::string::npos);
-    std::vector<uint64_t> cuts = {edges_at + 100, edges_end - 40, (edges_at + edges_end) / 2};
-    // Three consecutive commas in the middle: three different record phases.
-    size_t c = all.find(',', (edges_at + edges_end) / 2);
-    for (int i = 0; i < 3; ++i, c = all.find(',', c + 1)) cuts.push_back(c);
-    for (uint64_t at : cuts) {
-      CAPTURE(at);
-      ParseOptions cut = split;
-      cut.split_edges_at = at;
-      bool edge_split = false;
-      cut.used_edge_split = &edge_split;
-      Result<Snapshot> d = ParseSnapshotFile(series, cut);
-      REQUIRE_MESSAGE(d.ok(), d.status().ToString());
-      CHECK(edge_split);
-      CHECK(d->edge_type == b->edge_type);
-      CHECK(d->edge_name == b->edge_name);
-      CHECK(d->edge_to == b->edge_to);
-      CHECK(d->node_id == b->node_id);
-      CHECK(d->strings.size() == b->strings.size());
-      CHECK(d->locations.size() == b->locations.size());
+    // Parses `file` cut at each of `cuts`; each must give the sequential result, on two threads
+    // when `two_threads`, else by falling back to a sequential read.
+    auto check_cuts = [&](const std::string& file, const std::vector<uint64_t>& cuts, bool two_threads) {
+      for (uint64_t at : cuts) {
+        CAPTURE(file);
+        CAPTURE(at);
+        ParseOptions cut = split;
+        cut.split_edges_at = at;
+        bool two = !two_threads;
+        cut.used_two_threads = &two;
+        Result<Snapshot> d = ParseSnapshotFile(file, cut);
+        REQUIRE_MESSAGE(d.ok(), d.status().ToString());
+        CHECK(two == two_threads);
+        CHECK(d->edge_type == b->edge_type);
+        CHECK(d->edge_name == b->edge_name);
+        CHECK(d->edge_to == b->edge_to);
+        CHECK(d->node_id == b->node_id);
+        CHECK(d->first_edge == b->first_edge);
+        CHECK(d->strings.size() == b->strings.size());
+        CHECK(d->locations.size() == b->locations.size());
+      }
+    };
+    check_cuts(series, {edges_at + 100, edges_end - 40, (edges_at + edges_end) / 2}, true);
+    // Three consecutive commas in the middle of the edges: three different record phases.
+    auto three_commas = [](const std::string& t, size_t from) {
+      std::vector<uint64_t> cuts;
+      for (size_t c = t.find(',', from); cuts.size() < 3; c = t.find(',', c + 1)) cuts.push_back(c);
+      return cuts;
+    };
+    const std::filesystem::path dir =
+        std::filesystem::temp_directory_path() / ("oomscope-split-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    auto write = [&](const std::string& name, const std::string& body) {
+      std::string path = (dir / name).string();
+      std::ofstream(path, std::ios::binary) << body;
+      return path;
+    };
+    // A file without line breaks (as a tool that rewrites snapshots may leave it): the cut is
+    // at a ',' in any phase of a record, and the part after it is joined number by number.
+    std::string one_line = all;
+    std::erase(one_line, '\n');
+    const size_t mid = (one_line.find("\"edges\":[") + one_line.find(']', one_line.find("\"edges\":["))) / 2;
+    check_cuts(write("one-line.heapsnapshot", one_line), three_commas(one_line, mid), true);
+    // Lines that do not start records (a line break before every number of the edges): a cut
+    // after one in the middle of a record is found out, and the file is read sequentially.
+    std::string every_number = all.substr(0, edges_at);
+    for (size_t i = edges_at; i < edges_end; ++i) {
+      if (all[i] == ',' && all[i - 1] != '\n') every_number += '\n';
+      every_number += all[i];
     }
-    // A cut outside the edges (in the strings) abandons the split; the result is the same.
-    ParseOptions in_strings = split;
-    in_strings.split_edges_at = all.find("\"strings\":[") + 20;
-    bool edge_split = true;
-    in_strings.used_edge_split = &edge_split;
-    Result<Snapshot> e = ParseSnapshotFile(series, in_strings);
-    REQUIRE(e.ok());
-    CHECK_FALSE(edge_split);
-    CHECK(e->edge_to == b->edge_to);
+    every_number += all.substr(edges_end);
+    const size_t mid2 = every_number.size() / 2;
+    std::vector<uint64_t> phases = three_commas(every_number, mid2);
+    std::string phased_file = write("every-number.heapsnapshot", every_number);
+    int sequential = 0;
+    for (uint64_t at : phases) {
+      // Each cut moves to the next line start; two of the three phases are not a record's start.
+      ParseOptions cut = split;
+      cut.split_edges_at = at - 1;
+      bool two = false;
+      cut.used_two_threads = &two;
+      Result<Snapshot> d = ParseSnapshotFile(phased_file, cut);
+      REQUIRE_MESSAGE(d.ok(), d.status().ToString());
+      CHECK(d->edge_to == b->edge_to);
+      CHECK(d->edge_name == b->edge_name);
+      if (!two) ++sequential;
+    }
+    CHECK(sequential == 2);
+    std::filesystem::remove_all(dir);
+    // A cut outside the edges (in the nodes, in the strings) abandons the split; the result is
+    // the same.
+    for (uint64_t at : {all.find("\"nodes\":[") + 100, all.find("\"strings\":[") + 20}) {
+      CAPTURE(at);
+      ParseOptions outside = split;
+      outside.split_edges_at = at;
+      bool two = true;
+      outside.used_two_threads = &two;
+      Result<Snapshot> e = ParseSnapshotFile(series, outside);
+      REQUIRE(e.ok());
+      CHECK_FALSE(two);
+      CHECK(e->edge_to == b->edge_to);
+      CHECK(e->node_id == b->node_id);
+    }
   }
   // Bad files give the sequential parser's precise errors on the split path too.
   Status st = ParseSnapshotFile(kFixtures + "bad/truncated.heapsnapshot", split).status();

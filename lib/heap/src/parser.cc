@@ -143,65 +143,43 @@ class Parser {
     return std::move(snap_);
   }
 
-  // Split parsing of a file on two threads (see ParseFileInTwo): this parser reads the header
-  // and the nodes, and reports where the next key starts.
-  Status RunHeadAndNodes(uint64_t* next_key_offset) {
-    stop_after_nodes_ = true;
-    Status st = ParseTop();
-    if (!st.ok()) {
-      in_.Finish();
-      return st;
-    }
-    if (!stopped_after_nodes_) return FailedPrecondition("no nodes array to split after");
-    int c = in_.PeekNonSpace();
-    if (c != ',') return FailedPrecondition("unexpected layout after the nodes array");
-    in_.Set(in_.p() + 1);
-    if (in_.PeekNonSpace() != '"') return FailedPrecondition("unexpected layout after the nodes array");
-    *next_key_offset = in_.Offset();
-    return Status::Ok();
-  }
-
-  // The other half: starts at the key after the nodes array (read with the header's meta taken
-  // from `head`) and parses to the end of its input. With `cut_edges`, its input ends inside the
-  // edges array, right after a ',', where a third parser (RunTail) takes over.
-  Status RunRest(const Parser& head, bool cut_edges) {
-    AdoptHeader(head);
-    resume_mid_object_ = true;
-    cut_at_end_ = cut_edges;
+  // Split parsing of a file on two threads (see ParseFileInTwo). This parser's input ends
+  // right after a ',' inside the edges array: it reads the header, the nodes and the edges up
+  // to there.
+  Status RunToCut() {
+    cut_at_end_ = true;
     Status st = ParseTop();
     in_.Finish();
     return st;
   }
 
-  // The last part of a three-way split: starts inside the edges array, at the element after the
-  // cut, and parses to the end of the file.
-  Status RunTail(const Parser& head, uint64_t bytes_left) {
+  // The other part: starts inside the edges array, at the element after the cut, and parses to
+  // the end of the file, with the header's meta taken from `head`. `at_record`: the cut is at
+  // the start of a line, where V8 starts each edge record, so the edges after it are stored as
+  // records here; Merge() checks that the head's part ended on a whole record.
+  Status RunTail(const Parser& head, uint64_t bytes_left, bool at_record) {
     AdoptHeader(head);
     resume_in_edges_ = true;
-    edge_tail_.reserve(static_cast<size_t>(bytes_left / 2));  // address space; pages come as used
+    tail_bytes_ = bytes_left;
+    tail_at_record_ = at_record;
+    if (!at_record) edge_tail_.reserve(static_cast<size_t>(bytes_left / 2));  // address space
     Status st = ParseTop();
     in_.Finish();
     return st;
   }
 
-  // Joins the parts (this one: header and nodes; `rest`: edges, or their first part when `tail`
-  // holds the others; the strings from whichever read the end) and runs the cross-checks.
-  Result<Snapshot> Merge(Parser&& rest, Parser* tail) {
-    in_.Finish();
-    Parser& end = tail ? *tail : rest;
-    if (!rest.seen_edges_ || !end.seen_strings_ || rest.edges_cut_ != (tail != nullptr))
+  // Joins the parts (this one: header, nodes and the edges before the cut; `tail`: the edges
+  // after it, the strings and the rest) and runs the cross-checks.
+  Result<Snapshot> Merge(Parser&& tail) {
+    if (!edges_cut_ || !tail.seen_edges_ || !tail.seen_strings_)
       return FailedPrecondition("split parse did not see edges and strings");
-    if (tail) {
-      OOMSCOPE_RETURN_IF_ERROR(rest.JoinEdgeTail(std::move(tail->edge_tail_)));
-      if (!tail->seen_edges_) return FailedPrecondition("the tail did not start in the edges");
+    if (tail.tail_at_record_) {
+      OOMSCOPE_RETURN_IF_ERROR(AppendEdges(tail));
+    } else {
+      OOMSCOPE_RETURN_IF_ERROR(JoinEdgeTail(std::move(tail.edge_tail_)));
     }
-    snap_.edge_type = std::move(rest.snap_.edge_type);
-    snap_.edge_name = std::move(rest.snap_.edge_name);
-    snap_.edge_to = std::move(rest.snap_.edge_to);
-    max_edge_to_ = rest.max_edge_to_;
-    max_edge_string_ = rest.max_edge_string_;
-    snap_.strings = std::move(end.snap_.strings);
-    snap_.locations = std::move(end.snap_.locations);
+    snap_.strings = std::move(tail.snap_.strings);
+    snap_.locations = std::move(tail.snap_.locations);
     Status st = Validate();
     if (!st.ok()) return st.WithContext(src_.Describe());
     return std::move(snap_);
@@ -216,6 +194,24 @@ class Parser {
     location_fields_ok_ = head.location_fields_ok_;
     have_header_ = true;
     snap_.meta = head.snap_.meta;
+  }
+
+  // Appends the edge records the tail parser stored, when this part ended on a whole record.
+  Status AppendEdges(const Parser& tail) {
+    if (edge_carry_count_ != 0) return FailedPrecondition("the cut is not at the start of an edge record");
+    const Snapshot& t = tail.snap_;
+    const size_t at = edges_parsed_, n = t.edge_type.size(), count = at + n;
+    snap_.edge_type.resize(count);
+    snap_.edge_name.resize(count);
+    snap_.edge_to.resize(count);
+    if (n) {
+      std::memcpy(&snap_.edge_type[at], t.edge_type.data(), n * sizeof(EdgeType));
+      std::memcpy(&snap_.edge_to[at], t.edge_to.data(), n * sizeof(NodeOrdinal));
+      snap_.edge_name.CopyFrom(at, t.edge_name);
+    }
+    max_edge_to_ = std::max(max_edge_to_, tail.max_edge_to_);
+    max_edge_string_ = std::max(max_edge_string_, tail.max_edge_string_);
+    return Status::Ok();
   }
 
   // Stores the numbers the tail parser read after the cut, continuing the record left open here.
@@ -283,7 +279,7 @@ class Parser {
     bool seen_nodes = false;
     bool& seen_edges = seen_edges_;
     bool& seen_strings = seen_strings_;
-    if (!resume_mid_object_ && !resume_in_edges_) {
+    if (!resume_in_edges_) {
       c = in_.PeekNonSpace();
       if (c < 0) return Truncated("the top-level object");
       if (c != '{') {
@@ -298,15 +294,6 @@ class Parser {
     for (bool first = true;; first = false) {
       if (resume_in_edges_ && first) {
         OOMSCOPE_RETURN_IF_ERROR(ParseEdgesTail());
-        continue;
-      }
-      if (resume_mid_object_ && first) {
-        // Positioned on the key after the nodes array: read it as if a ',' came before.
-        std::string key;
-        OOMSCOPE_RETURN_IF_ERROR(ParseShortString(&key, "a top-level key"));
-        OOMSCOPE_RETURN_IF_ERROR(Expect(':', "the top-level object"));
-        OOMSCOPE_RETURN_IF_ERROR(ParseKey(key, &seen_nodes));
-        if (array_cut_) return cut();
         continue;
       }
       c = in_.PeekNonSpace();
@@ -325,19 +312,13 @@ class Parser {
       OOMSCOPE_RETURN_IF_ERROR(Expect(':', "the top-level object"));
       OOMSCOPE_RETURN_IF_ERROR(ParseKey(key, &seen_nodes));
       if (array_cut_) return cut();
-      if (stop_after_nodes_ && seen_nodes) {
-        stopped_after_nodes_ = !seen_edges && !seen_strings;
-        return Status::Ok();
-      }
     }
-    const bool part = resume_mid_object_ || resume_in_edges_;
-    if (part) seen_nodes = true;  // the head part had them
     if (in_.PeekNonSpace() >= 0) return Error("unexpected data after the end of the snapshot");
     if (!in_.error().ok()) return in_.error();
     if (!have_header_) {
       return Corruption("not a heap snapshot: the JSON object has no \"snapshot\" header with meta");
     }
-    if (part) return Status::Ok();  // the head part validates the whole
+    if (resume_in_edges_) return Status::Ok();  // the head part validates the whole
     if (!seen_nodes) return Corruption("the snapshot has no \"nodes\" array");
     if (!seen_edges) return Corruption("the snapshot has no \"edges\" array");
     if (!seen_strings) return Corruption("the snapshot has no \"strings\" array");
@@ -348,7 +329,7 @@ class Parser {
     if (key == "snapshot") return ParseHeader();
     if (key == "nodes") {
       if (!have_header_) return Error("not a heap snapshot: \"nodes\" before any \"snapshot\" header with meta");
-      if (resume_mid_object_ || resume_in_edges_) return FailedPrecondition("nodes after the split point");
+      if (resume_in_edges_) return FailedPrecondition("nodes after the split point");
       *seen_nodes = true;
       return ParseNodes();
     }
@@ -859,15 +840,25 @@ class Parser {
     return true;
   }
 
-  Status ParseEdges() {
+  // `tail_part`: the part of a split file after the cut, which starts at a record (RunTail).
+  Status ParseEdges(bool tail_part = false) {
     if (edge_roles_.size() > 64) return Error("meta.edge_fields has more than 64 fields");
     const EdgeLayout l = MakeEdgeLayout();
     const size_t ef = l.ef;
     size_t cap = ReserveHint(snap_.meta.declared_edge_count, 2 * ef);
     Snapshot& s = snap_;
-    s.edge_type = HugeVector<EdgeType>(cap);
-    s.edge_name = U24Column(cap);
-    s.edge_to = HugeVector<NodeOrdinal>(cap);
+    if (tail_part) {
+      // Its share of the edges is known only roughly: reserve for as many as its bytes could
+      // hold and let the columns grow into that (StoreEdgeSlow) without moving.
+      cap = std::min<uint64_t>(cap, tail_bytes_ / (2 * ef) + 1);
+      ReserveHuge(s.edge_type, cap);
+      s.edge_name.reserve(cap);
+      ReserveHuge(s.edge_to, cap);
+    } else {
+      s.edge_type = HugeVector<EdgeType>(cap);
+      s.edge_name = U24Column(cap);
+      s.edge_to = HugeVector<NodeOrdinal>(cap);
+    }
     uint64_t* rec = edge_carry_;
     size_t field = 0, count = 0;
     uint64_t rec_at = 0;  // byte offset where the record starts: errors point there
@@ -879,7 +870,7 @@ class Parser {
       if (!StoreEdge(l, rec, count, pos + 1 - ef, rec_at)) return false;
       ++count;
       return true;
-    });
+    }, /*opened=*/tail_part);
     OOMSCOPE_RETURN_IF_ERROR(st);
     if (array_cut_) {
       // The first half of a split array: the second half's numbers continue the record left
@@ -905,6 +896,7 @@ class Parser {
   // once the first half's count and open record are known.
   Status ParseEdgesTail() {
     seen_edges_ = true;
+    if (tail_at_record_) return ParseEdges(/*tail_part=*/true);
     return ScanUintArray(
         "edges",
         [&](uint64_t v, uint64_t, const char*) -> bool {
@@ -1139,13 +1131,14 @@ class Parser {
  public:
   std::function<void()> on_header_;  // called once the header's meta is known
  private:
-  bool stop_after_nodes_ = false, stopped_after_nodes_ = false, resume_mid_object_ = false;
   // Split edges: the first part (cut_at_end_) ends inside the array after edges_parsed_ records
   // and edge_carry_count_ numbers of the next; the tail part (resume_in_edges_) keeps the rest.
   bool cut_at_end_ = false, array_cut_ = false, edges_cut_ = false, resume_in_edges_ = false;
   uint64_t edge_carry_[64] = {};
   size_t edge_carry_count_ = 0, edges_parsed_ = 0;
-  std::vector<uint32_t> edge_tail_;
+  std::vector<uint32_t> edge_tail_;  // the numbers after a cut that is not at a record
+  uint64_t tail_bytes_ = 0;
+  bool tail_at_record_ = false;
   bool location_fields_ok_ = false;
   uint64_t root_index_ = 0;
   uint64_t nodes_edge_total_ = 0;
@@ -1168,144 +1161,93 @@ Result<Snapshot> ParseSnapshot(ByteSource& source, const ParseOptions& options) 
 
 namespace {
 
-// Finds the key that follows the nodes array without parsing it: the nodes array holds only
-// numbers, so the first '"' after `from` starts the next key. Reads through `src`.
-std::optional<uint64_t> FindNextQuote(ByteSource& src, uint64_t from) {
-  if (!src.Seek(from)) return std::nullopt;
-  std::vector<char> buf(1 << 20);
-  uint64_t off = from;
-  for (;;) {
-    Result<size_t> r = src.Read(buf.data(), buf.size());
-    if (!r.ok() || *r == 0) return std::nullopt;
-    const void* q = std::memchr(buf.data(), '"', *r);
-    if (q) return off + static_cast<uint64_t>(static_cast<const char*>(q) - buf.data());
-    off += *r;
-  }
-}
-
-// The first `limit` bytes of another source (the first part of a split edges array).
+// The first `limit` bytes of another source (the first part of a split file). Its size is
+// that of the part, so that its parser's progress runs to the end at the cut.
 class PrefixSource final : public ByteSource {
  public:
-  PrefixSource(ByteSource& inner, uint64_t limit) : inner_(inner), left_(limit) {}
+  PrefixSource(ByteSource& inner, uint64_t limit) : inner_(inner), limit_(limit), left_(limit) {}
   Result<size_t> Read(char* buf, size_t n) override {
     if (left_ == 0) return size_t{0};
     Result<size_t> r = inner_.Read(buf, static_cast<size_t>(std::min<uint64_t>(n, left_)));
     if (r.ok()) left_ -= *r;
     return r;
   }
-  std::optional<uint64_t> SizeHint() const override { return inner_.SizeHint(); }
+  std::optional<uint64_t> SizeHint() const override { return limit_; }
   std::string Describe() const override { return inner_.Describe(); }
 
  private:
   ByteSource& inner_;
-  uint64_t left_;
+  uint64_t limit_, left_;
 };
 
-// The offset just after the first ',' at or after `from`, if any.
-std::optional<uint64_t> FindCommaAfter(ByteSource& src, uint64_t from) {
+// Where to cut a file between two threads, at or after `from`: just after the first "\n,"
+// (V8 writes each node and edge record on its own line, the ',' first), or, in a file without
+// such lines, just after the first ','. `at_record` tells which.
+struct Cut {
+  uint64_t offset;
+  bool at_record;
+};
+std::optional<Cut> FindCut(ByteSource& src, uint64_t from) {
   if (!src.Seek(from)) return std::nullopt;
   std::vector<char> buf(1 << 16);
   Result<size_t> r = src.Read(buf.data(), buf.size());
   if (!r.ok() || *r == 0) return std::nullopt;
-  const void* c = std::memchr(buf.data(), ',', *r);
-  if (!c) return std::nullopt;
-  return from + static_cast<uint64_t>(static_cast<const char*>(c) - buf.data()) + 1;
+  const std::string_view text(buf.data(), *r);
+  if (size_t line = text.find("\n,"); line != std::string_view::npos) return Cut{from + line + 2, true};
+  if (size_t comma = text.find(','); comma != std::string_view::npos) return Cut{from + comma + 1, false};
+  return std::nullopt;
 }
 
-// Parses a file on two threads. V8 writes the header, the nodes array (numbers only), the
-// edges array (numbers only, the largest part), then small arrays and the strings. This thread
-// reads the header and the nodes; another reads the edges from the first '"' after the nodes
-// (the "edges" key) up to a cut at a ',' inside them, placed so that both threads have about
-// half of the file; then this thread reads from the cut to the end. The parts are joined and
-// checked as one. Anything unexpected (a layout other than V8's, a cut that is not in the
-// edges, a bad file) returns nullopt so that the caller parses sequentially, which also gives
-// the precise error for a bad file.
-std::optional<Result<Snapshot>> ParseFileInTwo(const std::string& path, const ParseOptions& options,
-                                               bool* cut_edges) {
+// Parses a file on two threads. V8 writes the header, the nodes array, the edges array (the
+// largest part, about half of the file), then small arrays and the strings, all but the
+// strings numbers only. The file is cut at a ',' near its middle, inside the edges: this
+// thread reads the header, the nodes and the edges up to the cut; another reads from the cut to
+// the end, once this one has read the header's meta. The parts are joined and checked as one.
+// Anything unexpected (a layout other than V8's, a cut that is not in the edges, a bad file)
+// returns nullopt so that the caller parses sequentially, which also gives the precise error
+// for a bad file.
+std::optional<Result<Snapshot>> ParseFileInTwo(const std::string& path, const ParseOptions& options) {
   Result<std::unique_ptr<ByteSource>> head_src = OpenFileSource(path);
-  Result<std::unique_ptr<ByteSource>> rest_src = OpenFileSource(path);
   Result<std::unique_ptr<ByteSource>> tail_src = OpenFileSource(path);
-  if (!head_src.ok() || !rest_src.ok() || !tail_src.ok()) return std::nullopt;
+  if (!head_src.ok() || !tail_src.ok()) return std::nullopt;
   std::optional<uint64_t> size = (*head_src)->SizeHint();
   if (!size || *size < options.split_min_bytes) return std::nullopt;  // not worth a thread
+  const uint64_t want = options.split_edges_at.value_or(*size / 2);
+  if (want < 64 || want + 64 >= *size) return std::nullopt;
+  std::optional<Cut> cut = FindCut(**tail_src, want);
+  if (!cut || !(*tail_src)->Seek(cut->offset)) return std::nullopt;
 
-  Parser head(**head_src, options);
-  std::optional<Parser> rest;
-  std::optional<PrefixSource> rest_prefix;
-  Status rest_status = FailedPrecondition("not run");
-  std::optional<uint64_t> rest_start;
+  PrefixSource head_input(**head_src, cut->offset);
+  Parser head(head_input, options);
+  Parser tail(**tail_src, options, cut->offset, nullptr);
+  Status tail_status = FailedPrecondition("the header was not read");
   std::promise<bool> header_ready;
   std::future<bool> header_ready_f = header_ready.get_future();
-  std::promise<std::optional<uint64_t>> cut_found;
-  std::future<std::optional<uint64_t>> cut_found_f = cut_found.get_future();
   std::thread worker([&] {
-    std::optional<uint64_t> cut;
-    bool published = false;
-    auto publish = [&] {
-      if (!published) cut_found.set_value(cut);
-      published = true;
-    };
-    [&] {
-      // The nodes array starts within the first megabytes (after the header): find the quote
-      // after it. Search from the start for the "nodes" key, then for the next quote.
-      std::vector<char> buf(1 << 20);
-      ByteSource& src = **rest_src;
-      Result<size_t> r = src.Read(buf.data(), buf.size());
-      if (!r.ok()) return;
-      std::string_view first(buf.data(), *r);
-      size_t k = first.find("\"nodes\":");
-      if (k == std::string_view::npos) return;
-      rest_start = FindNextQuote(src, k + 8);
-      if (!rest_start) return;
-      // Balance: this thread reads [edges, cut), the other the nodes and [cut, end).
-      uint64_t want = options.split_edges_at.value_or(*rest_start + *size / 2);
-      if (want > *rest_start + 64 && want + 64 < *size) cut = FindCommaAfter(src, want);
-      publish();
-      if (!header_ready_f.get()) return;
-      if (!src.Seek(*rest_start)) return;
-      ByteSource* input = &src;
-      if (cut) input = &rest_prefix.emplace(src, *cut - *rest_start);
-      rest.emplace(*input, options, *rest_start, nullptr);
-      rest_status = rest->RunRest(head, cut.has_value());
-    }();
-    publish();
+    if (header_ready_f.get()) tail_status = tail.RunTail(head, *size - cut->offset, cut->at_record);
   });
   bool signalled = false;
   head.on_header_ = [&] {
     signalled = true;
     header_ready.set_value(true);
   };
-  uint64_t next_key = 0;
-  Status st = head.RunHeadAndNodes(&next_key);
+  Status head_status = head.RunToCut();
   if (!signalled) header_ready.set_value(false);
-  std::optional<Parser> tail;
-  Status tail_status = Status::Ok();
-  if (std::optional<uint64_t> cut = cut_found_f.get(); cut && st.ok()) {
-    if ((*tail_src)->Seek(*cut)) {
-      tail.emplace(**tail_src, options, *cut, nullptr);
-      tail_status = tail->RunTail(head, *size - *cut);
-    } else {
-      tail_status = FailedPrecondition("cannot seek to the cut");
-    }
-  }
   worker.join();
-  if (!st.ok() || !rest_status.ok() || !tail_status.ok() || !rest_start || *rest_start != next_key) {
+  if (!head_status.ok() || !tail_status.ok()) {
     if (options.progress) options.progress->End();
     return std::nullopt;
   }
-  Result<Snapshot> merged = head.Merge(std::move(*rest), tail ? &*tail : nullptr);
+  Result<Snapshot> merged = head.Merge(std::move(tail));
   if (!merged.ok()) return std::nullopt;
-  if (cut_edges) *cut_edges = tail.has_value();
   return merged;
 }
 
 }  // namespace
 
 Result<Snapshot> ParseSnapshotFile(const std::string& path, const ParseOptions& options) {
-  bool cut_edges = false;
-  std::optional<Result<Snapshot>> split = ParseFileInTwo(path, options, &cut_edges);
+  std::optional<Result<Snapshot>> split = ParseFileInTwo(path, options);
   if (options.used_two_threads) *options.used_two_threads = split.has_value();
-  if (options.used_edge_split) *options.used_edge_split = split.has_value() && cut_edges;
   if (split) return std::move(*split);
   Result<std::unique_ptr<ByteSource>> src = OpenFileSource(path);
   if (!src.ok()) return src.status();

@@ -77,6 +77,20 @@ void U24Column::resize(size_t n) {
   if (!high_.empty()) high_.resize(n);
 }
 
+void U24Column::reserve(size_t n) {
+  ReserveHuge(low_, 3 * n + 1);
+  if (!high_.empty()) high_.reserve(n);
+}
+
+void U24Column::CopyFrom(size_t at, const U24Column& from) {
+  const size_t n = from.size();
+  if (n == 0) return;
+  std::memcpy(&low_[3 * at], from.low_.data(), 3 * n);
+  if (from.wide() && !wide()) high_.assign(size(), 0);
+  if (from.wide()) std::memcpy(&high_[at], from.high_.data(), n);
+  else if (wide()) std::memset(&high_[at], 0, n);
+}
+
 bool U24Column::operator==(const U24Column& o) const {
   if (size() != o.size()) return false;
   for (size_t i = 0; i < size(); ++i)

@@ -24,13 +24,21 @@ void TuneAllocator(int max_arenas = 0);
 // at the same peak RSS. Does nothing elsewhere.
 void AdviseHugePages(void* p, size_t bytes);
 
+// Reserves room for n elements in an empty vector and advises it as above: address space only,
+// the pages come as the vector grows into it. For an array whose final length is known only
+// roughly (an upper bound).
+template <typename T>
+void ReserveHuge(std::vector<T>& v, size_t n) {
+  v.reserve(n);
+  AdviseHugePages(v.data(), n * sizeof(T));
+}
+
 // A vector of n copies of `value` whose buffer is advised as above before it is filled. Only
 // for arrays that are written whole (a partly used one would hold whole 2 MiB pages).
 template <typename T>
 std::vector<T> HugeVector(size_t n, const T& value = T{}) {
   std::vector<T> v;
-  v.reserve(n);
-  AdviseHugePages(v.data(), n * sizeof(T));
+  ReserveHuge(v, n);
   v.assign(n, value);
   return v;
 }

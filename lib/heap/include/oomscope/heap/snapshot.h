@@ -94,6 +94,10 @@ class U24Column {
   }
   size_t size() const { return low_.empty() ? 0 : (low_.size() - 1) / 3; }
   void resize(size_t n);  // new entries are 0
+  // Room for n entries without moving (address space, advised for huge pages; see ReserveHuge).
+  void reserve(size_t n);
+  // Entries [at, at + from.size()) become from's. Precondition: at + from.size() <= size().
+  void CopyFrom(size_t at, const U24Column& from);
   bool wide() const { return !high_.empty(); }
   uint64_t MemoryBytes() const { return low_.capacity() + high_.capacity(); }
   bool operator==(const U24Column& o) const;
