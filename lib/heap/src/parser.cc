@@ -651,10 +651,15 @@ class Parser {
     return kNoField;
   }
 
-  // Grows a column to hold index i, by half again, so the hot loop writes by index.
+  // Grows a column to hold index i, so the hot loop writes by index: by half again, or, within
+  // room reserved ahead (the tail of a split file, ParseEdges), 64Ki entries at a time, which
+  // moves nothing and touches (zero-fills) only a little more memory than is used.
   template <typename V>
   static void Fit(V& v, size_t i) {
-    if (i >= v.size()) v.resize(std::max<size_t>(i + 1, v.size() + v.size() / 2 + 1024));
+    if (i < v.size()) return;
+    size_t want = v.size() + v.size() / 2 + 1024;
+    if (i < v.capacity()) want = std::min(v.capacity(), v.size() + (size_t{1} << 16));
+    v.resize(std::max<size_t>(i + 1, want));
   }
 
   // Values are gathered one record (one node: meta.node_fields) at a time and then stored by

@@ -93,6 +93,7 @@ class U24Column {
     }
   }
   size_t size() const { return low_.empty() ? 0 : (low_.size() - 1) / 3; }
+  size_t capacity() const { return low_.capacity() == 0 ? 0 : (low_.capacity() - 1) / 3; }
   void resize(size_t n);  // new entries are 0
   // Room for n entries without moving (address space, advised for huge pages; see ReserveHuge).
   void reserve(size_t n);
