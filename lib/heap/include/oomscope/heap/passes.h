@@ -13,8 +13,9 @@ namespace oomscope::heap {
 
 // flags.cc: marks kPageObject on everything reachable over non-weak edges from the root's
 // shortcut edges (V8 adds one from the root to each user global object) and from
-// "(Document DOM trees)" roots, as DevTools' markPageOwnedNodes.
-void BuildFlags(const Snapshot& snap, Graph& g);
+// "(Document DOM trees)" roots, as DevTools' markPageOwnedNodes. With `parallel_min_edges`
+// edges or more, two threads share the search.
+void BuildFlags(const Snapshot& snap, Graph& g, uint32_t parallel_min_edges = 1u << 20);
 
 // essential.cc: decides, once, which edges retain their target (DevTools' isEssentialEdge).
 // `table_of_name` (optional, one entry per string, initialized to -2) caches a per-name test.
