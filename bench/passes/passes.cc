@@ -6,6 +6,7 @@
 //   build/release/bench/passes/heap_passes FILE [RUNS]
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
   std::printf("%u nodes, %u edges\n", snap.node_count(), snap.edge_count());
 
   Graph g;
+  Time("flags 1 thread", runs, [&] { g = Graph{}; }, [&] { oomscope::heap::BuildFlags(snap, g, UINT32_MAX); });
   Time("flags", runs, [&] { g = Graph{}; }, [&] { oomscope::heap::BuildFlags(snap, g); });
   Time("essential", runs, [&] { g.essential.clear(); }, [&] { oomscope::heap::BuildEssentialEdges(snap, g); });
   Graph base = g;
