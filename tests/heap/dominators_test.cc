@@ -1,7 +1,9 @@
 // Hand-built graphs whose dominators and retained sizes are checked by hand.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -295,4 +297,25 @@ TEST_CASE("digest: retained sizes of 4 GiB and more, and 65535 entries or more, 
   CHECK(d.Retained(static_cast<size_t>(d.Find(13))) == big);
   CHECK(d.Entries(static_cast<size_t>(d.Find(15))) == kEntries);
   CHECK(d.Entries(static_cast<size_t>(d.Find(17))) == 0);
+}
+
+TEST_CASE("OrdinalsById: ascending ids over all 32 bits, equal ids in node order") {
+  SnapshotBuilder b;  // node 0, the root, has id 1
+  const std::vector<uint32_t> ids = {4000000001u, 7, 2049, 4000000001u, 1u << 22, 3, 0xFFFFFFFFu, 2047, 2};
+  for (uint32_t id : ids) {
+    uint32_t o = b.Node("object", "X", 1, id);
+    b.Edge(0, "element", std::to_string(o), o);
+  }
+  Snapshot snap = b.Parse();
+  std::vector<NodeOrdinal> order = OrdinalsById(snap);
+  REQUIRE(order.size() == snap.node_count());
+  std::vector<NodeOrdinal> expected(snap.node_count());
+  std::iota(expected.begin(), expected.end(), 0);
+  std::stable_sort(expected.begin(), expected.end(),
+                   [&](NodeOrdinal x, NodeOrdinal y) { return snap.node_id[x] < snap.node_id[y]; });
+  CHECK(order == expected);
+  CHECK(snap.node_id[order.front()] == 1);
+  CHECK(snap.node_id[order.back()] == 0xFFFFFFFFu);
+  CHECK(order[order.size() - 3] == 1);  // the two 4000000001s, the first-listed first
+  CHECK(order[order.size() - 2] == 4);
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <numeric>
 #include <unordered_map>
+#include <utility>
 
 namespace oomscope::heap {
 
@@ -46,6 +47,31 @@ uint32_t EntryCount(const Snapshot& snap, NodeOrdinal n) {
   return count;
 }
 
+std::vector<NodeOrdinal> OrdinalsById(const Snapshot& snap) {
+  const uint32_t n = snap.node_count();
+  std::vector<NodeOrdinal> order(n), moved(n);
+  std::iota(order.begin(), order.end(), 0);
+  if (n == 0) return order;
+  // A comparison sort reads an id at random at every comparison (4.3M nodes: ~0.2 s). Here each
+  // pass reads each id once, in the current order, and keeps its digit for the scatter.
+  constexpr int kBits = 11;
+  constexpr uint32_t kMask = (1u << kBits) - 1;
+  std::vector<uint16_t> digit(n);
+  for (int shift = 0; shift < 32; shift += kBits) {
+    std::vector<uint32_t> start(size_t{1} << kBits, 0);
+    for (uint32_t i = 0; i < n; ++i) {
+      digit[i] = static_cast<uint16_t>((snap.node_id[order[i]] >> shift) & kMask);
+      ++start[digit[i]];
+    }
+    if (start[digit[0]] == n) continue;  // one digit for all: this pass would move nothing
+    uint32_t sum = 0;
+    for (uint32_t& c : start) sum += std::exchange(c, sum);
+    for (uint32_t i = 0; i < n; ++i) moved[start[digit[i]]++] = order[i];
+    order.swap(moved);
+  }
+  return order;
+}
+
 int64_t SnapshotDigest::Find(uint32_t id) const {
   auto it = std::lower_bound(ids.begin(), ids.end(), id);
   if (it == ids.end() || *it != id) return -1;
@@ -59,10 +85,7 @@ SnapshotDigest MakeDigest(const Snapshot& snap, const Graph& g,
   const uint32_t n = snap.node_count();
   d.node_count = n;
   d.edge_count = snap.edge_count();
-  std::vector<NodeOrdinal> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(),
-            [&](NodeOrdinal a, NodeOrdinal b) { return snap.node_id[a] < snap.node_id[b]; });
+  const std::vector<NodeOrdinal> order = OrdinalsById(snap);
   d.ids.resize(n);
   d.cls.resize(n);
   d.self_size.resize(n);

@@ -136,17 +136,25 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
   const SnapshotDigest& first = *earlier.front();
 
   // 1. Birth: the first snapshot of the unbroken run of presence that ends in the last one.
+  // The last snapshot's nodes are visited by ascending id, so that each digest (sorted by id)
+  // is walked once with a cursor instead of searched for every node.
   std::vector<uint8_t> birth(n);
   std::vector<uint32_t> pos0(n, UINT32_MAX);  // position in the first digest, for birth 0
-  for (NodeOrdinal o = 0; o < n; ++o) {
-    size_t b = k;
-    for (size_t j = k; j-- > 0;) {
-      int64_t p = earlier[j]->Find(last.node_id[o]);
-      if (p < 0) break;
-      b = j;
-      if (j == 0) pos0[o] = static_cast<uint32_t>(p);
+  {
+    std::vector<size_t> cursor(k, 0);
+    for (NodeOrdinal o : OrdinalsById(last)) {
+      const uint32_t id = last.node_id[o];
+      size_t b = k;
+      for (size_t j = k; j-- > 0;) {
+        const std::vector<uint32_t>& ids = earlier[j]->ids;
+        size_t& c = cursor[j];
+        while (c < ids.size() && ids[c] < id) ++c;
+        if (c == ids.size() || ids[c] != id) break;
+        b = j;
+        if (j == 0) pos0[o] = static_cast<uint32_t>(c);
+      }
+      birth[o] = static_cast<uint8_t>(std::min<size_t>(b, 255));
     }
-    birth[o] = static_cast<uint8_t>(std::min<size_t>(b, 255));
   }
 
   // 2. Growth not explained by a growing child: delta(v) minus the growth of v's dominator

@@ -46,6 +46,10 @@ struct SnapshotDigest {
   }
 };
 
+// The node ordinals of `snap` by ascending object id; nodes with equal ids (not in V8's
+// snapshots) keep their order. A radix sort, 11 bits at a time.
+std::vector<NodeOrdinal> OrdinalsById(const Snapshot& snap);
+
 // `identity_only`: keep ids, classes and self sizes (what the class diff and the id alignment
 // read) and leave `retained` and `entries` empty: for the last snapshot of a series, whose full
 // graph is still at hand, at half the memory.
