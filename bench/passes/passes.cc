@@ -15,6 +15,7 @@
 
 #include "oomscope/common/allocator.h"
 #include "oomscope/heap/class_summary.h"
+#include "oomscope/heap/digest.h"
 #include "oomscope/heap/parser.h"
 #include "oomscope/heap/passes.h"
 
@@ -55,6 +56,8 @@ int main(int argc, char** argv) {
     snap = std::move(parsed.value());
   });
   std::printf("%u nodes, %u edges\n", snap.node_count(), snap.edge_count());
+
+  Time("ordinals by id", runs, [] {}, [&] { (void)oomscope::heap::OrdinalsById(snap); });
 
   Graph g;
   Time("flags 1 thread", runs, [&] { g = Graph{}; }, [&] { oomscope::heap::BuildFlags(snap, g, UINT32_MAX); });

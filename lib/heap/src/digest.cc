@@ -60,6 +60,7 @@ std::vector<NodeOrdinal> OrdinalsById(const Snapshot& snap) {
   for (int shift = 0; shift < 32; shift += kBits) {
     std::vector<uint32_t> start(size_t{1} << kBits, 0);
     for (uint32_t i = 0; i < n; ++i) {
+      if (i + 32 < n) __builtin_prefetch(&snap.node_id[order[i + 32]]);
       digit[i] = static_cast<uint16_t>((snap.node_id[order[i]] >> shift) & kMask);
       ++start[digit[i]];
     }
