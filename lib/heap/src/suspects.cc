@@ -138,11 +138,15 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
   // 1. Birth: the first snapshot of the unbroken run of presence that ends in the last one.
   // The last snapshot's nodes are visited by ascending id, so that each digest (sorted by id)
   // is walked once with a cursor instead of searched for every node.
-  std::vector<uint8_t> birth(n);
-  std::vector<uint32_t> pos0(n, UINT32_MAX);  // position in the first digest, for birth 0
+  std::vector<uint8_t> birth;
+  std::vector<uint32_t> pos0;  // position in the first digest, for birth 0
   {
+    // Allocated once the sort has freed its work arrays, so that the two never add up.
+    const std::vector<NodeOrdinal> by_id = OrdinalsById(last);
+    birth.assign(n, 0);
+    pos0.assign(n, UINT32_MAX);
     std::vector<size_t> cursor(k, 0);
-    for (NodeOrdinal o : OrdinalsById(last)) {
+    for (NodeOrdinal o : by_id) {
       const uint32_t id = last.node_id[o];
       size_t b = k;
       for (size_t j = k; j-- > 0;) {
@@ -159,16 +163,20 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
 
   // 2. Growth not explained by a growing child: delta(v) minus the growth of v's dominator
   // children that existed from the start. What is left came from objects that are new under v.
-  // delta(v) is computed where it is read rather than kept in an array of n.
+  // Both are computed where they are read (each node is one node's child: all the sums together
+  // read each node once) rather than kept in arrays of n.
   auto delta = [&](NodeOrdinal o) -> int64_t {
     return static_cast<int64_t>(g.retained[o]) - static_cast<int64_t>(first.Retained(pos0[o]));
   };
-  std::vector<int64_t> child_growth(n, 0);
-  for (NodeOrdinal o = 0; o < n; ++o) {
-    if (birth[o] != 0 || o == last.root) continue;
-    const int64_t d = delta(o);
-    if (d > 0) child_growth[g.dominator[o]] += d;
-  }
+  auto child_growth = [&](NodeOrdinal v) {
+    int64_t sum = 0;
+    for (uint32_t i = tree.first_child[v]; i < tree.first_child[v + 1]; ++i) {
+      const NodeOrdinal c = tree.children[i];
+      if (birth[c] != 0 || c == last.root) continue;
+      if (const int64_t d = delta(c); d > 0) sum += d;
+    }
+    return sum;
+  };
 
   // 3. Accumulating allocations (needs a baseline, a target and a final snapshot).
   std::unordered_map<NodeOrdinal, Cluster> clusters;
@@ -205,7 +213,7 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
 
   for (NodeOrdinal v = 0; v < n; ++v) {
     if (birth[v] != 0 || !CanOwnLeak(last, v)) continue;
-    int64_t residual = delta(v) - child_growth[v];
+    int64_t residual = delta(v) - child_growth(v);
     uint32_t entries_last = EntryCount(last, v);
     uint32_t entries_first = first.Entries(pos0[v]);
     bool maybe_bytes = residual >= static_cast<int64_t>(min_bytes);
