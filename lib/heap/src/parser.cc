@@ -896,9 +896,10 @@ class Parser {
     return Status::Ok();
   }
 
-  // The second half of a split edges array: from an element boundary to its ']', the numbers
-  // are kept as they come (32 bits each; anything wider abandons the split) for Merge() to store
-  // once the first half's count and open record are known.
+  // The second part of a split edges array, to its ']': stored as records when it starts at
+  // one (RunTail's `at_record`); otherwise the numbers are kept as they come (32 bits each;
+  // anything wider abandons the split) for Merge() to store once the first part's count and
+  // open record are known.
   Status ParseEdgesTail() {
     seen_edges_ = true;
     if (tail_at_record_) return ParseEdges(/*tail_part=*/true);
@@ -1205,7 +1206,7 @@ std::optional<Cut> FindCut(ByteSource& src, uint64_t from) {
 
 // Parses a file on two threads. V8 writes the header, the nodes array, the edges array (the
 // largest part, about half of the file), then small arrays and the strings, all but the
-// strings numbers only. The file is cut at a ',' near its middle, inside the edges: this
+// strings numbers only. The file is cut near its middle, inside the edges (FindCut): this
 // thread reads the header, the nodes and the edges up to the cut; another reads from the cut to
 // the end, once this one has read the header's meta. The parts are joined and checked as one.
 // Anything unexpected (a layout other than V8's, a cut that is not in the edges, a bad file)

@@ -141,7 +141,9 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
   std::vector<uint8_t> birth;
   std::vector<uint32_t> pos0;  // position in the first digest, for birth 0
   {
-    // Allocated once the sort has freed its work arrays, so that the two never add up.
+    // Allocated once the sort has freed its work arrays, so that the two never add up. (The
+    // diff step sorted the same ids; its order is not kept for this, as holding it through the
+    // diff would raise the series' peak.)
     const std::vector<NodeOrdinal> by_id = OrdinalsById(last);
     birth.assign(n, 0);
     pos0.assign(n, UINT32_MAX);

@@ -21,7 +21,8 @@ struct ParseOptions {
   // unusual are read sequentially. From 8 MiB it pays: a 30 MB snapshot parses in ~77 ms
   // instead of 100-150 ms, and the peak RSS of its analysis (the dominators pass) is the same.
   uint64_t split_min_bytes = 8ull << 20;
-  // Where the file is cut between the threads (a byte offset; the cut moves to the next ',');
+  // Where the file is cut between the threads (a byte offset; the cut moves to the next line
+  // start, or the next ',' in a file without lines);
   // default: the middle. Tests move it to try every record phase. A cut outside the edges
   // array abandons the split (a sequential read, same result).
   std::optional<uint64_t> split_edges_at;
