@@ -38,7 +38,10 @@ int main(int argc, char** argv) {
     std::puts("oomscope 0.1.0");
     return oomscope::cli::kExitOk;
   }
-  if (cmd == "analyze") return oomscope::cli::AnalyzeCommand(argc - 1, argv + 1);
+  if (cmd == "analyze") {
+    oomscope::KeepFreedBlocks(true);  // one job: its passes reuse each other's arrays
+    return oomscope::cli::AnalyzeCommand(argc - 1, argv + 1);
+  }
   if (cmd == "capture") return oomscope::cli::CaptureCommand(argc - 1, argv + 1);
   if (cmd == "demo") return oomscope::cli::DemoCommand(argc - 1, argv + 1);
   std::fprintf(stderr, "oomscope: unknown command '%s'\n", argv[1]);

@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   oomscope::TuneAllocator();
+  oomscope::KeepFreedBlocks(true);
   const int runs = argc > 2 ? std::max(1, std::atoi(argv[2])) : 7;
   Snapshot snap;
   Time("parse", std::max(1, runs / 2), [] {}, [&] {

@@ -42,6 +42,85 @@ TEST_CASE("huge vectors: filled like any vector, their memory advised for huge p
   CHECK(advised);
 }
 
+TEST_CASE("MoveAppend: the destination gets every entry in order, the source ends empty") {
+  // More than one 4 MiB step, and a last step that is not whole.
+  const size_t n = (size_t{4} << 20) / sizeof(uint32_t) * 2 + 12345;
+  std::vector<uint32_t> to = {7, 8}, from(n);
+  for (size_t i = 0; i < n; ++i) from[i] = static_cast<uint32_t>(i * 2654435761u);
+  to.reserve(2 + n);
+  oomscope::MoveAppend(to, from);
+  CHECK(from.empty());
+  CHECK(from.capacity() == 0);
+  REQUIRE(to.size() == 2 + n);
+  CHECK(to[0] == 7);
+  CHECK(to[1] == 8);
+  size_t wrong = 0;
+  for (size_t i = 0; i < n; ++i) wrong += to[2 + i] != static_cast<uint32_t>(i * 2654435761u);
+  CHECK(wrong == 0);
+  std::vector<uint32_t> empty;
+  oomscope::MoveAppend(to, empty);
+  CHECK(to.size() == 2 + n);
+  // What ReleasePages gave back reads as zeros: the pages wholly inside the range only.
+  std::vector<uint8_t> bytes(size_t{1} << 20, 0xAB);
+  oomscope::ReleasePages(bytes.data() + 1, bytes.size() - 2);
+  CHECK(bytes.front() == 0xAB);
+  CHECK(bytes.back() == 0xAB);
+  CHECK(bytes[bytes.size() / 2] == 0);
+}
+
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+TEST_CASE("freed blocks of 1 MiB or more are reused while KeepFreedBlocks is on, else given back") {
+  oomscope::TuneAllocator();
+  oomscope::KeepFreedBlocks(true);
+  uintptr_t first = 0;  // addresses, not pointers: the blocks are freed
+  {
+    std::vector<uint8_t> a(size_t{8} << 20, 1);
+    first = reinterpret_cast<uintptr_t>(a.data());
+  }
+  {
+    // A smaller request takes the kept block (the best fit, shrunk in place), and a vector's
+    // elements are initialised as always, whatever the block held.
+    std::vector<uint32_t> b(size_t{1} << 20, 0);
+    CHECK(reinterpret_cast<uintptr_t>(b.data()) == first);
+    CHECK(b.front() == 0);
+    CHECK(b[b.size() / 2] == 0);
+    CHECK(b.back() == 0);
+    // Small blocks never go through the cache.
+    std::vector<uint8_t> small(100, 3);
+    CHECK(reinterpret_cast<uintptr_t>(small.data()) != first);
+  }
+  // A request no kept block fits gives them all back first; a larger one then maps fresh.
+  {
+    std::vector<uint8_t> big(size_t{32} << 20, 2);
+    CHECK(big[12345] == 2);
+  }
+  // A kept block stays mapped; turning the cache off gives it back, and a block freed after
+  // that is unmapped at once (glibc's own behaviour above the mmap threshold).
+  auto mapped = [](uintptr_t at) {
+    std::ifstream maps("/proc/self/maps");
+    for (std::string line; std::getline(maps, line);) {
+      unsigned long lo = 0, hi = 0;
+      if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && lo <= at && at < hi) return true;
+    }
+    return false;
+  };
+  uintptr_t kept = 0;
+  {
+    std::vector<uint8_t> c(size_t{8} << 20, 1);
+    kept = reinterpret_cast<uintptr_t>(c.data());
+  }
+  CHECK(mapped(kept));
+  oomscope::KeepFreedBlocks(false);
+  CHECK_FALSE(mapped(kept));
+  uintptr_t freed = 0;
+  {
+    std::vector<uint8_t> d(size_t{8} << 20, 1);
+    freed = reinterpret_cast<uintptr_t>(d.data());
+  }
+  CHECK_FALSE(mapped(freed));
+}
+#endif
+
 TEST_CASE("backoff grows exponentially, caps, spreads by jitter, resets") {
   Backoff b(100ms, 2000ms, 2.0, 0.2, /*seed=*/42);
   std::vector<int64_t> d;

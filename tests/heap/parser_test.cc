@@ -194,6 +194,32 @@ TEST_CASE("edge and node names keep every value: 3 bytes each until one needs a 
   CHECK(c.size() == 2);
   CHECK(c[1] == 0xFFFFFE);
 
+  // Appending moves every entry, 3 or 4 bytes wide on either side, and empties the source.
+  for (bool wide_from : {false, true}) {
+    for (bool wide_to : {false, true}) {
+      U24Column to(3), from(5);
+      for (uint32_t i = 0; i < 3; ++i) to.Set(i, i + 1);
+      for (uint32_t i = 0; i < 5; ++i) from.Set(i, 0xABCDEF - i);
+      if (wide_to) to.Set(1, 0x7F000001);
+      if (wide_from) from.Set(4, 0xFFFFFFFF);
+      to.MoveAppend(from);
+      CHECK(from.size() == 0);
+      REQUIRE(to.size() == 8);
+      CHECK(to.wide() == (wide_from || wide_to));
+      CHECK(to[0] == 1);
+      CHECK(to[1] == (wide_to ? 0x7F000001u : 2u));
+      CHECK(to[2] == 3);
+      for (uint32_t i = 0; i < 4; ++i) CHECK(to[3 + i] == 0xABCDEF - i);
+      CHECK(to[7] == (wide_from ? 0xFFFFFFFFu : 0xABCDEBu));
+    }
+  }
+  U24Column none;
+  U24Column some(2);
+  some.Set(1, 9);
+  none.MoveAppend(some);
+  REQUIRE(none.size() == 2);
+  CHECK(none[1] == 9);
+
   // Through the parser: element indices on both sides of 2^24, read back exactly.
   testing::SnapshotBuilder b;
   const std::vector<uint64_t> indices = {0, 5, 0xFFFFFF, 0x1000000, 0x12345678, UINT32_MAX};

@@ -197,18 +197,16 @@ class Parser {
   }
 
   // Appends the edge records the tail parser stored, when this part ended on a whole record.
-  Status AppendEdges(const Parser& tail) {
+  // The tail's columns shrink as these grow (MoveAppend): the edges are held about once.
+  Status AppendEdges(Parser& tail) {
     if (edge_carry_count_ != 0) return FailedPrecondition("the cut is not at the start of an edge record");
-    const Snapshot& t = tail.snap_;
-    const size_t at = edges_parsed_, n = t.edge_type.size(), count = at + n;
-    snap_.edge_type.resize(count);
-    snap_.edge_name.resize(count);
-    snap_.edge_to.resize(count);
-    if (n) {
-      std::memcpy(&snap_.edge_type[at], t.edge_type.data(), n * sizeof(EdgeType));
-      std::memcpy(&snap_.edge_to[at], t.edge_to.data(), n * sizeof(NodeOrdinal));
-      snap_.edge_name.CopyFrom(at, t.edge_name);
-    }
+    Snapshot& t = tail.snap_;
+    snap_.edge_type.resize(edges_parsed_);
+    snap_.edge_name.resize(edges_parsed_);
+    snap_.edge_to.resize(edges_parsed_);
+    MoveAppend(snap_.edge_type, t.edge_type);
+    MoveAppend(snap_.edge_to, t.edge_to);
+    snap_.edge_name.MoveAppend(t.edge_name);
     max_edge_to_ = std::max(max_edge_to_, tail.max_edge_to_);
     max_edge_string_ = std::max(max_edge_string_, tail.max_edge_string_);
     return Status::Ok();
@@ -852,18 +850,14 @@ class Parser {
     const size_t ef = l.ef;
     size_t cap = ReserveHint(snap_.meta.declared_edge_count, 2 * ef);
     Snapshot& s = snap_;
-    if (tail_part) {
-      // Its share of the edges is known only roughly: reserve for as many as its bytes could
-      // hold and let the columns grow into that (StoreEdgeSlow) without moving.
-      cap = std::min<uint64_t>(cap, tail_bytes_ / (2 * ef) + 1);
-      ReserveHuge(s.edge_type, cap);
-      s.edge_name.reserve(cap);
-      ReserveHuge(s.edge_to, cap);
-    } else {
-      s.edge_type = HugeVector<EdgeType>(cap);
-      s.edge_name = U24Column(cap);
-      s.edge_to = HugeVector<NodeOrdinal>(cap);
-    }
+    // The tail's share of the edges is known only roughly: room for as many as its bytes could
+    // hold.
+    if (tail_part) cap = std::min<uint64_t>(cap, tail_bytes_ / (2 * ef) + 1);
+    // Address space only: the columns grow into it (StoreEdgeSlow) without moving, so each part
+    // of a split file touches the memory of its own edges, not of all of them.
+    ReserveHuge(s.edge_type, cap);
+    s.edge_name.reserve(cap);
+    ReserveHuge(s.edge_to, cap);
     uint64_t* rec = edge_carry_;
     size_t field = 0, count = 0;
     uint64_t rec_at = 0;  // byte offset where the record starts: errors point there

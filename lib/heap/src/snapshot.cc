@@ -82,13 +82,20 @@ void U24Column::reserve(size_t n) {
   if (!high_.empty()) high_.reserve(n);
 }
 
-void U24Column::CopyFrom(size_t at, const U24Column& from) {
-  const size_t n = from.size();
+void U24Column::MoveAppend(U24Column& from) {
+  const size_t at = size(), n = from.size();
   if (n == 0) return;
-  std::memcpy(&low_[3 * at], from.low_.data(), 3 * n);
-  if (from.wide() && !wide()) high_.assign(size(), 0);
-  if (from.wide()) std::memcpy(&high_[at], from.high_.data(), n);
-  else if (wide()) std::memset(&high_[at], 0, n);
+  if (wide() || from.wide()) {  // a top byte somewhere (values of 2^24 or more): rare, entry by entry
+    resize(at + n);
+    for (size_t i = 0; i < n; ++i) Set(at + i, from[i]);
+    from = U24Column();
+    return;
+  }
+  // The padding byte after the last entry goes first, so the rest is whole entries.
+  if (!low_.empty()) low_.pop_back();
+  from.low_.pop_back();
+  oomscope::MoveAppend(low_, from.low_);
+  low_.push_back(0);
 }
 
 bool U24Column::operator==(const U24Column& o) const {

@@ -97,8 +97,9 @@ class U24Column {
   void resize(size_t n);  // new entries are 0
   // Room for n entries without moving (address space, advised for huge pages; see ReserveHuge).
   void reserve(size_t n);
-  // Entries [at, at + from.size()) become from's. Precondition: at + from.size() <= size().
-  void CopyFrom(size_t at, const U24Column& from);
+  // Appends from's entries and empties it, giving its pages back as they are copied (see
+  // MoveAppend in allocator.h).
+  void MoveAppend(U24Column& from);
   bool wide() const { return !high_.empty(); }
   uint64_t MemoryBytes() const { return low_.capacity() + high_.capacity(); }
   bool operator==(const U24Column& o) const;
