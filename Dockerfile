@@ -21,7 +21,8 @@ RUN mkdir -p /out \
  && install -m 0755 -s build/release/operator/oomscope-operator /out/oomscope-operator \
  && install -m 0755 -s build/release/analyzer/oomscope-analyzer /out/oomscope-analyzer \
  && install -m 0755 -s build/release/sidecar/oomscope-sidecar /out/oomscope-sidecar \
- && install -m 0755 -s build/release/cli/oomscope /out/oomscope
+ && install -m 0755 -s build/release/cli/oomscope /out/oomscope \
+ && install -m 0755 -s build/release/cli/oomscope-net /out/oomscope-net
 
 # ---- runtime: Debian 12 slim, only the shared libraries the programs link (their dependencies
 # come with them), CA certificates for TLS to the API server and analyzer, a non-root user.

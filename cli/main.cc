@@ -1,6 +1,10 @@
 // oomscope: find what leaks in a Node.js heap.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <string_view>
 
 #include "commands.h"
@@ -19,6 +23,24 @@ void Usage(std::FILE* out) {
       "\n"
       "Run 'oomscope <command> --help' for a command's options.\n",
       out);
+}
+
+// Runs `oomscope-net` from this binary's directory with the same arguments (capture, demo: the
+// commands that need the network libraries, see net_main.cc). Returns only on failure.
+int RunNetCommand(char** argv) {
+  std::string helper = "oomscope-net";
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n > 0) {
+    std::string_view path(self, static_cast<size_t>(n));
+    const size_t slash = path.rfind('/');
+    if (slash != std::string_view::npos) helper = std::string(path.substr(0, slash + 1)) + helper;
+  }
+  argv[0] = helper.data();
+  execv(helper.c_str(), argv);
+  std::fprintf(stderr, "oomscope: cannot run %s for '%s': %s (it is installed beside oomscope)\n",
+               helper.c_str(), argv[1], std::strerror(errno));
+  return oomscope::cli::kExitError;
 }
 
 }  // namespace
@@ -42,8 +64,7 @@ int main(int argc, char** argv) {
     oomscope::KeepFreedBlocks(true);  // one job: its passes reuse each other's arrays
     return oomscope::cli::AnalyzeCommand(argc - 1, argv + 1);
   }
-  if (cmd == "capture") return oomscope::cli::CaptureCommand(argc - 1, argv + 1);
-  if (cmd == "demo") return oomscope::cli::DemoCommand(argc - 1, argv + 1);
+  if (cmd == "capture" || cmd == "demo") return RunNetCommand(argv);
   std::fprintf(stderr, "oomscope: unknown command '%s'\n", argv[1]);
   Usage(stderr);
   return oomscope::cli::kExitBadInput;

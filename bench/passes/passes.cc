@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   Time("dominators", runs, [&] { g = base; }, [&] { oomscope::heap::ComputeDominators(snap, g, nullptr); });
   Time("distances", runs, [&] { g.parent.clear(); },
        [&] { oomscope::heap::ComputeDistances(snap, g); });
+  Time("dominator tree", runs, [] {}, [&] { (void)oomscope::heap::BuildDominatorTree(snap, g); });
   Time("class summary", runs, [] {}, [&] {
     oomscope::heap::ClassTable classes;
     std::vector<uint32_t> node_class;

@@ -102,4 +102,24 @@ TEST_CASE("bad input: exit 2 and a message that names the file and the problem")
   CHECK(Cli("analyze --top zero x").code == 2);
   CHECK(Cli("frobnicate").code == 2);
 }
+
+TEST_CASE("capture and demo run oomscope-net from oomscope's directory, or say it is missing") {
+  namespace fs = std::filesystem;
+  Run help = Cli("capture --help");
+  CHECK(help.code == 0);
+  CHECK_MESSAGE(help.out.find("usage: oomscope capture") != std::string::npos, (help.out + help.err));
+  // A copy of oomscope alone: no helper beside it.
+  fs::path alone = fs::temp_directory_path() / ("oomscope-alone-" + std::to_string(::getpid()));
+  fs::create_directories(alone);
+  fs::copy_file(OOMSCOPE_CLI, alone / "oomscope", fs::copy_options::overwrite_existing);
+  const std::string cmd = (alone / "oomscope").string() + " demo --help 2>" + (alone / "err").string();
+  const int status = std::system(cmd.c_str());
+  std::ifstream in(alone / "err");
+  std::stringstream err;
+  err << in.rdbuf();
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK_MESSAGE(err.str().find("cannot run " + (alone / "oomscope-net").string()) != std::string::npos, err.str());
+  fs::remove_all(alone);
+}
 }
