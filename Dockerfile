@@ -15,7 +15,7 @@ FROM debian:12 AS build
 WORKDIR /src
 COPY . .
 RUN scripts/setup.sh
-RUN scripts/build.sh release --target oomscope-operator oomscope-analyzer oomscope-sidecar oomscope
+RUN scripts/build.sh release --target oomscope-operator oomscope-analyzer oomscope-sidecar oomscope oomscope-net
 # Debug info stays in the build stage; the programs ship stripped.
 RUN mkdir -p /out \
  && install -m 0755 -s build/release/operator/oomscope-operator /out/oomscope-operator \

@@ -1,7 +1,7 @@
 'use strict';
 // The Dockerfile, checked without a Docker engine:
 //  - its build stage runs exactly the commands CI runs (.ci/run -> scripts/test.sh ->
-//    scripts/setup.sh, scripts/build.sh release), for the four programs;
+//    scripts/setup.sh, scripts/build.sh release), for the five programs;
 //  - what it copies out of build/release/ is where CMake puts those targets;
 //  - its runtime stage's packages (Debian 12 names that exist) cover every shared library `ldd`
 //    finds in the built programs (mapped to packages with dpkg -S, dependencies followed with
@@ -18,7 +18,7 @@ const { ROOT, CHART } = require('./lib/chart');
 
 const [buildDir, ...programArgs] = process.argv.slice(2);
 const programs = Object.fromEntries(programArgs.map((a) => a.split('=')));
-const PROGRAMS = ['oomscope-operator', 'oomscope-analyzer', 'oomscope-sidecar', 'oomscope'];
+const PROGRAMS = ['oomscope-operator', 'oomscope-analyzer', 'oomscope-sidecar', 'oomscope', 'oomscope-net'];
 
 // Dockerfile -> stages [{from, name, runs: [cmd], copies: [..], user, lines}] (continuations joined).
 function parseDockerfile(text) {
@@ -51,7 +51,7 @@ test('two stages from Debian 12: build from debian:12, runtime from debian:12-sl
   assert.deepEqual([build.from, build.name, runtime.from], ['debian:12', 'build', 'debian:12-slim']);
 });
 
-test('the build stage runs the commands CI runs, for the four programs', () => {
+test('the build stage runs the commands CI runs, for the five programs', () => {
   // What CI runs: .ci/run -> scripts/test.sh -> scripts/setup.sh, scripts/build.sh release.
   const ci = fs.readFileSync(path.join(ROOT, '.ci', 'run'), 'utf8').split('\n').map((l) => l.trim());
   assert.ok(ci.includes('scripts/test.sh'), '.ci/run runs scripts/test.sh');
