@@ -17,7 +17,15 @@
 
 // The block cache (see KeepFreedBlocks) needs glibc's malloc_usable_size and must stay out of
 // the sanitizers' way: ASan checks use after free by keeping freed memory from reuse.
-#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+// GCC says __SANITIZE_ADDRESS__; clang (the fuzz build) says so only through __has_feature.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define OOMSCOPE_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define OOMSCOPE_SANITIZED 1
+#endif
+#endif
+#if defined(__GLIBC__) && !defined(OOMSCOPE_SANITIZED)
 #define OOMSCOPE_BLOCK_CACHE 1
 #endif
 
