@@ -113,12 +113,18 @@ void KeepFreedBlocks(bool keep) {
 #endif
 }
 
+#if defined(__linux__)
+// madvise(advice) on the whole `unit`-aligned units inside [p, p + bytes), if there are any.
+static void AdviseWholeUnits(void* p, size_t bytes, uintptr_t unit, int advice) {
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + unit - 1) & ~(unit - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(unit - 1);
+  if (p && end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, advice);
+}
+#endif
+
 void AdviseHugePages(void* p, size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHuge - 1);
-  if (p && end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+  AdviseWholeUnits(p, bytes, uintptr_t{2} << 20, MADV_HUGEPAGE);
 #else
   (void)p;
   (void)bytes;
@@ -127,10 +133,7 @@ void AdviseHugePages(void* p, size_t bytes) {
 
 void ReleasePages(void* p, size_t bytes) {
 #if defined(__linux__)
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(page - 1);
-  if (p && end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+  AdviseWholeUnits(p, bytes, static_cast<uintptr_t>(sysconf(_SC_PAGESIZE)), MADV_DONTNEED);
 #else
   (void)p;
   (void)bytes;
