@@ -70,22 +70,21 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   // (first[w + 1]: the retainers of w other than its parent); the edges of vertices it does
   // not reach are counted after it.
   std::vector<uint32_t> first = HugeVector<uint32_t>(len + 1, 0);
-  auto is_tree_edge = [&](uint32_t from, uint32_t to) { return par[to] == from; };
-  // How far ahead the edge loops prefetch: the target's number, then (half as far ahead, when
-  // that number has arrived) the parent slot it leads to.
+  // The DFS tree's edges, a bit per edge ordinal: set where the DFS descends, so that the loops
+  // below tell a tree edge by a bit read in edge order, not by the target's parent slot (a
+  // random read per edge).
+  std::vector<uint64_t> tree_bit = HugeVector<uint64_t>((static_cast<size_t>(edge_count) + 63) / 64, 0);
+  auto is_tree_edge = [&](EdgeOrdinal e) { return (tree_bit[e >> 6] >> (e & 63)) & 1; };
+  // How far ahead the edge loops prefetch the target's number.
   constexpr EdgeOrdinal kAhead = 16;
-  // Calls f(to) for each essential edge of vertex v (number `from`) other than a tree edge.
-  // The callers go through the edges in order, so the prefetches run on past v's last edge.
-  auto each_retained = [&](NodeOrdinal v, uint32_t from, auto&& f) {
+  // Calls f(to) for each essential edge of vertex v other than a tree edge. The callers go
+  // through the edges in order, so the prefetches run on past v's last edge.
+  auto each_retained = [&](NodeOrdinal v, auto&& f) {
     const EdgeOrdinal end = snap.first_edge[v + 1];
     for (EdgeOrdinal e = snap.first_edge[v]; e < end; ++e) {
-      if (e + kAhead < edge_count) {
-        __builtin_prefetch(&num[snap.edge_to[e + kAhead]]);
-        __builtin_prefetch(&par[num[snap.edge_to[e + kAhead / 2]]]);
-      }
-      if (!g.IsEssential(e)) continue;
-      const uint32_t to = num[snap.edge_to[e]];
-      if (!is_tree_edge(from, to)) f(to);
+      if (e + kAhead < edge_count) __builtin_prefetch(&num[snap.edge_to[e + kAhead]]);
+      if (!g.IsEssential(e) || is_tree_edge(e)) continue;
+      f(num[snap.edge_to[e]]);
     }
   };
 
@@ -115,9 +114,10 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
         if (!g.IsEssential(e)) continue;
         NodeOrdinal w = snap.edge_to[e];
         if (const uint32_t to = num[w]; to != 0) {
-          if (!is_tree_edge(num[f.v], to)) ++first[to + 1];
+          ++first[to + 1];  // never a tree edge: the one that reached w was taken below
           continue;
         }
+        tree_bit[e >> 6] |= uint64_t{1} << (e & 63);
         visit(w, num[f.v]);  // may reallocate: `f` is not used after this
         descended = true;
         break;
@@ -148,7 +148,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   }
   std::vector<Frame>().swap(stack);
   for (uint32_t from = first_fiat; from <= n; ++from)
-    each_retained(vert[from], from, [&](uint32_t to) { ++first[to + 1]; });
+    each_retained(vert[from], [&](uint32_t to) { ++first[to + 1]; });
   if (progress) progress->Advance(count);
 
   // The retainers of w follow those of w - 1. No offset array of n words is kept for them: the
@@ -165,8 +165,9 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   std::vector<uint32_t> ret = HugeVector<uint32_t>(first[len], 0);
   for (NodeOrdinal v = 0; v < count; ++v) {
     const uint32_t from = num[v];
-    each_retained(v, from, [&](uint32_t to) { ret[first[to]++] = from; });
+    each_retained(v, [&](uint32_t to) { ret[first[to]++] = from; });
   }
+  std::vector<uint64_t>().swap(tree_bit);
   // first[w] has moved to the end of w's group, which starts where w - 1's ends.
   for (size_t w = 1; w < len; ++w)
     if (has_retainers(static_cast<uint32_t>(w))) ret[first[w - 1]] |= kGroupStart;
