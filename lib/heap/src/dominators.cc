@@ -58,8 +58,11 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   else find_retained();
   auto has_retainer = [&](NodeOrdinal v) { return (retained_bit[v >> 6] >> (v & 63)) & 1; };
 
+  // `num` and `first` (below) share one block, which then becomes the semidominator loop's
+  // label/ancestor pairs (2 * len words, as the two are), so that loop does not map fresh memory.
+  std::vector<uint32_t> work = HugeVector<uint32_t>(count + len + 1, 0);
   // By vertex (ordinal): its DFS number, 0 while unvisited.
-  std::vector<uint32_t> num = HugeVector<uint32_t>(count, 0);
+  uint32_t* const num = work.data();
   // By DFS number 1..n: the vertex and its DFS parent's number.
   std::vector<uint32_t> vert = HugeVector<uint32_t>(len, 0), par = HugeVector<uint32_t>(len, 0);
   uint32_t n = 0;
@@ -69,7 +72,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   // every essential edge of the vertices it reaches once, so it counts them
   // (first[w + 1]: the retainers of w other than its parent); the edges of vertices it does
   // not reach are counted after it.
-  std::vector<uint32_t> first = HugeVector<uint32_t>(len + 1, 0);
+  uint32_t* const first = work.data() + count;
   // The DFS tree's edges, a bit per edge ordinal: set where the DFS descends, so that the loops
   // below tell a tree edge by a bit read in edge order, not by the target's parent slot (a
   // random read per edge).
@@ -171,20 +174,19 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   // first[w] has moved to the end of w's group, which starts where w - 1's ends.
   for (size_t w = 1; w < len; ++w)
     if (has_retainers(static_cast<uint32_t>(w))) ret[first[w - 1]] |= kGroupStart;
-  // From here on vertices are named by number: drop `num`, and the offsets.
-  std::vector<uint32_t>().swap(num);
-  std::vector<uint32_t>().swap(first);
+  // From here on vertices are named by number: `num` and the offsets are done with.
 
   // The smallest semidominator on a vertex's compressed path (label) and its forest ancestor.
   // The semidominator itself is not kept in an array of its own: once w is processed its
   // retainers are not read again, so semi(w) goes into its first retainer slot; a vertex
   // without retainers other than its DFS parent has that parent as its semidominator (the
   // root, for an orphan's start or a node in an unreachable cycle).
-  // Side by side: EVAL reads both of a vertex at each step (one cache line, not two).
-  struct LabelAnc {
-    uint32_t label, anc;
-  };
-  std::vector<LabelAnc> la = HugeVector<LabelAnc>(len, LabelAnc{0, 0});
+  // Side by side (la[2v], la[2v + 1]): EVAL reads both of a vertex at each step (one cache
+  // line, not two).
+  std::vector<uint32_t> la = std::move(work);
+  std::fill(la.begin(), la.end(), 0);
+  auto label = [&](uint32_t v) -> uint32_t& { return la[2 * size_t{v}]; };
+  auto anc = [&](uint32_t v) -> uint32_t& { return la[2 * size_t{v} + 1]; };
 
   // EVAL for a processed vertex v (number > the current w): the smallest semidominator on the
   // path from v up to, not including, the root of its tree in the forest of processed vertices,
@@ -192,18 +194,18 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   std::vector<uint32_t> compress_stack;
   auto eval = [&](uint32_t v0) -> uint32_t {
     uint32_t v = v0;
-    while (la[la[v].anc].anc != 0) {
+    while (anc(anc(v)) != 0) {
       compress_stack.push_back(v);
-      v = la[v].anc;
+      v = anc(v);
     }
     while (!compress_stack.empty()) {
-      LabelAnc& x = la[compress_stack.back()];
+      const uint32_t x = compress_stack.back();
       compress_stack.pop_back();
-      const LabelAnc& a = la[x.anc];
-      if (a.label < x.label) x.label = a.label;
-      x.anc = a.anc;
+      const uint32_t a = anc(x);
+      if (label(a) < label(x)) label(x) = label(a);
+      anc(x) = anc(a);
     }
-    return la[v0].label;
+    return label(v0);
   };
 
   uint32_t cursor = static_cast<uint32_t>(ret.size());  // just past the retainers of w
@@ -219,8 +221,8 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
     if (w < first_fiat) {
       for (uint32_t k = b; k < e; ++k) {
         // A retainer's pair, and the pair of its forest ancestor, which EVAL reads next.
-        if (k + kAhead < e) __builtin_prefetch(&la[ret[k + kAhead] & ~kGroupStart]);
-        if (k + kAhead / 2 < e) __builtin_prefetch(&la[la[ret[k + kAhead / 2] & ~kGroupStart].anc]);
+        if (k + kAhead < e) __builtin_prefetch(&label(ret[k + kAhead] & ~kGroupStart));
+        if (k + kAhead / 2 < e) __builtin_prefetch(&label(anc(ret[k + kAhead / 2] & ~kGroupStart)));
         uint32_t v = ret[k] & ~kGroupStart;
         uint32_t c = v < w ? v : eval(v);
         if (c < s) s = c;
@@ -229,14 +231,15 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
       s = 1;
     }
     if (b < e) ret[b] = s | kGroupStart;  // semi(w), read back by the NCA loop below
-    la[w] = {s, par[w]};  // LINK
+    label(w) = s;  // LINK
+    anc(w) = par[w];
     if (progress && (w & 0xFFFF) == 0) progress->Advance(count + (n - w));
   }
   std::vector<uint32_t>().swap(compress_stack);
 
   // NCA: walk up from the DFS parent until at or above the semidominator. The forest is done
   // with: each vertex's `anc` slot takes its immediate dominator.
-  auto idom = [&](uint32_t w) -> uint32_t& { return la[w].anc; };
+  auto idom = [&](uint32_t w) -> uint32_t& { return anc(w); };
   idom(1) = 1;
   const uint32_t ret_size = static_cast<uint32_t>(ret.size());
   auto next_group = [&](uint32_t k) {  // the start of the group after the one at k
