@@ -72,7 +72,7 @@ void ComputeDistances(const Snapshot& snap, Graph& g) {
     }
     if (queue.size() > kAhead / 2) {
       const EdgeOrdinal e = snap.first_edge[queue.peek(kAhead / 2)];
-      __builtin_prefetch(&snap.edge_to[e]);
+      snap.edge_to.Prefetch(e);
       __builtin_prefetch(&g.essential[e >> 6]);
     }
     NodeOrdinal v = queue.pop();

@@ -207,7 +207,7 @@ class Parser {
     // Most of the time goes to faulting in this part's pages for the tail's edges (0.37 s at
     // 1 GB on one thread): two threads, each half of the bytes.
     {
-      std::jthread to([&] { MoveAppend(snap_.edge_to, t.edge_to); });
+      std::jthread to([&] { snap_.edge_to.MoveAppend(t.edge_to); });
       MoveAppend(snap_.edge_type, t.edge_type);
       snap_.edge_name.MoveAppend(t.edge_name);
     }
@@ -807,7 +807,7 @@ class Parser {
     const uint32_t name = static_cast<uint32_t>(std::min<uint64_t>(rec[l.n_off], UINT32_MAX));
     s.edge_type[count] = t;
     s.edge_name.Set(count, name);
-    s.edge_to[count] = static_cast<NodeOrdinal>(node);
+    s.edge_to.Set(count, static_cast<NodeOrdinal>(node));
     max_edge_to_ = std::max(max_edge_to_, node);
     if (!EdgeHasIndex(t)) max_edge_string_ = std::max<uint64_t>(max_edge_string_, name);
     return true;
@@ -861,7 +861,7 @@ class Parser {
     // of a split file touches the memory of its own edges, not of all of them.
     ReserveHuge(s.edge_type, cap);
     s.edge_name.reserve(cap);
-    ReserveHuge(s.edge_to, cap);
+    s.edge_to.reserve(cap);
     uint64_t* rec = edge_carry_;
     size_t field = 0, count = 0;
     uint64_t rec_at = 0;  // byte offset where the record starts: errors point there

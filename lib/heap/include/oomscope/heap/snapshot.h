@@ -66,10 +66,11 @@ class StringTable {
 };
 
 // A column of 32-bit values kept in 3 bytes each while every value is below 2^24, as string ids
-// and element indices are in practice (a 2 GB snapshot has a few million strings); the first
-// value of 2^24 or more adds the fourth byte of every entry (one byte column beside), so no
-// value is ever refused. The names of edges and nodes take a quarter less memory this way: 4 %
-// of a 300 MB snapshot's analysis peak. Written in order by the parser, then read only.
+// and element indices are in practice (a 2 GB snapshot has a few million strings), and as edge
+// targets are up to 2^24 nodes (a snapshot of about 1.2 GB); the first value of 2^24 or more
+// adds the fourth byte of every entry (one byte column beside), so no value is ever refused.
+// The names of edges and nodes and the edges' targets take a quarter less memory this way: 4 %
+// of a 300 MB snapshot's analysis peak each. Written in order by the parser, then read only.
 class U24Column {
  public:
   U24Column() = default;
@@ -101,6 +102,8 @@ class U24Column {
   // MoveAppend in allocator.h).
   void MoveAppend(U24Column& from);
   bool wide() const { return !high_.empty(); }
+  // Asks for entry i's cache line ahead of a read (loops that go at random over the column).
+  void Prefetch(size_t i) const { __builtin_prefetch(&low_[3 * i]); }
   uint64_t MemoryBytes() const { return low_.capacity() + high_.capacity(); }
   bool operator==(const U24Column& o) const;
 
@@ -136,7 +139,7 @@ struct Snapshot {
   // Edges, grouped by owner node in node order.
   std::vector<EdgeType> edge_type;
   U24Column edge_name;  // StringId, or the element/hidden index (EdgeHasIndex)
-  std::vector<NodeOrdinal> edge_to;
+  U24Column edge_to;    // NodeOrdinal: 3 bytes each while the snapshot has fewer than 2^24 nodes
 
   // Optional: closures' source positions (meta.location_fields), by node ordinal.
   struct Location {
