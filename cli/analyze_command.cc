@@ -31,6 +31,8 @@ constexpr const char* kHelp =
     "  --html FILE      also write a self-contained HTML report to FILE\n"
     "  --top N          rows per table and suspects shown (default 10)\n"
     "  --fail-on-leak   exit 3 when a leak suspect is found (for CI pipelines)\n"
+    "  --spill-dir DIR  where a series keeps its earlier snapshots' digests (an unlinked\n"
+    "                   file): default $TMPDIR, else /var/tmp; 'none' keeps them in memory\n"
     "  --quiet          no progress on stderr\n"
     "  --no-color       no terminal colors\n"
     "\n"
@@ -50,6 +52,9 @@ int AnalyzeCommand(int argc, char** argv) {
   bool json = false, fail_on_leak = false, quiet = false, color = isatty(STDOUT_FILENO) == 1;
   std::string html;
   size_t top = 10;
+  // /var/tmp, not /tmp: /tmp is often a tmpfs, memory again.
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string spill_dir = tmpdir && *tmpdir ? tmpdir : "/var/tmp";
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
@@ -79,6 +84,10 @@ int AnalyzeCommand(int argc, char** argv) {
         return kExitBadInput;
       }
       top = static_cast<size_t>(n);
+    } else if (a == "--spill-dir") {
+      const char* v = value("--spill-dir");
+      if (!v) return kExitBadInput;
+      spill_dir = std::string_view(v) == "none" ? "" : v;
     } else if (a == "--fail-on-leak") {
       fail_on_leak = true;
     } else if (a == "--quiet" || a == "-q") {
@@ -103,6 +112,7 @@ int AnalyzeCommand(int argc, char** argv) {
   options.top = top;
   options.suspects.max_suspects = std::max<size_t>(top, 10);
   options.progress = progress.get();
+  options.spill_dir = spill_dir;
   heap::SeriesAnalyzer analyzer(options);
   for (const auto& f : files) {
     Status st = analyzer.AddFile(f);

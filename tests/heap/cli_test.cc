@@ -55,6 +55,21 @@ TEST_CASE("a series with the story's leak: text names it, --fail-on-leak exits 3
   CHECK(r.err.find('\r') == std::string::npos);
 }
 
+TEST_CASE("--spill-dir: where the earlier digests go; one that cannot be used is said, the report the same") {
+  const std::string series = Series("story");
+  Run in_memory = Cli("analyze --quiet --json --spill-dir none " + series);
+  Run spilled = Cli("analyze --quiet --json --spill-dir " + std::filesystem::temp_directory_path().string() + " " + series);
+  Run missing = Cli("analyze --quiet --json --spill-dir /nonexistent/oomscope " + series);
+  REQUIRE(in_memory.code == 0);
+  CHECK(spilled.code == 0);
+  CHECK(missing.code == 0);
+  CHECK(spilled.out == in_memory.out);
+  nlohmann::json j = nlohmann::json::parse(missing.out);
+  CHECK(j["suspects"] == nlohmann::json::parse(in_memory.out)["suspects"]);
+  CHECK(j["notes"].dump().find("cannot create a file in /nonexistent/oomscope") != std::string::npos);
+  CHECK(Cli("analyze --spill-dir").code == 2);
+}
+
 TEST_CASE("no leak: exit 0 even with --fail-on-leak") {
   Run r = Cli("analyze --quiet --fail-on-leak " + Series("bounded-cache"));
   CHECK(r.code == 0);

@@ -268,19 +268,11 @@ TEST_CASE("a BFS frontier wider than one block of the queue: every node gets its
 }
 
 TEST_CASE("digest: retained sizes of 4 GiB and more, and 65535 entries or more, are kept exactly") {
-  SnapshotBuilder b;
   const uint64_t big = uint64_t{5} << 30;  // above what a u32 holds
-  uint32_t holder = b.Node("object", "Holder", 16, 11);
-  uint32_t blob = b.Node("native", "Blob", big, 13);
-  uint32_t list = b.Node("object", "List", 32, 15);
-  uint32_t item = b.Node("object", "Item", 8, 17);
-  b.Edge(0, "element", "1", holder);
-  b.Edge(holder, "property", "blob", blob);
-  b.Edge(holder, "property", "list", list);
-  const uint32_t kEntries = 70000;  // above what a u16 holds
-  for (uint32_t i = 0; i < kEntries; ++i) b.Edge(list, "element", std::to_string(i), item);
-  Built x = Build(b);
-  REQUIRE(x.g.retained[holder] == 16 + big + 32 + 8);
+  const uint32_t kEntries = 70000;           // above what a u16 holds
+  const oomscope::heap::testing::LargeValues lv = oomscope::heap::testing::LargeValuesGraph(big, kEntries);
+  Built x = Build(lv.b);
+  REQUIRE(x.g.retained[lv.holder] == 16 + big + 32 + 8);
   DominatorTree tree = BuildDominatorTree(x.snap, x.g);
   ClassTable classes;
   std::vector<uint32_t> node_class;

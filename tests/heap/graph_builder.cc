@@ -103,4 +103,17 @@ Snapshot SnapshotBuilder::Parse(bool reversed) const {
   return std::move(r).value();
 }
 
+LargeValues LargeValuesGraph(uint64_t big, uint32_t entries) {
+  LargeValues g;
+  g.holder = g.b.Node("object", "Holder", 16, 11);
+  g.blob = g.b.Node("native", "Blob", big, 13);
+  g.list = g.b.Node("object", "List", 32, 15);
+  g.item = g.b.Node("object", "Item", 8, 17);
+  g.b.Edge(0, "element", "1", g.holder);
+  g.b.Edge(g.holder, "property", "blob", g.blob);
+  g.b.Edge(g.holder, "property", "list", g.list);
+  for (uint32_t i = 0; i < entries; ++i) g.b.Edge(g.list, "element", std::to_string(i), g.item);
+  return g;
+}
+
 }  // namespace oomscope::heap::testing

@@ -39,4 +39,12 @@ class SnapshotBuilder {
   std::vector<E> edges_;
 };
 
+// A graph whose values outgrow a digest's narrow columns: Holder (id 11) retains Blob (id 13,
+// self size `big`) and List (id 15), an array of `entries` elements, all Item (id 17).
+struct LargeValues {
+  SnapshotBuilder b;
+  uint32_t holder, blob, list, item;
+};
+LargeValues LargeValuesGraph(uint64_t big, uint32_t entries);
+
 }  // namespace oomscope::heap::testing

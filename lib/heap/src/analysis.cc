@@ -1,8 +1,12 @@
 #include "oomscope/heap/analysis.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <numeric>
 
 #include "oomscope/heap/graph.h"
@@ -19,9 +23,42 @@ struct SeriesAnalyzer::Last {
 };
 
 SeriesAnalyzer::SeriesAnalyzer(AnalyzeOptions options) : options_(std::move(options)) {}
-SeriesAnalyzer::~SeriesAnalyzer() = default;
+SeriesAnalyzer::~SeriesAnalyzer() {
+  digests_.clear();
+  if (spill_fd_ >= 0) ::close(spill_fd_);
+}
 
-void SeriesAnalyzer::DigestLast() {
+int SeriesAnalyzer::SpillFd() {
+  if (options_.spill_dir.empty() || !spill_error_.empty()) return -1;
+  if (spill_fd_ < 0) {
+    std::string path = options_.spill_dir + "/oomscope-digests-XXXXXX";
+    spill_fd_ = ::mkstemp(path.data());
+    if (spill_fd_ < 0) {
+      spill_error_ = "cannot create a file in " + options_.spill_dir + ": " + std::strerror(errno);
+      return -1;
+    }
+    ::unlink(path.c_str());  // gone with the process, however it ends
+  }
+  return spill_fd_;
+}
+
+SnapshotDigest SeriesAnalyzer::MakeLastDigest(bool identity_only, bool spill) {
+  const Last& L = *last_;
+  const int fd = spill ? SpillFd() : -1;
+  if (fd < 0) return MakeDigest(L.snap, L.graph, L.node_class, L.classes, identity_only);
+  Status st;
+  SnapshotDigest d = MakeSpilledDigest(L.snap, L.graph, L.node_class, L.classes, identity_only, fd, &spill_end_, &st);
+  if (!st.ok()) spill_error_ = st.message();
+  return d;
+}
+
+void SeriesAnalyzer::Spill(SnapshotDigest& d) {
+  const int fd = SpillFd();
+  if (fd < 0) return;
+  if (Status st = SpillDigest(d, fd, &spill_end_); !st.ok()) spill_error_ = st.message();
+}
+
+void SeriesAnalyzer::DigestLast(bool spill) {
   if (!last_) return;
   Progress* progress = options_.progress;
   if (progress) progress->Begin("digest", 0);
@@ -35,8 +72,9 @@ void SeriesAnalyzer::DigestLast() {
     std::vector<NodeOrdinal>().swap(g.dominator);
     std::vector<uint64_t>().swap(g.essential);
   }
-  digests_.push_back(std::make_unique<SnapshotDigest>(
-      MakeDigest(last_->snap, last_->graph, last_->node_class, std::move(last_->classes))));
+  if (spill)
+    for (auto& d : digests_) Spill(*d);  // one kept in memory for DigestNewest, or by AddDigest
+  digests_.push_back(std::make_unique<SnapshotDigest>(MakeLastDigest(/*identity_only=*/false, spill)));
   last_.reset();
   if (progress) progress->End();
 }
@@ -102,13 +140,14 @@ Status SeriesAnalyzer::AddDigest(SnapshotDigest digest, SnapshotInfo info) {
   info.total_size = digest.total_size;
   infos_.push_back(std::move(info));
   digests_.push_back(std::make_unique<SnapshotDigest>(std::move(digest)));
+  Spill(*digests_.back());
   newest_is_digest_ = true;
   return Status::Ok();
 }
 
 const SnapshotDigest* SeriesAnalyzer::DigestNewest() {
   if (newest_is_digest_ || (!last_ && digests_.empty())) return nullptr;
-  DigestLast();
+  DigestLast(/*spill=*/false);  // the caller reads its arrays
   return digests_.back().get();
 }
 
@@ -176,12 +215,14 @@ Report SeriesAnalyzer::Finish() {
     }
   }
 
+  std::string read_error;  // from reading spilled digests back
   if (r.series) {
     Progress* progress = options_.progress;
     if (progress) progress->Begin("diff", 0);
-    // Needed for the id alignment and the class diff only: released before the suspects.
-    auto last_digest_owner = std::make_unique<SnapshotDigest>(
-        MakeDigest(L.snap, L.graph, L.node_class, L.classes, /*identity_only=*/true));
+    // Needed for the id alignment and the class diff only: released before the suspects (and
+    // its room in the spill file given back).
+    const uint64_t spill_mark = spill_end_;
+    auto last_digest_owner = std::make_unique<SnapshotDigest>(MakeLastDigest(/*identity_only=*/true, true));
     const SnapshotDigest& last_digest = *last_digest_owner;
     // Ids must line up between every pair of neighbours.
     std::vector<const SnapshotDigest*> all;
@@ -189,7 +230,7 @@ Report SeriesAnalyzer::Finish() {
     all.push_back(&last_digest);
     std::vector<std::string> explanations;
     for (size_t i = 1; i < all.size(); ++i) {
-      IdAlignment a = CheckIdAlignment(*all[i - 1], *all[i]);
+      IdAlignment a = CheckIdAlignment(*all[i - 1], *all[i], &read_error);
       if (!a.same_process) {
         r.same_process = false;
         explanations.push_back("snapshots " + std::to_string(i) + " and " + std::to_string(i + 1) +
@@ -206,13 +247,17 @@ Report SeriesAnalyzer::Finish() {
       r.notes.push_back("The snapshots do not come from one process: only the class totals are "
                         "compared; no leak suspects are derived from object identity.");
     }
-    for (const ClassDiff& d : DiffClasses(*all.front(), last_digest, r.same_process)) {
+    for (const ClassDiff& d : DiffClasses(*all.front(), last_digest, r.same_process, &read_error)) {
       if (r.class_diff.size() >= std::max<size_t>(top, 20)) break;
       r.class_diff.push_back({classes_.name(d.class_id), d.count_before, d.count_after,
                               d.self_before, d.self_after, d.new_count, d.deleted_count,
                               d.alloc_size, d.freed_size});
     }
     last_digest_owner.reset();
+    if (spill_fd_ >= 0 && spill_end_ != spill_mark) {
+      spill_end_ = spill_mark;
+      (void)::ftruncate(spill_fd_, static_cast<off_t>(spill_mark));
+    }
     if (progress) progress->End();
     if (r.same_process) {
       if (progress) progress->Begin("suspects", 0);
@@ -221,14 +266,17 @@ Report SeriesAnalyzer::Finish() {
       std::vector<std::optional<double>> times;
       for (const auto& i : infos_) times.push_back(i.captured_at);
       SuspectOptions so = options_.suspects;
-      if (L.tree.first_child.empty()) L.tree = BuildDominatorTree(L.snap, L.graph);
-      r.suspects = FindSuspects(earlier, L.snap, L.graph, L.tree, times, so);
+      r.suspects = FindSuspects(earlier, L.snap, L.graph, L.tree, times, so, &read_error);
       if (progress) progress->End();
     }
   } else {
     r.notes.push_back("One snapshot shows what is big, not what grows: capture two or more "
                       "snapshots of the same process to find leaks.");
   }
+  if (!spill_error_.empty())
+    r.notes.push_back("The earlier snapshots' digests stayed in memory (" + spill_error_ + ").");
+  if (!read_error.empty())
+    r.notes.push_back("The series analysis is incomplete: " + read_error + ".");
   return r;
 }
 

@@ -1,6 +1,10 @@
 #include "oomscope/heap/digest.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <numeric>
 #include <unordered_map>
 #include <utility>
@@ -73,65 +77,203 @@ std::vector<NodeOrdinal> OrdinalsById(const Snapshot& snap) {
   return order;
 }
 
+namespace {
+
+// Writes all of [p, p + n) at `offset`; the errno text on failure.
+Status WriteAll(int fd, const void* p, size_t n, uint64_t offset) {
+  const char* b = static_cast<const char*>(p);
+  while (n > 0) {
+    const ssize_t w = ::pwrite(fd, b, n, static_cast<off_t>(offset));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      std::string why = std::string("writing the digest spill file: ") + (w < 0 ? std::strerror(errno) : "no progress");
+      return w < 0 && (errno == ENOSPC || errno == EDQUOT) ? ResourceExhausted(std::move(why)) : Internal(std::move(why));
+    }
+    b += w;
+    n -= static_cast<size_t>(w);
+    offset += static_cast<uint64_t>(w);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 int64_t SnapshotDigest::Find(uint32_t id) const {
   auto it = std::lower_bound(ids.begin(), ids.end(), id);
   if (it == ids.end() || *it != id) return -1;
   return it - ids.begin();
 }
 
+Status SpillDigest(SnapshotDigest& d, int fd, uint64_t* end) {
+  if (d.spill) return Status::Ok();
+  SnapshotDigest::Spill s;
+  s.fd = fd;
+  s.n = d.ids.size();
+  uint64_t at = *end;
+  auto put = [&](const auto& v, uint64_t* where) -> Status {
+    *where = at;
+    const size_t bytes = v.size() * sizeof(v[0]);
+    OOMSCOPE_RETURN_IF_ERROR(WriteAll(fd, v.data(), bytes, at));
+    at += bytes;
+    return Status::Ok();
+  };
+  OOMSCOPE_RETURN_IF_ERROR(put(d.ids, &s.ids));
+  OOMSCOPE_RETURN_IF_ERROR(put(d.cls, &s.cls));
+  OOMSCOPE_RETURN_IF_ERROR(put(d.self_size, &s.self_size));
+  OOMSCOPE_RETURN_IF_ERROR(put(d.retained, &s.retained));
+  OOMSCOPE_RETURN_IF_ERROR(put(d.entries, &s.entries));
+  *end = at;
+  std::vector<uint32_t>().swap(d.ids);
+  std::vector<uint32_t>().swap(d.cls);
+  std::vector<uint32_t>().swap(d.self_size);
+  std::vector<uint32_t>().swap(d.retained);
+  std::vector<uint16_t>().swap(d.entries);
+  d.spill = s;
+  return Status::Ok();
+}
+
+DigestCursor::DigestCursor(const SnapshotDigest& d) : d_(d) {
+  const auto* s = d.spill ? &*d.spill : nullptr;
+  const int fd = s ? s->fd : -1;
+  const size_t n = d.size();
+  ids_.Init(d.ids, fd, s ? s->ids : 0, n);
+  cls_.Init(d.cls, fd, s ? s->cls : 0, n);
+  self_.Init(d.self_size, fd, s ? s->self_size : 0, n);
+  retained_.Init(d.retained, fd, s ? s->retained : 0, n);
+  entries_.Init(d.entries, fd, s ? s->entries : 0, n);
+}
+
+template <typename T>
+void DigestCursor::Column<T>::Load(size_t i) {
+  constexpr size_t kWindow = size_t{1} << 14;
+  start_ = i;
+  window_.assign(std::min(kWindow, n_ > i ? n_ - i : 0), T{});
+  char* b = reinterpret_cast<char*>(window_.data());
+  size_t left = window_.size() * sizeof(T);
+  uint64_t at = offset_ + i * sizeof(T);
+  while (left > 0 && error_.empty()) {
+    const ssize_t r = ::pread(fd_, b, left, static_cast<off_t>(at));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      error_ = std::string("reading the digest spill file: ") + (r < 0 ? std::strerror(errno) : "it ends early");
+      std::fill(window_.begin(), window_.end(), T{});
+      break;
+    }
+    b += r;
+    left -= static_cast<size_t>(r);
+    at += static_cast<uint64_t>(r);
+  }
+}
+template class DigestCursor::Column<uint32_t>;
+template class DigestCursor::Column<uint16_t>;
+
+namespace {
+
+// Fills a digest's per-object arrays, each column at a time through `emit(vector, offset, n,
+// value)`, which either keeps the values in the vector or writes them to the spill file and
+// records where (the offset). Returns false when emit failed.
+template <typename Emit>
+bool FillDigest(SnapshotDigest& d, const Snapshot& snap, const Graph& g,
+                const std::vector<uint32_t>& node_class, const std::vector<NodeOrdinal>& order,
+                bool identity_only, SnapshotDigest::Spill& where, Emit&& emit) {
+  const size_t n = order.size();
+  // V8 hands out heap object ids as odd numbers in increasing order; embedder (native) nodes get
+  // even ids derived from addresses, which say nothing about order.
+  if (!emit(d.ids, &where.ids, n, [&](size_t i) {
+        const uint32_t id = snap.node_id[order[i]];
+        if (id & 1) d.max_id = id;  // ascending: the last odd one is the largest
+        return id;
+      }))
+    return false;
+  if (!emit(d.cls, &where.cls, n, [&](size_t i) { return node_class[order[i]]; })) return false;
+  if (!emit(d.self_size, &where.self_size, n, [&](size_t i) {
+        const uint64_t s = snap.self_size(order[i]);
+        d.total_size += s;
+        return static_cast<uint32_t>(std::min<uint64_t>(s, UINT32_MAX));
+      }))
+    return false;
+  if (identity_only) return true;
+  if (!emit(d.retained, &where.retained, n, [&](size_t i) {
+        const uint64_t r = g.retained[order[i]];
+        if (r < UINT32_MAX) return static_cast<uint32_t>(r);
+        d.big_retained.emplace(static_cast<uint32_t>(i), r);
+        return UINT32_MAX;
+      }))
+    return false;
+  return emit(d.entries, &where.entries, n, [&](size_t i) {
+    const uint32_t c = EntryCount(snap, order[i]);
+    if (c < UINT16_MAX) return static_cast<uint16_t>(c);
+    d.big_entries.emplace(static_cast<uint32_t>(i), c);
+    return uint16_t{UINT16_MAX};
+  });
+}
+
+SnapshotDigest DigestHeader(const Snapshot& snap) {
+  SnapshotDigest d;
+  d.node_count = snap.node_count();
+  d.edge_count = snap.edge_count();
+  return d;
+}
+
+}  // namespace
+
 SnapshotDigest MakeDigest(const Snapshot& snap, const Graph& g,
                           const std::vector<uint32_t>& node_class, std::vector<ClassStats> classes,
                           bool identity_only) {
-  SnapshotDigest d;
-  const uint32_t n = snap.node_count();
-  d.node_count = n;
-  d.edge_count = snap.edge_count();
+  SnapshotDigest d = DigestHeader(snap);
   const std::vector<NodeOrdinal> order = OrdinalsById(snap);
-  d.ids.resize(n);
-  d.cls.resize(n);
-  d.self_size.resize(n);
-  if (!identity_only) {
-    d.retained.resize(n);
-    d.entries.resize(n);
-  }
-  for (uint32_t i = 0; i < n; ++i) {
-    NodeOrdinal o = order[i];
-    d.ids[i] = snap.node_id[o];
-    d.cls[i] = node_class[o];
-    uint64_t s = snap.self_size(o);
-    d.total_size += s;
-    d.self_size[i] = static_cast<uint32_t>(std::min<uint64_t>(s, UINT32_MAX));
-    if (!identity_only) {
-      const uint64_t r = g.retained[o];
-      if (r >= UINT32_MAX) {
-        d.retained[i] = UINT32_MAX;
-        d.big_retained.emplace(i, r);
-      } else {
-        d.retained[i] = static_cast<uint32_t>(r);
-      }
-      const uint32_t c = EntryCount(snap, o);
-      if (c >= UINT16_MAX) {
-        d.entries[i] = UINT16_MAX;
-        d.big_entries.emplace(i, c);
-      } else {
-        d.entries[i] = static_cast<uint16_t>(c);
-      }
-    }
-  }
-  // V8 hands out heap object ids as odd numbers in increasing order; embedder (native) nodes get
-  // even ids derived from addresses, which say nothing about order.
-  for (uint32_t i = n; i-- > 0;) {
-    if (d.ids[i] & 1) {
-      d.max_id = d.ids[i];
-      break;
-    }
-  }
+  SnapshotDigest::Spill unused;
+  FillDigest(d, snap, g, node_class, order, identity_only, unused,
+             [](auto& column, uint64_t*, size_t n, auto&& value) {
+               column.resize(n);
+               for (size_t i = 0; i < n; ++i) column[i] = value(i);
+               return true;
+             });
   d.classes = std::move(classes);
   return d;
 }
 
+SnapshotDigest MakeSpilledDigest(const Snapshot& snap, const Graph& g,
+                                 const std::vector<uint32_t>& node_class, std::vector<ClassStats> classes,
+                                 bool identity_only, int fd, uint64_t* end, Status* status) {
+  SnapshotDigest d = DigestHeader(snap);
+  const std::vector<NodeOrdinal> order = OrdinalsById(snap);
+  SnapshotDigest::Spill s;
+  s.fd = fd;
+  s.n = order.size();
+  uint64_t at = *end;
+  *status = Status::Ok();
+  const bool written = FillDigest(d, snap, g, node_class, order, identity_only, s,
+                                  [&](auto& column, uint64_t* where, size_t n, auto&& value) {
+    using T = typename std::remove_reference_t<decltype(column)>::value_type;
+    constexpr size_t kChunk = size_t{1} << 14;
+    T buf[kChunk];
+    *where = at;
+    for (size_t i = 0; i < n; i += kChunk) {
+      const size_t m = std::min(kChunk, n - i);
+      for (size_t k = 0; k < m; ++k) buf[k] = value(i + k);
+      *status = WriteAll(fd, buf, m * sizeof(T), at);
+      if (!status->ok()) return false;
+      at += m * sizeof(T);
+    }
+    return true;
+  });
+  if (!written) return MakeDigest(snap, g, node_class, std::move(classes), identity_only);
+  *end = at;
+  d.spill = s;
+  d.classes = std::move(classes);
+  return d;
+}
+
+namespace {
+void KeepReadError(const DigestCursor& a, const DigestCursor& b, std::string* read_error) {
+  if (!read_error || !read_error->empty()) return;
+  *read_error = !a.error().empty() ? a.error() : b.error();
+}
+}  // namespace
+
 std::vector<ClassDiff> DiffClasses(const SnapshotDigest& before, const SnapshotDigest& after,
-                                   bool ids_comparable) {
+                                   bool ids_comparable, std::string* read_error) {
   std::unordered_map<uint32_t, ClassDiff> rows;
   auto row = [&](uint32_t c) -> ClassDiff& {
     ClassDiff& r = rows[c];
@@ -148,21 +290,22 @@ std::vector<ClassDiff> DiffClasses(const SnapshotDigest& before, const SnapshotD
   }
   if (ids_comparable) {
     // Merge-join on the sorted ids: new in `after`, deleted from `before`.
+    DigestCursor b(before), a(after);
     size_t i = 0, j = 0;
-    const size_t nb = before.ids.size(), na = after.ids.size();
+    const size_t nb = b.size(), na = a.size();
     while (i < nb || j < na) {
-      if (j == na || (i < nb && before.ids[i] < after.ids[j])) {
-        if (before.self_size[i]) {
-          ClassDiff& r = row(before.cls[i]);
+      if (j == na || (i < nb && b.id(i) < a.id(j))) {
+        if (const uint32_t s = b.self_size(i)) {
+          ClassDiff& r = row(b.cls(i));
           ++r.deleted_count;
-          r.freed_size += before.self_size[i];
+          r.freed_size += s;
         }
         ++i;
-      } else if (i == nb || after.ids[j] < before.ids[i]) {
-        if (after.self_size[j]) {
-          ClassDiff& r = row(after.cls[j]);
+      } else if (i == nb || a.id(j) < b.id(i)) {
+        if (const uint32_t s = a.self_size(j)) {
+          ClassDiff& r = row(a.cls(j));
           ++r.new_count;
-          r.alloc_size += after.self_size[j];
+          r.alloc_size += s;
         }
         ++j;
       } else {
@@ -170,6 +313,7 @@ std::vector<ClassDiff> DiffClasses(const SnapshotDigest& before, const SnapshotD
         ++j;
       }
     }
+    KeepReadError(b, a, read_error);
   }
   std::vector<ClassDiff> out;
   for (auto& [c, r] : rows) {
@@ -186,22 +330,25 @@ std::vector<ClassDiff> DiffClasses(const SnapshotDigest& before, const SnapshotD
   return out;
 }
 
-IdAlignment CheckIdAlignment(const SnapshotDigest& before, const SnapshotDigest& after) {
+IdAlignment CheckIdAlignment(const SnapshotDigest& before, const SnapshotDigest& after,
+                             std::string* read_error) {
   IdAlignment r;
   uint64_t shared = 0, agree = 0, unexplained = 0;
+  DigestCursor b(before), a(after);
   size_t i = 0, j = 0;
-  const size_t nb = before.ids.size(), na = after.ids.size();
+  const size_t nb = b.size(), na = a.size();
   while (j < na) {
-    uint32_t id = after.ids[j];
-    while (i < nb && before.ids[i] < id) ++i;
-    if (i < nb && before.ids[i] == id) {
+    const uint32_t id = a.id(j);
+    i = b.Seek(i, id);
+    if (i < nb && b.id(i) == id) {
       ++shared;
-      if (before.cls[i] == after.cls[j]) ++agree;
+      if (b.cls(i) == a.cls(j)) ++agree;
     } else if ((id & 1) && id <= before.max_id) {
       ++unexplained;  // an id the earlier session had handed out, on an object it did not list
     }
     ++j;
   }
+  KeepReadError(b, a, read_error);
   r.shared_fraction = nb ? static_cast<double>(shared) / static_cast<double>(nb) : 0;
   r.class_agreement = shared ? static_cast<double>(agree) / static_cast<double>(shared) : 0;
   double unexplained_fraction = na ? static_cast<double>(unexplained) / static_cast<double>(na) : 0;

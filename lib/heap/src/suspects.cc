@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <numeric>
 #include <unordered_map>
 
 #include "oomscope/common/format.h"
@@ -126,49 +127,53 @@ std::string Classify(const Snapshot& snap, NodeOrdinal v, const RetainerPath& pa
 }  // namespace
 
 std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earlier,
-                                  const Snapshot& last, const Graph& g, const DominatorTree& tree,
+                                  const Snapshot& last, const Graph& g, DominatorTree& tree,
                                   const std::vector<std::optional<double>>& capture_times,
-                                  const SuspectOptions& options) {
+                                  const SuspectOptions& options, std::string* read_error) {
   std::vector<Suspect> out;
   const size_t k = earlier.size();  // snapshots before the last one
   if (k == 0) return out;
   const uint32_t n = last.node_count();
-  const SnapshotDigest& first = *earlier.front();
+  // The digests are read in order of id only, through cursors: they may be on disk.
+  std::vector<DigestCursor> cursors;
+  for (const SnapshotDigest* d : earlier) cursors.emplace_back(*d);
 
   // 1. Birth: the first snapshot of the unbroken run of presence that ends in the last one.
   // The last snapshot's nodes are visited by ascending id, so that each digest (sorted by id)
-  // is walked once with a cursor instead of searched for every node.
+  // is walked once with a cursor instead of searched for every node. What the first snapshot
+  // says of the retained size of nodes present throughout (birth 0) is kept by ordinal for the
+  // growth tests.
   std::vector<uint8_t> birth;
-  std::vector<uint32_t> pos0;  // position in the first digest, for birth 0
+  SizeColumn first_retained;
   {
     // Allocated once the sort has freed its work arrays, so that the two never add up. (The
     // diff step sorted the same ids; its order is not kept for this, as holding it through the
     // diff would raise the series' peak.)
     const std::vector<NodeOrdinal> by_id = OrdinalsById(last);
     birth.assign(n, 0);
-    pos0.assign(n, UINT32_MAX);
-    std::vector<size_t> cursor(k, 0);
+    first_retained = SizeColumn(n);
+    std::vector<size_t> at(k, 0);
     for (NodeOrdinal o : by_id) {
       const uint32_t id = last.node_id[o];
       size_t b = k;
       for (size_t j = k; j-- > 0;) {
-        const std::vector<uint32_t>& ids = earlier[j]->ids;
-        size_t& c = cursor[j];
-        while (c < ids.size() && ids[c] < id) ++c;
-        if (c == ids.size() || ids[c] != id) break;
+        DigestCursor& d = cursors[j];
+        at[j] = d.Seek(at[j], id);
+        if (at[j] == d.size() || d.id(at[j]) != id) break;
         b = j;
-        if (j == 0) pos0[o] = static_cast<uint32_t>(c);
+        if (j == 0) first_retained.Set(o, d.retained(at[j]));
       }
       birth[o] = static_cast<uint8_t>(std::min<size_t>(b, 255));
     }
   }
+  if (tree.first_child.empty()) tree = BuildDominatorTree(last, g);
 
   // 2. Growth not explained by a growing child: delta(v) minus the growth of v's dominator
   // children that existed from the start. What is left came from objects that are new under v.
   // Both are computed where they are read (each node is one node's child: all the sums together
   // read each node once) rather than kept in arrays of n.
   auto delta = [&](NodeOrdinal o) -> int64_t {
-    return static_cast<int64_t>(g.retained[o]) - static_cast<int64_t>(first.Retained(pos0[o]));
+    return static_cast<int64_t>(g.retained[o]) - static_cast<int64_t>(first_retained[o]);
   };
   auto child_growth = [&](NodeOrdinal v) {
     int64_t sum = 0;
@@ -183,14 +188,16 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
   // 3. Accumulating allocations (needs a baseline, a target and a final snapshot).
   std::unordered_map<NodeOrdinal, Cluster> clusters;
   if (k >= 2) {
-    std::vector<NodeOrdinal> anchor(n, last.root);
+    // The nearest node on the path from the root (itself included) that existed from the
+    // first snapshot: a stack along the walk, not an array of n.
+    std::vector<NodeOrdinal> anchors;
     auto accumulated = [&](NodeOrdinal o) { return birth[o] >= 1 && birth[o] <= k - 1; };
     WalkDominatorTree(
         last, tree,
         [&](NodeOrdinal o) {
-          anchor[o] = (birth[o] == 0 || o == last.root) ? o : anchor[g.dominator[o]];
+          anchors.push_back((birth[o] == 0 || o == last.root) ? o : anchors.back());
           if (!accumulated(o)) return;
-          Cluster& c = clusters[anchor[o]];
+          Cluster& c = clusters[anchors.back()];
           ++c.count;
           if (accumulated(g.dominator[o])) return;  // counted in its top-level object
           c.bytes += g.retained[o];
@@ -201,7 +208,7 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
             c.samples.resize(5);
           }
         },
-        [](NodeOrdinal) {});
+        [&](NodeOrdinal) { anchors.pop_back(); });
   }
 
   const uint64_t total = std::max<uint64_t>(1, [&] {
@@ -213,20 +220,54 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
       options.min_growth_bytes,
       static_cast<uint64_t>(options.min_growth_heap_fraction * static_cast<double>(total)));
 
+  // Candidates: owners present throughout whose retained size grew enough from the first
+  // snapshot to the last, or that hold enough entries to have gained min_entry_growth of them
+  // (checked once the first snapshot's count is read). Their values in every snapshot are then
+  // read in one pass over each digest, in order of id.
+  struct Candidate {
+    NodeOrdinal v;
+    uint32_t entries_last;
+    bool maybe_bytes;
+  };
+  std::vector<Candidate> candidates;
   for (NodeOrdinal v = 0; v < n; ++v) {
     if (birth[v] != 0 || !CanOwnLeak(last, v)) continue;
     int64_t residual = delta(v) - child_growth(v);
     uint32_t entries_last = EntryCount(last, v);
-    uint32_t entries_first = first.Entries(pos0[v]);
     bool maybe_bytes = residual >= static_cast<int64_t>(min_bytes);
-    bool maybe_entries = entries_last >= entries_first + options.min_entry_growth;
-    if (!maybe_bytes && !maybe_entries) continue;
+    if (!maybe_bytes && entries_last < options.min_entry_growth) continue;
+    candidates.push_back({v, entries_last, maybe_bytes});
+  }
+  // series_values[c * k + j]: candidate c's retained size and entry count in snapshot j.
+  std::vector<std::pair<uint64_t, uint32_t>> series_values(candidates.size() * k);
+  {
+    std::vector<size_t> by_id(candidates.size());
+    std::iota(by_id.begin(), by_id.end(), size_t{0});
+    std::sort(by_id.begin(), by_id.end(), [&](size_t a, size_t b) {
+      return last.node_id[candidates[a].v] < last.node_id[candidates[b].v];
+    });
+    for (size_t j = 0; j < k; ++j) {
+      DigestCursor& d = cursors[j];
+      size_t at = 0;
+      for (size_t c : by_id) {
+        // Present in every snapshot (birth 0), so the id is found.
+        at = d.Seek(at, last.node_id[candidates[c].v]);
+        if (at < d.size()) series_values[c * k + j] = {d.retained(at), d.entries(at)};
+      }
+    }
+  }
 
+  for (size_t ci = 0; ci < candidates.size(); ++ci) {
+    const Candidate& cand = candidates[ci];
+    const NodeOrdinal v = cand.v;
+    const uint32_t entries_last = cand.entries_last, entries_first = series_values[ci * k].second;
+    const bool maybe_bytes = cand.maybe_bytes;
+    const bool maybe_entries = entries_last >= entries_first + options.min_entry_growth;
+    if (!maybe_bytes && !maybe_entries) continue;
     Series s;
     for (size_t j = 0; j < k; ++j) {
-      int64_t p = earlier[j]->Find(last.node_id[v]);
-      s.retained.push_back(earlier[j]->Retained(static_cast<size_t>(p)));
-      s.entries.push_back(earlier[j]->Entries(static_cast<size_t>(p)));
+      s.retained.push_back(series_values[ci * k + j].first);
+      s.entries.push_back(series_values[ci * k + j].second);
     }
     s.retained.push_back(g.retained[v]);
     s.entries.push_back(entries_last);
@@ -326,6 +367,10 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
     return a.confidence > b.confidence;
   });
   if (out.size() > options.max_suspects) out.resize(options.max_suspects);
+  if (read_error) {
+    for (const DigestCursor& c : cursors)
+      if (!c.error().empty() && read_error->empty()) *read_error = c.error();
+  }
   for (size_t i = 0; i < out.size(); ++i) {
     out[i].rank = static_cast<int>(i + 1);
     char id[32];

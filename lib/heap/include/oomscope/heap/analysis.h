@@ -20,13 +20,18 @@ struct AnalyzeOptions {
   size_t top = 10;  // rows of classes and largest objects kept in the report
   SuspectOptions suspects;
   Progress* progress = nullptr;
+  // Where the digests of a series' earlier snapshots go once made: a file there, unlinked at
+  // once, so that memory holds the last snapshot only however long the series (Finish reads
+  // the digests back in order of id). Empty: they stay in memory. When the file cannot be
+  // written (a full disk, no such directory), they stay in memory and the report says so.
+  std::string spill_dir;
 };
 
 // Analyzes a series one snapshot at a time, in capture order: the pipeline
 //   parse -> edge index -> retainers -> distances -> dominators -> retained sizes
 //   -> class summary -> (digest) ... -> diff -> suspects -> report.
-// Only the newest snapshot is kept whole; earlier ones are reduced to digests, so memory is
-// about one snapshot's worth plus ~24 bytes per node of each earlier one. Not thread-safe.
+// Only the newest snapshot is kept whole; earlier ones are reduced to digests (18 bytes per
+// node), in memory or, with AnalyzeOptions::spill_dir, on disk. Not thread-safe.
 class SeriesAnalyzer {
  public:
   explicit SeriesAnalyzer(AnalyzeOptions options);
@@ -52,6 +57,8 @@ class SeriesAnalyzer {
   const SnapshotDigest* DigestNewest();
   // The class names the digests' class ids index.
   ClassTable& classes() { return classes_; }
+  // Bytes of digests in the spill file (AnalyzeOptions::spill_dir); 0 while they are in memory.
+  uint64_t spilled_bytes() const { return spill_end_; }
   // Whether the newest snapshot is whole (Finish's precondition).
   bool newest_whole() const { return last_ != nullptr; }
 
@@ -61,13 +68,22 @@ class SeriesAnalyzer {
 
  private:
   struct Last;
-  void DigestLast();  // reduces the whole last snapshot to a digest, freeing its graph
+  // Reduces the whole last snapshot to a digest, freeing its graph; `spill`: moves the digest
+  // to the spill file when there is one.
+  void DigestLast(bool spill = true);
+  // The last snapshot's digest, written to the spill file when `spill` and there is one.
+  SnapshotDigest MakeLastDigest(bool identity_only, bool spill);
+  int SpillFd();  // the spill file, made on first use; -1 without one
+  void Spill(SnapshotDigest& d);  // moves an in-memory digest to the spill file
   AnalyzeOptions options_;
   ClassTable classes_;
   std::vector<SnapshotInfo> infos_;
   std::vector<std::unique_ptr<SnapshotDigest>> digests_;  // every snapshot but the last
   std::unique_ptr<Last> last_;
   bool newest_is_digest_ = false;  // the newest was added by AddDigest
+  int spill_fd_ = -1;
+  uint64_t spill_end_ = 0;
+  std::string spill_error_;  // why digests stayed in memory, for the report
 };
 
 // Convenience: analyzes files in the given order.
