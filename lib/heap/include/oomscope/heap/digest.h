@@ -64,10 +64,11 @@ struct SnapshotDigest {
 // a failed write (a full disk) the digest is left whole in memory and the error returned.
 Status SpillDigest(SnapshotDigest& d, int fd, uint64_t* end);
 
-// Reads a digest's per-object arrays by position, from memory or from its spill file. Reads
-// that move forward, as the merge joins over the sorted ids do, cost one pread per window of
-// 16Ki entries and column. A failed read (an I/O error on the spill file) gives zeros from then
-// on and is kept in error(). Not thread-safe; cheap to make, one per pass.
+// Reads a digest's per-object arrays by position (every position below size()), from memory or
+// from its spill file. Reads that move forward, as the merge joins over the sorted ids do, cost
+// one pread per window of 16Ki entries and column; reading back costs a pread too. A failed read
+// (an I/O error on the spill file) gives zeros from then on and is kept in error(). Not
+// thread-safe; cheap to make, one per pass.
 class DigestCursor {
  public:
   explicit DigestCursor(const SnapshotDigest& d);
