@@ -240,7 +240,10 @@ TEST_CASE("heap thresholds of the memory limit fire once each, as the heap grows
   CHECK(meta[0]["series"] == meta[1]["series"]);
   CHECK(meta[1]["series_length"] == 0);  // thresholds make the series open-ended
   CHECK(meta[1]["memory"]["limit"] == (1ull << 30));
-  CHECK(meta[1]["memory"]["heap_used"].get<uint64_t>() >= (1ull << 30) / 25);
+  // The figures are sampled again at the capture, after the crossing: V8 may have collected in
+  // between and left heap_used a little under the threshold that fired (42.1 MB against 42.9 in
+  // one ASan run), never under the one crossed before it.
+  CHECK(meta[1]["memory"]["heap_used"].get<uint64_t>() >= (1ull << 30) / 50);
   // More growth crosses nothing new: the next capture is the one asked for.
   CHECK(app.Post("/grow?mb=10").rfind("200", 0) == 0);
   std::string port = sidecar.WaitForLine("\"port\":\"", 5);
