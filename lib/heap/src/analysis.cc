@@ -24,7 +24,6 @@ struct SeriesAnalyzer::Last {
 
 SeriesAnalyzer::SeriesAnalyzer(AnalyzeOptions options) : options_(std::move(options)) {}
 SeriesAnalyzer::~SeriesAnalyzer() {
-  digests_.clear();
   if (spill_fd_ >= 0) ::close(spill_fd_);
 }
 

@@ -215,13 +215,11 @@ SnapshotDigest DigestHeader(const Snapshot& snap) {
   return d;
 }
 
-}  // namespace
-
-SnapshotDigest MakeDigest(const Snapshot& snap, const Graph& g,
-                          const std::vector<uint32_t>& node_class, std::vector<ClassStats> classes,
-                          bool identity_only) {
+// MakeDigest, given the order by id.
+SnapshotDigest DigestInMemory(const Snapshot& snap, const Graph& g, const std::vector<uint32_t>& node_class,
+                              const std::vector<NodeOrdinal>& order, std::vector<ClassStats> classes,
+                              bool identity_only) {
   SnapshotDigest d = DigestHeader(snap);
-  const std::vector<NodeOrdinal> order = OrdinalsById(snap);
   SnapshotDigest::Spill unused;
   FillDigest(d, snap, g, node_class, order, identity_only, unused,
              [](auto& column, uint64_t*, size_t n, auto&& value) {
@@ -231,6 +229,14 @@ SnapshotDigest MakeDigest(const Snapshot& snap, const Graph& g,
              });
   d.classes = std::move(classes);
   return d;
+}
+
+}  // namespace
+
+SnapshotDigest MakeDigest(const Snapshot& snap, const Graph& g,
+                          const std::vector<uint32_t>& node_class, std::vector<ClassStats> classes,
+                          bool identity_only) {
+  return DigestInMemory(snap, g, node_class, OrdinalsById(snap), std::move(classes), identity_only);
 }
 
 SnapshotDigest MakeSpilledDigest(const Snapshot& snap, const Graph& g,
@@ -258,7 +264,7 @@ SnapshotDigest MakeSpilledDigest(const Snapshot& snap, const Graph& g,
     }
     return true;
   });
-  if (!written) return MakeDigest(snap, g, node_class, std::move(classes), identity_only);
+  if (!written) return DigestInMemory(snap, g, node_class, order, std::move(classes), identity_only);
   *end = at;
   d.spill = s;
   d.classes = std::move(classes);
