@@ -223,6 +223,39 @@ TEST_CASE("class summary: retained size counts only the outermost instance of a 
   CHECK(find("Function").count == 1);
 }
 
+TEST_CASE("the dominator tree lists each node's children and reads back as the dominators") {
+  // Holders with 0, 1 or 3 children, over more than one 64-bit word of nodes and of children,
+  // and a node shared by two holders (dominated by the root).
+  SnapshotBuilder b;
+  std::vector<uint32_t> holders;
+  std::vector<std::vector<uint32_t>> kids;
+  for (int i = 0; i < 70; ++i) {
+    holders.push_back(b.Node("object", "Holder", 4));
+    b.Edge(0, "element", std::to_string(i + 1), holders.back());
+    kids.emplace_back();
+    for (int k = 0; k < i % 3 * (i % 3); ++k) {  // 0, 1, 4 children
+      kids.back().push_back(b.Node("object", "Kid", 2));
+      b.Edge(holders.back(), "element", std::to_string(k), kids.back().back());
+    }
+  }
+  const uint32_t shared = b.Node("object", "Shared", 8);
+  b.Edge(holders[1], "property", "s", shared);
+  b.Edge(holders[2], "property", "s", shared);
+  Built g = Build(b);
+  DominatorTree tree = BuildDominatorTree(g.snap, g.g);
+  for (size_t i = 0; i < holders.size(); ++i) {
+    const uint32_t h = holders[i];
+    std::vector<uint32_t> listed;
+    for (uint32_t k = tree.first_child[h]; k < tree.first_child[h + 1]; ++k) listed.push_back(tree.children[k]);
+    CHECK(listed == kids[i]);
+  }
+  CHECK(g.g.dominator[shared] == 0);
+  CHECK(tree.first_child[g.snap.node_count()] == g.snap.node_count() - 1);  // all but the root
+  const std::vector<NodeOrdinal> dominators = g.g.dominator;
+  CHECK(DominatorsFromTree(g.snap, std::move(tree)) == dominators);
+  CHECK(tree.children.empty());  // consumed
+}
+
 TEST_CASE("a deep chain does not overflow the stack (iterative passes)") {
   SnapshotBuilder b;
   uint32_t prev = 0;

@@ -179,10 +179,13 @@ TEST_CASE("edge and node names keep every value: 3 bytes each until one needs a 
   CHECK_FALSE(c.wide());
   CHECK(c[0] == 0xFFFFFF);
   CHECK(c[3] == 0xFFFFFC);
+  CHECK(c.ReadBack(3) == 0xFFFFFC);
   c.Set(2, 0x01000000);  // the first value past 24 bits widens the column, the others stay
   CHECK(c.wide());
   CHECK(c[2] == 0x01000000);
+  CHECK(c.ReadBack(2) == 0x01000000);
   CHECK(c[1] == 0xFFFFFE);
+  CHECK(c.ReadBack(1) == 0xFFFFFE);
   c.Set(2, 7);
   CHECK(c[2] == 7);
   c.resize(6);

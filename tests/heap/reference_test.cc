@@ -85,7 +85,7 @@ void CompareClasses(const std::string& snapshot, const std::string& reference) {
   ClassTable classes;
   DominatorTree tree = BuildDominatorTree(e.snap, e.g);
   // The analysis frees the dominator array while it holds the tree, and reads it back after.
-  CHECK(DominatorsFromTree(e.snap, tree) == e.g.dominator);
+  CHECK(DominatorsFromTree(e.snap, DominatorTree(tree)) == e.g.dominator);
   auto stats = ComputeClassSummary(e.snap, e.g, tree, classes, nullptr);
   std::map<std::string, ClassStats> ours;
   for (const auto& s : stats) ours[classes.name(s.class_id)] = s;

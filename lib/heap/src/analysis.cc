@@ -65,8 +65,7 @@ void SeriesAnalyzer::DigestLast(bool spill) {
   // the graph first, so that the digest is not built beside the whole graph.
   {
     Graph& g = last_->graph;
-    std::vector<uint32_t>().swap(last_->tree.first_child);
-    std::vector<NodeOrdinal>().swap(last_->tree.children);
+    last_->tree = DominatorTree();
     std::vector<NodeOrdinal>().swap(g.parent);
     std::vector<NodeOrdinal>().swap(g.dominator);
     std::vector<uint64_t>().swap(g.essential);

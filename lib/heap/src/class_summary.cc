@@ -48,24 +48,56 @@ uint32_t ClassTable::Intern(std::string_view name) {
 DominatorTree BuildDominatorTree(const Snapshot& snap, const Graph& g) {
   const uint32_t n = snap.node_count();
   DominatorTree t;
-  t.first_child = HugeVector<uint32_t>(static_cast<size_t>(n) + 1, 0);
-  for (NodeOrdinal o = 0; o < n; ++o)
-    if (o != snap.root) ++t.first_child[g.dominator[o] + 1];
-  for (uint32_t i = 1; i <= n; ++i) t.first_child[i] += t.first_child[i - 1];
-  t.children = HugeVector<NodeOrdinal>(t.first_child[n], 0);
+  // Counted and filled in place, 3 bytes an entry: no offsets of 4 bytes beside, which the
+  // series' suspects would hold at their peak. Counts and cursors go up at random, and often
+  // again at once (siblings and chains are mostly adjacent in node order): ReadBack.
+  U24Column& first = t.first_child;
+  first = U24Column(static_cast<size_t>(n) + 1);
+  for (NodeOrdinal o = 0; o < n; ++o) {
+    if (o == snap.root) continue;
+    const NodeOrdinal d = g.dominator[o] + 1;
+    first.Set(d, first.ReadBack(d) + 1);
+  }
+  uint32_t sum = 0;
+  for (uint32_t i = 1; i <= n; ++i) {
+    sum += first[i];
+    first.Set(i, sum);
+  }
+  t.children = U24Column(first[n]);
   // Fill with first_child[d] as d's cursor (no second array of n words), then shift back.
-  for (NodeOrdinal o = 0; o < n; ++o)
-    if (o != snap.root) t.children[t.first_child[g.dominator[o]]++] = o;
-  for (uint32_t i = n; i >= 1; --i) t.first_child[i] = t.first_child[i - 1];
-  t.first_child[0] = 0;
+  for (NodeOrdinal o = 0; o < n; ++o) {
+    if (o == snap.root) continue;
+    const NodeOrdinal d = g.dominator[o];
+    const uint32_t at = first.ReadBack(d);
+    t.children.Set(at, o);
+    first.Set(d, at + 1);
+  }
+  for (uint32_t i = n; i >= 1; --i) first.Set(i, first[i - 1]);
+  first.Set(0, 0);
   return t;
 }
 
-std::vector<NodeOrdinal> DominatorsFromTree(const Snapshot& snap, const DominatorTree& t) {
+std::vector<NodeOrdinal> DominatorsFromTree(const Snapshot& snap, DominatorTree&& t) {
   const uint32_t n = snap.node_count();
+  // The offsets become two bits per node: whether a node has children, and whether a child
+  // starts its dominator's group. (The children are grouped by dominator, in node order.)
+  const size_t m = t.children.size();
+  std::vector<uint64_t> has_children((size_t{n} + 63) / 64, 0), group_start(m / 64 + 1, 0);
+  for (NodeOrdinal d = 0; d < n; ++d) {
+    const uint32_t k = t.first_child[d];
+    if (t.first_child[d + 1] == k) continue;
+    has_children[d >> 6] |= uint64_t{1} << (d & 63);
+    group_start[k >> 6] |= uint64_t{1} << (k & 63);
+  }
+  t.first_child = U24Column();
   std::vector<NodeOrdinal> dominator = HugeVector<NodeOrdinal>(n, snap.root);
-  for (NodeOrdinal d = 0; d < n; ++d)
-    for (uint32_t k = t.first_child[d]; k < t.first_child[d + 1]; ++k) dominator[t.children[k]] = d;
+  size_t k = 0;
+  for (NodeOrdinal d = 0; d < n; ++d) {
+    if (!((has_children[d >> 6] >> (d & 63)) & 1)) continue;
+    do dominator[t.children[k++]] = d;
+    while (k < m && !((group_start[k >> 6] >> (k & 63)) & 1));
+  }
+  t.children = U24Column();
   return dominator;
 }
 
@@ -153,7 +185,7 @@ std::vector<ClassStats> ComputeClassSummaryAndDistances(const Snapshot& snap, Gr
     std::jthread distances([&] { ComputeDistances(snap, g); });
     stats = ComputeClassSummary(snap, g, tree, classes, node_class);
   }
-  g.dominator = DominatorsFromTree(snap, tree);
+  g.dominator = DominatorsFromTree(snap, std::move(tree));
   return stats;
 }
 

@@ -6,10 +6,12 @@
 // (Georgiadis, "Linear-Time Algorithms for Dominators and Related Problems", PhD thesis,
 // Princeton 2005; also Cooper, Harvey and Kennedy's observation that walking up a partial
 // dominator tree is cheap in practice). Everything is indexed by DFS preorder number, so the
-// hot arrays are walked in order, and four arrays of n words at a time (plus the retainers
+// hot arrays are walked in order, and four arrays of n entries at a time (plus the retainers
 // other than the DFS parent, built here by DFS number, and a bit per vertex) suffice where the
-// classic formulation needs ten. Iterative throughout: recursion overflows the stack on real
-// heaps.
+// classic formulation needs ten. Those that are only read in order or written once (each
+// vertex and its DFS parent by number, the retainers) take 3 bytes an entry below 2^24 nodes
+// (U24Column); the two read at random take 4. Iterative throughout: recursion overflows the
+// stack on real heaps.
 //
 // Graph details follow Chrome DevTools so that retained sizes agree with what people see there:
 // only essential edges count; unreachable nodes that have only weak retainers hang off the root
@@ -63,8 +65,9 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   std::vector<uint32_t> work = HugeVector<uint32_t>(count + len + 1, 0);
   // By vertex (ordinal): its DFS number, 0 while unvisited.
   uint32_t* const num = work.data();
-  // By DFS number 1..n: the vertex and its DFS parent's number.
-  std::vector<uint32_t> vert = HugeVector<uint32_t>(len, 0), par = HugeVector<uint32_t>(len, 0);
+  // By DFS number 1..n: the vertex and its DFS parent's number, in 3 bytes each below 2^24
+  // nodes (U24Column): they live through the whole pass, beside its largest arrays.
+  U24Column vert(len), par(len);
   uint32_t n = 0;
   // Retainers over essential edges by DFS number, without the DFS tree's own edges (the parent
   // is a predecessor of every vertex, and the semidominator search starts from it): in a heap
@@ -98,8 +101,8 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   std::vector<Frame> stack;
   auto visit = [&](NodeOrdinal v, uint32_t parent_number) {
     num[v] = ++n;
-    vert[n] = v;
-    par[n] = parent_number;
+    vert.Set(n, v);
+    par.Set(n, parent_number);
     const EdgeOrdinal first_edge = snap.first_edge[v];
     const EdgeOrdinal end = std::min(snap.first_edge[v + 1], first_edge + kAhead / 4);
     for (EdgeOrdinal e = first_edge; e < end; ++e) __builtin_prefetch(&num[snap.edge_to[e]]);
@@ -144,8 +147,8 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
     for (NodeOrdinal v = 0; v < count; ++v) {
       if (num[v] == 0) {
         num[v] = ++n;
-        vert[n] = v;
-        par[n] = 1;
+        vert.Set(n, v);
+        par.Set(n, 1);
       }
     }
   }
@@ -154,26 +157,46 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
     each_retained(vert[from], [&](uint32_t to) { ++first[to + 1]; });
   if (progress) progress->Advance(count);
 
-  // The retainers of w follow those of w - 1. No offset array of n words is kept for them: the
-  // first entry of each vertex's group carries kGroupStart, and a bit per vertex says whether it
-  // has a group at all; the loops below walk the groups with a cursor, down for the
-  // semidominators and up for the dominators. (DFS numbers stay below 2^31: the parser refuses
-  // more nodes.)
-  constexpr uint32_t kGroupStart = uint32_t{1} << 31;
+  // The retainers of w follow those of w - 1, 3 bytes each below 2^24 nodes. No offset array of
+  // n words is kept for them: a bit per entry marks the first of each vertex's group, and a bit
+  // per vertex says whether it has a group at all; the loops below walk the groups with a
+  // cursor, down for the semidominators and up for the dominators.
   std::vector<uint64_t> has_group((len + 63) / 64, 0);
   for (size_t w = 1; w < len; ++w)
     if (first[w + 1] != 0) has_group[w >> 6] |= uint64_t{1} << (w & 63);
   auto has_retainers = [&](uint32_t w) { return (has_group[w >> 6] >> (w & 63)) & 1; };
   for (size_t i = 1; i <= len; ++i) first[i] += first[i - 1];
-  std::vector<uint32_t> ret = HugeVector<uint32_t>(first[len], 0);
+  const uint32_t ret_size = first[len];
+  U24Column ret(ret_size);
   for (NodeOrdinal v = 0; v < count; ++v) {
     const uint32_t from = num[v];
-    each_retained(v, [&](uint32_t to) { ret[first[to]++] = from; });
+    each_retained(v, [&](uint32_t to) { ret.Set(first[to]++, from); });
   }
   std::vector<uint64_t>().swap(tree_bit);
   // first[w] has moved to the end of w's group, which starts where w - 1's ends.
-  for (size_t w = 1; w < len; ++w)
-    if (has_retainers(static_cast<uint32_t>(w))) ret[first[w - 1]] |= kGroupStart;
+  std::vector<uint64_t> group_start(size_t{ret_size} / 64 + 1, 0);
+  for (size_t w = 1; w < len; ++w) {
+    if (!has_retainers(static_cast<uint32_t>(w))) continue;
+    const uint32_t k = first[w - 1];
+    group_start[k >> 6] |= uint64_t{1} << (k & 63);
+  }
+  // The group start at or before entry k, and the one after entry k (ret_size past the last).
+  auto start_at_or_before = [&](uint32_t k) {
+    size_t word = k >> 6;
+    uint64_t bits = group_start[word] & (~uint64_t{0} >> (63 - (k & 63)));
+    while (bits == 0) bits = group_start[--word];
+    return static_cast<uint32_t>(64 * word + 63 - static_cast<size_t>(__builtin_clzll(bits)));
+  };
+  auto start_after = [&](uint32_t k) {
+    size_t word = k >> 6;
+    uint64_t bits = (k & 63) == 63 ? 0 : group_start[word] & (~uint64_t{0} << ((k & 63) + 1));
+    const size_t words = group_start.size();
+    while (bits == 0) {
+      if (++word == words) return ret_size;
+      bits = group_start[word];
+    }
+    return std::min(ret_size, static_cast<uint32_t>(64 * word + static_cast<size_t>(__builtin_ctzll(bits))));
+  };
   // From here on vertices are named by number: `num` and the offsets are done with.
 
   // The smallest semidominator on a vertex's compressed path (label) and its forest ancestor.
@@ -208,29 +231,25 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
     return label(v0);
   };
 
-  uint32_t cursor = static_cast<uint32_t>(ret.size());  // just past the retainers of w
+  uint32_t cursor = ret_size;  // just past the retainers of w
   for (uint32_t w = n; w >= 2; --w) {
     uint32_t s = par[w];  // the DFS tree edge is a predecessor too
-    uint32_t b = cursor;
-    if (has_retainers(w)) {
-      do --b;
-      while (!(ret[b] & kGroupStart));
-    }
+    const uint32_t b = has_retainers(w) ? start_at_or_before(cursor - 1) : cursor;
     const uint32_t e = cursor;
     cursor = b;
     if (w < first_fiat) {
       for (uint32_t k = b; k < e; ++k) {
         // A retainer's pair, and the pair of its forest ancestor, which EVAL reads next.
-        if (k + kAhead < e) __builtin_prefetch(&label(ret[k + kAhead] & ~kGroupStart));
-        if (k + kAhead / 2 < e) __builtin_prefetch(&label(anc(ret[k + kAhead / 2] & ~kGroupStart)));
-        uint32_t v = ret[k] & ~kGroupStart;
+        if (k + kAhead < e) __builtin_prefetch(&label(ret[k + kAhead]));
+        if (k + kAhead / 2 < e) __builtin_prefetch(&label(anc(ret[k + kAhead / 2])));
+        const uint32_t v = ret[k];
         uint32_t c = v < w ? v : eval(v);
         if (c < s) s = c;
       }
     } else {
       s = 1;
     }
-    if (b < e) ret[b] = s | kGroupStart;  // semi(w), read back by the NCA loop below
+    if (b < e) ret.Set(b, s);  // semi(w), read back by the NCA loop below
     label(w) = s;  // LINK
     anc(w) = par[w];
     if (progress && (w & 0xFFFF) == 0) progress->Advance(count + (n - w));
@@ -241,33 +260,28 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   // with: each vertex's `anc` slot takes its immediate dominator.
   auto idom = [&](uint32_t w) -> uint32_t& { return anc(w); };
   idom(1) = 1;
-  const uint32_t ret_size = static_cast<uint32_t>(ret.size());
-  auto next_group = [&](uint32_t k) {  // the start of the group after the one at k
-    do ++k;
-    while (k < ret_size && !(ret[k] & kGroupStart));
-    return k;
-  };
-  cursor = has_retainers(1) ? next_group(0) : 0;  // the retainers of 2 follow those of the root
+  cursor = has_retainers(1) ? start_after(0) : 0;  // the retainers of 2 follow those of the root
   for (uint32_t w = 2; w <= n; ++w) {
     uint32_t d = par[w];
     uint32_t s = w >= first_fiat ? 1 : par[w];
     if (has_retainers(w)) {
-      s = ret[cursor] & ~kGroupStart;
-      cursor = next_group(cursor);
+      s = ret[cursor];
+      cursor = start_after(cursor);
     }
     while (d > s) d = idom(d);
     idom(w) = d;
   }
 
-  std::vector<uint32_t>().swap(par);
-  std::vector<uint32_t>().swap(ret);
+  par = U24Column();
+  ret = U24Column();
   std::vector<uint64_t>().swap(has_group);
+  std::vector<uint64_t>().swap(group_start);
   g.dominator = HugeVector<NodeOrdinal>(count);
   g.retained = SizeColumn(count);
   for (uint32_t w = 1; w <= n; ++w) {
     if (w + kAhead <= n) {
       const NodeOrdinal ahead = vert[w + kAhead];
-      __builtin_prefetch(&vert[idom(w + kAhead)]);
+      vert.Prefetch(idom(w + kAhead));
       __builtin_prefetch(&g.dominator[ahead], 1);
       __builtin_prefetch(&snap.node_self_size[ahead]);
       g.retained.Prefetch(ahead);
@@ -279,7 +293,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   // A dominator precedes what it dominates in preorder: accumulate in reverse.
   for (uint32_t w = n; w >= 2; --w) {
     if (w >= kAhead + 2) {
-      __builtin_prefetch(&vert[idom(w - kAhead)]);
+      vert.Prefetch(idom(w - kAhead));
       g.retained.Prefetch(vert[w - kAhead / 2]);
       g.retained.Prefetch(vert[idom(w - kAhead / 2)]);
     }

@@ -72,6 +72,14 @@ std::string_view EdgeTypeName(EdgeType t) {
 
 U24Column::U24Column(size_t n) : low_(HugeVector<uint8_t>(3 * n + 1, 0)) {}
 
+void U24Column::SetWide(size_t i, uint32_t v) {
+  low_[3 * i] = static_cast<uint8_t>(v);
+  low_[3 * i + 1] = static_cast<uint8_t>(v >> 8);
+  low_[3 * i + 2] = static_cast<uint8_t>(v >> 16);
+  if (high_.empty()) high_.assign(size(), 0);
+  high_[i] = static_cast<uint8_t>(v >> 24);
+}
+
 void U24Column::resize(size_t n) {
   low_.resize(3 * n + 1);  // the padding byte is never read as a value (see operator[])
   if (!high_.empty()) high_.resize(n);

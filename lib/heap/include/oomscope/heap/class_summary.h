@@ -31,15 +31,18 @@ class ClassTable {
 };
 
 // The dominator tree as CSR: the nodes immediately dominated by n are
-// children[first_child[n] .. first_child[n+1]).
+// children[first_child[n] .. first_child[n+1]). Both in 3 bytes an entry below 2^24 nodes
+// (U24Column): the tree lives beside the snapshot, the retained sizes and the distances, at the
+// analysis's peak.
 struct DominatorTree {
-  std::vector<uint32_t> first_child;
-  std::vector<NodeOrdinal> children;
+  U24Column first_child;
+  U24Column children;
 };
 DominatorTree BuildDominatorTree(const Snapshot& snap, const Graph& g);
 // The immediate dominator of every node, read back from the tree (the root dominates itself):
-// equal to the Graph::dominator the tree was built from, which may be freed meanwhile.
-std::vector<NodeOrdinal> DominatorsFromTree(const Snapshot& snap, const DominatorTree& t);
+// equal to the Graph::dominator the tree was built from, which may be freed meanwhile. Consumes
+// the tree, freeing its offsets before the result is allocated: the two never coexist whole.
+std::vector<NodeOrdinal> DominatorsFromTree(const Snapshot& snap, DominatorTree&& t);
 
 // Visits every node reachable in the dominator tree from the root in preorder (a dominator
 // before the nodes it dominates), iteratively. on_enter(n) runs when n is reached, on_exit(n)

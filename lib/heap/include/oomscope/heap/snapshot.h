@@ -83,17 +83,31 @@ class U24Column {
     return high_.empty() ? v : v | uint32_t{high_[i]} << 24;
   }
   void Set(size_t i, uint32_t v) {
-    low_[3 * i] = static_cast<uint8_t>(v);
-    low_[3 * i + 1] = static_cast<uint8_t>(v >> 8);
-    low_[3 * i + 2] = static_cast<uint8_t>(v >> 16);
-    if (v >> 24) [[unlikely]] {
-      if (high_.empty()) high_.assign(size(), 0);
-      high_[i] = static_cast<uint8_t>(v >> 24);
-    } else if (!high_.empty()) {
-      high_[i] = 0;
+    // The top byte is looked at before the stores: byte stores may alias anything, so after
+    // them the compiler would read the vectors' pointers again.
+    if ((v >> 24) != 0 || !high_.empty()) [[unlikely]] {
+      SetWide(i, v);
+      return;
     }
+    uint8_t* p = low_.data() + 3 * i;
+    p[0] = static_cast<uint8_t>(v);
+    p[1] = static_cast<uint8_t>(v >> 8);
+    p[2] = static_cast<uint8_t>(v >> 16);
+  }
+  // Entry i read with loads of exactly its own bytes (two, then one, as Set stores them), for
+  // an entry or its neighbour written moments ago: the stores forward to these loads, where
+  // operator[]'s 4-byte load, which also covers the next entry's first byte, waits for them to
+  // reach the cache (counters and cursors that go up at random: a quarter faster measured).
+  uint32_t ReadBack(size_t i) const {
+    const uint8_t* p = low_.data() + 3 * i;
+    uint16_t lo;
+    std::memcpy(&lo, p, 2);
+    if constexpr (std::endian::native != std::endian::little) lo = __builtin_bswap16(lo);
+    const uint32_t v = lo | uint32_t{p[2]} << 16;
+    return high_.empty() ? v : v | uint32_t{high_[i]} << 24;
   }
   size_t size() const { return low_.empty() ? 0 : (low_.size() - 1) / 3; }
+  bool empty() const { return low_.empty(); }
   size_t capacity() const { return low_.capacity() == 0 ? 0 : (low_.capacity() - 1) / 3; }
   void resize(size_t n);  // new entries are 0
   // Room for n entries without moving (address space, advised for huge pages; see ReserveHuge).
@@ -108,6 +122,8 @@ class U24Column {
   bool operator==(const U24Column& o) const;
 
  private:
+  void SetWide(size_t i, uint32_t v);  // Set for a column with (or about to have) a top byte
+
   std::vector<uint8_t> low_;   // 3 bytes per entry, little-endian, then one byte of padding
   std::vector<uint8_t> high_;  // the top byte of each entry; empty while every value fits 24 bits
 };
