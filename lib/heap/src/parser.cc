@@ -179,7 +179,7 @@ class Parser {
       OOMSCOPE_RETURN_IF_ERROR(JoinEdgeTail(std::move(tail.edge_tail_)));
     }
     snap_.strings = std::move(tail.snap_.strings);
-    snap_.locations = std::move(tail.snap_.locations);
+    snap_.meta.location_count = tail.snap_.meta.location_count;
     Status st = Validate();
     if (!st.ok()) return st.WithContext(src_.Describe());
     return std::move(snap_);
@@ -924,7 +924,7 @@ class Parser {
           return Stop(ErrorAt(in_.OffsetOf(at), "locations[" + std::to_string(pos - 3) +
                                                     "]: object_index is not a node index"));
         }
-        snap_.locations.push_back({static_cast<NodeOrdinal>(rec[0] / nf), rec[1], rec[2], rec[3]});
+        ++snap_.meta.location_count;
       }
       return true;
     });
@@ -1044,6 +1044,14 @@ class Parser {
 
   Status ParseStrings() {
     OOMSCOPE_RETURN_IF_ERROR(Expect('[', "\"strings\""));
+    // The strings are the file's last array: what is left of it bounds their bytes (escapes only
+    // shrink; an invalid byte kept visible grows by a little) and their count (3 bytes each at
+    // least). Reserved as address space, so the table never moves nor holds spare capacity
+    // resident; a stream of unknown size grows as it goes.
+    if (std::optional<uint64_t> size = src_.SizeHint(); size && *size > in_.Offset()) {
+      const uint64_t left = *size - in_.Offset();
+      snap_.strings.Reserve(static_cast<size_t>(left / 3), static_cast<size_t>(left));
+    }
     std::string& blob = snap_.strings.blob();
     uint64_t index = 0;
     int c = in_.PeekNonSpace();
@@ -1120,7 +1128,6 @@ class Parser {
                           std::to_string(strings) + " strings)");
       }
     }
-    std::erase_if(snap_.locations, [&](const Snapshot::Location& l) { return l.node >= nodes; });
     PropagateDetachedness(snap_);
     return Status::Ok();
   }

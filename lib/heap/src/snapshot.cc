@@ -122,7 +122,7 @@ static uint64_t Bytes(const U24Column& v) { return v.MemoryBytes(); }
 uint64_t Snapshot::MemoryBytes() const {
   return Bytes(node_type) + Bytes(node_name) + Bytes(node_id) + Bytes(node_self_size) +
          Bytes(node_detachedness) + Bytes(first_edge) + Bytes(edge_type) + Bytes(edge_name) +
-         Bytes(edge_to) + Bytes(locations) + strings.bytes();
+         Bytes(edge_to) + strings.bytes();
 }
 
 uint64_t Graph::MemoryBytes() const {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -43,26 +44,49 @@ EdgeType EdgeTypeFromName(std::string_view name);
 inline bool EdgeHasIndex(EdgeType t) { return t == EdgeType::kElement || t == EdgeType::kHidden; }
 
 // The string table: one contiguous buffer, so millions of short strings cost no allocations.
+// Each string's end offset is kept in 32 bits; the rare table whose bytes pass 4 GiB also notes
+// where the offsets wrapped, so no size is refused.
 class StringTable {
  public:
+  StringTable() = default;
+  // Offsets of `offset_bits` bits (tests: a few, so that small tables wrap).
+  explicit StringTable(unsigned offset_bits) : bits_(offset_bits) {}
   size_t size() const { return offsets_.size() - 1; }
   // Precondition: id < size().
   std::string_view at(StringId id) const {
-    return std::string_view(blob_).substr(offsets_[id], offsets_[id + 1] - offsets_[id]);
+    const uint64_t begin = Offset(id);
+    return std::string_view(blob_).substr(begin, Offset(id + 1) - begin);
   }
   void Append(std::string_view s) {
     blob_.append(s);
-    offsets_.push_back(blob_.size());
+    Seal();
   }
   // Appends a string whose bytes were already written at the end of blob() (by the parser).
-  void Seal() { offsets_.push_back(blob_.size()); }
+  void Seal() {
+    const uint64_t end = blob_.size();
+    while ((end >> bits_) > wraps_.size()) wraps_.push_back(offsets_.size());
+    offsets_.push_back(static_cast<uint32_t>(end & ((uint64_t{1} << bits_) - 1)));
+  }
   std::string& blob() { return blob_; }
-  size_t bytes() const { return blob_.size() + offsets_.size() * sizeof(uint64_t); }
-  void Reserve(size_t n) { offsets_.reserve(n + 1); }
+  size_t bytes() const { return blob_.capacity() + offsets_.capacity() * sizeof(uint32_t); }
+  // Room for n strings of `bytes` bytes in all, without moving (address space: pages are
+  // resident only once written).
+  void Reserve(size_t n, size_t bytes) {
+    offsets_.reserve(n + 1);
+    blob_.reserve(bytes);
+  }
 
  private:
+  uint64_t Offset(size_t i) const {
+    if (wraps_.empty()) return offsets_[i];
+    const auto high = std::upper_bound(wraps_.begin(), wraps_.end(), i) - wraps_.begin();
+    return static_cast<uint64_t>(high) << bits_ | offsets_[i];
+  }
+
   std::string blob_;
-  std::vector<uint64_t> offsets_{0};
+  std::vector<uint32_t> offsets_{0};
+  std::vector<size_t> wraps_;  // wraps_[k]: the first offset index at or past (k + 1) * 2^bits_
+  unsigned bits_ = 32;
 };
 
 // A column of 32-bit values kept in 3 bytes each while every value is below 2^24, as string ids
@@ -133,6 +157,10 @@ struct SnapshotMeta {
   std::vector<std::string> node_fields, edge_fields, node_type_names, edge_type_names;
   uint64_t declared_node_count = 0, declared_edge_count = 0;
   uint64_t trace_function_count = 0;
+  // Records in the `locations` array (closures' script id, line and column). They are checked
+  // and counted, not kept: no report uses them (a script id says nothing without the inspector's
+  // list of scripts), and they took 16 bytes each, 8 MB of a 300 MB snapshot.
+  uint64_t location_count = 0;
 };
 
 // A parsed V8 heap snapshot as flat arrays (structure of arrays, indexed by ordinal). Only the
@@ -156,13 +184,6 @@ struct Snapshot {
   std::vector<EdgeType> edge_type;
   U24Column edge_name;  // StringId, or the element/hidden index (EdgeHasIndex)
   U24Column edge_to;    // NodeOrdinal: 3 bytes each while the snapshot has fewer than 2^24 nodes
-
-  // Optional: closures' source positions (meta.location_fields), by node ordinal.
-  struct Location {
-    NodeOrdinal node;
-    uint32_t script_id, line, column;
-  };
-  std::vector<Location> locations;
 
   StringTable strings;
 
