@@ -42,7 +42,8 @@ int SeriesAnalyzer::SpillFd() {
 }
 
 SnapshotDigest SeriesAnalyzer::MakeLastDigest(bool identity_only, bool spill) {
-  const Last& L = *last_;
+  Last& L = *last_;
+  if (L.node_class.empty()) L.node_class = NodeClasses(L.snap, classes_);  // freed by Finish
   const int fd = spill ? SpillFd() : -1;
   if (fd < 0) return MakeDigest(L.snap, L.graph, L.node_class, L.classes, identity_only);
   Status st;
@@ -252,6 +253,9 @@ Report SeriesAnalyzer::Finish() {
                               d.alloc_size, d.freed_size});
     }
     last_digest_owner.reset();
+    // The classes by node are read by digests only: freed for the suspects (DigestNewest, after
+    // Finish, assigns them again).
+    std::vector<uint32_t>().swap(L.node_class);
     if (spill_fd_ >= 0 && spill_end_ != spill_mark) {
       spill_end_ = spill_mark;
       (void)::ftruncate(spill_fd_, static_cast<off_t>(spill_mark));

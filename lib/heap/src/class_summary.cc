@@ -167,6 +167,12 @@ std::vector<ClassStats> Summarize(const Snapshot& snap, const Graph& g, const Do
 
 }  // namespace
 
+std::vector<uint32_t> NodeClasses(const Snapshot& snap, ClassTable& classes) {
+  std::vector<uint32_t> cls;
+  AssignClasses(snap, classes, cls);
+  return cls;
+}
+
 std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g,
                                             const DominatorTree& tree, ClassTable& classes,
                                             std::vector<uint32_t>* node_class) {

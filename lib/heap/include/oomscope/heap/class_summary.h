@@ -76,6 +76,10 @@ struct ClassStats {
   uint64_t retained_size = 0;  // of the instances not dominated by another instance of the class
 };
 
+// Each node's class id, interning the names in `classes` (what ComputeClassSummary gives in
+// `node_class`; the same ids again once the names are interned).
+std::vector<uint32_t> NodeClasses(const Snapshot& snap, ClassTable& classes);
+
 // Per-class totals as DevTools' Summary view computes them (nodes of self size 0 are left out).
 // `node_class` receives each node's class id. Sorted by retained size, largest first.
 std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g,

@@ -66,7 +66,7 @@ Status SpillDigest(SnapshotDigest& d, int fd, uint64_t* end);
 
 // Reads a digest's per-object arrays by position (every position below size()), from memory or
 // from its spill file. Reads that move forward, as the merge joins over the sorted ids do, cost
-// one pread per window of 16Ki entries and column; reading back costs a pread too. A failed read
+// one pread per window of 4Ki entries and column; reading back costs a pread too. A failed read
 // (an I/O error on the spill file) gives zeros from then on and is kept in error(). Not
 // thread-safe; cheap to make, one per pass.
 class DigestCursor {
