@@ -51,8 +51,8 @@ DominatorTree BuildDominatorTree(const Snapshot& snap, const Graph& g) {
   // Counted and filled in place, 3 bytes an entry: no offsets of 4 bytes beside, which the
   // series' suspects would hold at their peak. Counts and cursors go up at random, and often
   // again at once (siblings and chains are mostly adjacent in node order): ReadBack.
-  U24Column& first = t.first_child;
-  first = U24Column(static_cast<size_t>(n) + 1);
+  PackedColumn& first = t.first_child;
+  first = PackedColumn(static_cast<size_t>(n) + 1, n + 1);
   for (NodeOrdinal o = 0; o < n; ++o) {
     if (o == snap.root) continue;
     const NodeOrdinal d = g.dominator[o] + 1;
@@ -63,7 +63,7 @@ DominatorTree BuildDominatorTree(const Snapshot& snap, const Graph& g) {
     sum += first[i];
     first.Set(i, sum);
   }
-  t.children = U24Column(first[n]);
+  t.children = PackedColumn(first[n], n);
   // Fill with first_child[d] as d's cursor (no second array of n words), then shift back.
   for (NodeOrdinal o = 0; o < n; ++o) {
     if (o == snap.root) continue;
@@ -89,7 +89,7 @@ std::vector<NodeOrdinal> DominatorsFromTree(const Snapshot& snap, DominatorTree&
     has_children[d >> 6] |= uint64_t{1} << (d & 63);
     group_start[k >> 6] |= uint64_t{1} << (k & 63);
   }
-  t.first_child = U24Column();
+  t.first_child = PackedColumn();
   std::vector<NodeOrdinal> dominator = HugeVector<NodeOrdinal>(n, snap.root);
   size_t k = 0;
   for (NodeOrdinal d = 0; d < n; ++d) {
@@ -97,7 +97,7 @@ std::vector<NodeOrdinal> DominatorsFromTree(const Snapshot& snap, DominatorTree&
     do dominator[t.children[k++]] = d;
     while (k < m && !((group_start[k >> 6] >> (k & 63)) & 1));
   }
-  t.children = U24Column();
+  t.children = PackedColumn();
   return dominator;
 }
 

@@ -10,7 +10,7 @@
 // other than the DFS parent, built here by DFS number, and a bit per vertex) suffice where the
 // classic formulation needs ten. Those that are only read in order or written once (each
 // vertex and its DFS parent by number, the retainers) take 3 bytes an entry below 2^24 nodes
-// (U24Column); the two read at random take 4. Iterative throughout: recursion overflows the
+// (PackedColumn); the two read at random take 4. Iterative throughout: recursion overflows the
 // stack on real heaps.
 //
 // Graph details follow Chrome DevTools so that retained sizes agree with what people see there:
@@ -66,8 +66,8 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   // By vertex (ordinal): its DFS number, 0 while unvisited.
   uint32_t* const num = work.data();
   // By DFS number 1..n: the vertex and its DFS parent's number, in 3 bytes each below 2^24
-  // nodes (U24Column): they live through the whole pass, beside its largest arrays.
-  U24Column vert(len), par(len);
+  // nodes (PackedColumn): they live through the whole pass, beside its largest arrays.
+  PackedColumn vert(len, count), par(len, len);
   uint32_t n = 0;
   // Retainers over essential edges by DFS number, without the DFS tree's own edges (the parent
   // is a predecessor of every vertex, and the semidominator search starts from it): in a heap
@@ -167,7 +167,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   auto has_retainers = [&](uint32_t w) { return (has_group[w >> 6] >> (w & 63)) & 1; };
   for (size_t i = 1; i <= len; ++i) first[i] += first[i - 1];
   const uint32_t ret_size = first[len];
-  U24Column ret(ret_size);
+  PackedColumn ret(ret_size, len);
   for (NodeOrdinal v = 0; v < count; ++v) {
     const uint32_t from = num[v];
     each_retained(v, [&](uint32_t to) { ret.Set(first[to]++, from); });
@@ -272,8 +272,8 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
     idom(w) = d;
   }
 
-  par = U24Column();
-  ret = U24Column();
+  par = PackedColumn();
+  ret = PackedColumn();
   std::vector<uint64_t>().swap(has_group);
   std::vector<uint64_t>().swap(group_start);
   g.dominator = HugeVector<NodeOrdinal>(count);

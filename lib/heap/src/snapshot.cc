@@ -72,6 +72,11 @@ std::string_view EdgeTypeName(EdgeType t) {
 
 U24Column::U24Column(size_t n) : low_(HugeVector<uint8_t>(3 * n + 1, 0)) {}
 
+PackedColumn::PackedColumn(size_t n, uint64_t bound)
+    : bytes_(HugeVector<uint8_t>((bound > (uint64_t{1} << 24) ? 4 : 3) * n + 1, 0)),
+      size_(n),
+      wide_(bound > (uint64_t{1} << 24)) {}
+
 void U24Column::SetWide(size_t i, uint32_t v) {
   low_[3 * i] = static_cast<uint8_t>(v);
   low_[3 * i + 1] = static_cast<uint8_t>(v >> 8);

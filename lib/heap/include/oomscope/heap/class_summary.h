@@ -32,11 +32,11 @@ class ClassTable {
 
 // The dominator tree as CSR: the nodes immediately dominated by n are
 // children[first_child[n] .. first_child[n+1]). Both in 3 bytes an entry below 2^24 nodes
-// (U24Column): the tree lives beside the snapshot, the retained sizes and the distances, at the
-// analysis's peak.
+// (PackedColumn): the tree lives beside the snapshot, the retained sizes and the distances, at
+// the analysis's peak.
 struct DominatorTree {
-  U24Column first_child;
-  U24Column children;
+  PackedColumn first_child;
+  PackedColumn children;
 };
 DominatorTree BuildDominatorTree(const Snapshot& snap, const Graph& g);
 // The immediate dominator of every node, read back from the tree (the root dominates itself):

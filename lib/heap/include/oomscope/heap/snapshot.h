@@ -118,18 +118,6 @@ class U24Column {
     p[1] = static_cast<uint8_t>(v >> 8);
     p[2] = static_cast<uint8_t>(v >> 16);
   }
-  // Entry i read with loads of exactly its own bytes (two, then one, as Set stores them), for
-  // an entry or its neighbour written moments ago: the stores forward to these loads, where
-  // operator[]'s 4-byte load, which also covers the next entry's first byte, waits for them to
-  // reach the cache (counters and cursors that go up at random: a quarter faster measured).
-  uint32_t ReadBack(size_t i) const {
-    const uint8_t* p = low_.data() + 3 * i;
-    uint16_t lo;
-    std::memcpy(&lo, p, 2);
-    if constexpr (std::endian::native != std::endian::little) lo = __builtin_bswap16(lo);
-    const uint32_t v = lo | uint32_t{p[2]} << 16;
-    return high_.empty() ? v : v | uint32_t{high_[i]} << 24;
-  }
   size_t size() const { return low_.empty() ? 0 : (low_.size() - 1) / 3; }
   bool empty() const { return low_.empty(); }
   size_t capacity() const { return low_.capacity() == 0 ? 0 : (low_.capacity() - 1) / 3; }
@@ -150,6 +138,57 @@ class U24Column {
 
   std::vector<uint8_t> low_;   // 3 bytes per entry, little-endian, then one byte of padding
   std::vector<uint8_t> high_;  // the top byte of each entry; empty while every value fits 24 bits
+};
+
+// A column of values below a bound known when it is made (node ordinals, DFS numbers, positions
+// among the edges): 3 bytes an entry below 2^24, 4 from there on, chosen once. (U24Column, which
+// learns its values' width as they come, widens with a byte column beside, where a random read
+// costs a second cache miss: the heap passes' arrays took a third longer that way at 2 GB.)
+class PackedColumn {
+ public:
+  PackedColumn() = default;
+  PackedColumn(size_t n, uint64_t bound);  // n zeros for values below `bound`; huge pages
+  uint32_t operator[](size_t i) const {
+    uint32_t v;
+    std::memcpy(&v, At(i), 4);  // the byte after the last 3-byte entry is padding
+    if constexpr (std::endian::native != std::endian::little) v = __builtin_bswap32(v);
+    return wide_ ? v : v & 0xFFFFFF;
+  }
+  void Set(size_t i, uint32_t v) {
+    uint8_t* p = At(i);
+    if (wide_) {
+      if constexpr (std::endian::native != std::endian::little) v = __builtin_bswap32(v);
+      std::memcpy(p, &v, 4);
+      return;
+    }
+    p[0] = static_cast<uint8_t>(v);
+    p[1] = static_cast<uint8_t>(v >> 8);
+    p[2] = static_cast<uint8_t>(v >> 16);
+  }
+  // Entry i read with loads of exactly the bytes Set stores (two, then one), for an entry or its
+  // neighbour written moments ago: the stores forward to these loads, where operator[]'s 4-byte
+  // load, which also covers the next entry's first byte, waits for them to reach the cache
+  // (counters and cursors that go up at random: a quarter faster measured).
+  uint32_t ReadBack(size_t i) const {
+    if (wide_) return (*this)[i];
+    const uint8_t* p = At(i);
+    uint16_t lo;
+    std::memcpy(&lo, p, 2);
+    if constexpr (std::endian::native != std::endian::little) lo = __builtin_bswap16(lo);
+    return lo | uint32_t{p[2]} << 16;
+  }
+  void Prefetch(size_t i) const { __builtin_prefetch(At(i)); }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  bool wide() const { return wide_; }
+
+ private:
+  uint8_t* At(size_t i) { return bytes_.data() + (wide_ ? 4 * i : 3 * i); }
+  const uint8_t* At(size_t i) const { return bytes_.data() + (wide_ ? 4 * i : 3 * i); }
+
+  std::vector<uint8_t> bytes_;
+  size_t size_ = 0;
+  bool wide_ = false;
 };
 
 // What the file's snapshot.meta and header said; kept for reports and diagnostics.
