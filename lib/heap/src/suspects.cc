@@ -127,7 +127,7 @@ std::string Classify(const Snapshot& snap, NodeOrdinal v, const RetainerPath& pa
 }  // namespace
 
 std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earlier,
-                                  const Snapshot& last, const Graph& g, DominatorTree& tree,
+                                  const Snapshot& last, Graph& g, DominatorTree& tree,
                                   const std::vector<std::optional<double>>& capture_times,
                                   const SuspectOptions& options, std::string* read_error) {
   std::vector<Suspect> out;
@@ -137,6 +137,12 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
   // The digests are read in order of id only, through cursors: they may be on disk.
   std::vector<DigestCursor> cursors;
   for (const SnapshotDigest* d : earlier) cursors.emplace_back(*d);
+  // The tree first, standing in for the dominator array until the candidates are chosen.
+  const bool built_tree = tree.first_child.empty();
+  if (built_tree) {
+    tree = BuildDominatorTree(last, g);
+    std::vector<NodeOrdinal>().swap(g.dominator);
+  }
 
   // 1. Birth: the first snapshot of the unbroken run of presence that ends in the last one.
   // The last snapshot's nodes are visited by ascending id, so that each digest (sorted by id)
@@ -148,7 +154,9 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
   {
     // Allocated once the sort has freed its work arrays, so that the two never add up. (The
     // diff step sorted the same ids; its order is not kept for this, as holding it through the
-    // diff would raise the series' peak.)
+    // diff would raise the series' peak.) The sort's two arrays are this step's peak, beside
+    // the tree: 14 bytes a node, where the dominator array and the tree built after this step
+    // took 15.
     const std::vector<NodeOrdinal> by_id = OrdinalsById(last);
     birth.assign(n, 0);
     first_retained = SizeColumn(n);
@@ -166,8 +174,6 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
       birth[o] = static_cast<uint8_t>(std::min<size_t>(b, 255));
     }
   }
-  if (tree.first_child.empty()) tree = BuildDominatorTree(last, g);
-
   // 2. Growth not explained by a growing child: delta(v) minus the growth of v's dominator
   // children that existed from the start. What is left came from objects that are new under v.
   // Both are computed where they are read (each node is one node's child: all the sums together
@@ -189,17 +195,20 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
   std::unordered_map<NodeOrdinal, Cluster> clusters;
   if (k >= 2) {
     // The nearest node on the path from the root (itself included) that existed from the
-    // first snapshot: a stack along the walk, not an array of n.
-    std::vector<NodeOrdinal> anchors;
+    // first snapshot, and the path itself: stacks along the walk, not arrays of n.
+    std::vector<NodeOrdinal> anchors, path;
     auto accumulated = [&](NodeOrdinal o) { return birth[o] >= 1 && birth[o] <= k - 1; };
     WalkDominatorTree(
         last, tree,
         [&](NodeOrdinal o) {
           anchors.push_back((birth[o] == 0 || o == last.root) ? o : anchors.back());
+          path.push_back(o);
           if (!accumulated(o)) return;
           Cluster& c = clusters[anchors.back()];
           ++c.count;
-          if (accumulated(g.dominator[o])) return;  // counted in its top-level object
+          // Counted in its top-level object when its dominator (the one before it on the path;
+          // the root is never accumulated) is accumulated too.
+          if (accumulated(path[path.size() - 2])) return;
           c.bytes += g.retained[o];
           c.samples.push_back(o);
           if (c.samples.size() > 16) {
@@ -208,7 +217,10 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
             c.samples.resize(5);
           }
         },
-        [&](NodeOrdinal) { anchors.pop_back(); });
+        [&](NodeOrdinal) {
+          anchors.pop_back();
+          path.pop_back();
+        });
   }
 
   const uint64_t total = std::max<uint64_t>(1, [&] {
@@ -238,6 +250,10 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
     if (!maybe_bytes && entries_last < options.min_entry_growth) continue;
     candidates.push_back({v, entries_last, maybe_bytes});
   }
+  // Done with the tree and the per-node arrays: the dominator array back as it came.
+  std::vector<uint8_t>().swap(birth);
+  first_retained = SizeColumn();
+  if (built_tree) g.dominator = DominatorsFromTree(last, std::move(tree));
   // series_values[c * k + j]: candidate c's retained size and entry count in snapshot j.
   std::vector<std::pair<uint64_t, uint32_t>> series_values(candidates.size() * k);
   {

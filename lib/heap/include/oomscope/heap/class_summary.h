@@ -85,8 +85,8 @@ std::vector<uint32_t> NodeClasses(const Snapshot& snap, ClassTable& classes);
 std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g,
                                             const DominatorTree& tree, ClassTable& classes,
                                             std::vector<uint32_t>* node_class);
-// The same, and the distances pass (ComputeDistances), the way an analysis runs them: builds the
-// dominator tree, then runs the BFS on a second thread while the summary walks the tree. The
+// The same, and the distances pass (ComputeDistances), the way an analysis runs them: the BFS on
+// a second thread while this one builds the dominator tree and the summary walks it. The
 // dominator array is freed meanwhile (the tree stands in for it) and read back from the tree
 // after, so that this step stays below the dominators pass's own peak. The tree is freed
 // before it returns.
