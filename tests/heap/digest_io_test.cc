@@ -80,8 +80,9 @@ TEST_CASE("a digest round-trips, and loads into another class table by name") {
   REQUIRE(moved.ok());
   CheckSame(d, written, *moved, other);
   CHECK(moved->cls != d.cls);
-  CHECK(moved->Retained(1) == (1ull << 40));
-  CHECK(moved->Entries(2) == 100000);
+  DigestCursor c(*moved);
+  CHECK(c.retained(1) == (1ull << 40));
+  CHECK(c.entries(2) == 100000);
 }
 
 TEST_CASE("an identity-only digest (no retained sizes) round-trips") {
@@ -140,7 +141,8 @@ TEST_CASE("a truncated, extended or damaged digest is a Corruption error, never 
       ++errors;
       CHECK(r.status().code() == Code::kCorruption);
     } else {
-      for (size_t k = 0; k < r->retained.size(); ++k) (void)r->Retained(k), (void)r->Entries(k);
+      DigestCursor cursor(*r);
+      for (size_t k = 0; k < r->retained.size(); ++k) (void)cursor.retained(k), (void)cursor.entries(k);
       for (uint32_t c : r->cls) CHECK(c < t2.size());
     }
   }

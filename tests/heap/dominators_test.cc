@@ -312,16 +312,22 @@ TEST_CASE("digest: retained sizes of 4 GiB and more, and 65535 entries or more, 
   std::vector<ClassStats> stats = ComputeClassSummary(x.snap, x.g, tree, classes, &node_class);
   SnapshotDigest d = MakeDigest(x.snap, x.g, node_class, stats);
   REQUIRE(d.ids.size() == x.snap.node_count());
+  DigestCursor c(d);
+  auto find = [&](uint32_t id) {  // position of id, which must be listed
+    const size_t p = c.Seek(0, id);
+    REQUIRE(p < c.size());
+    REQUIRE(c.id(p) == id);
+    return p;
+  };
   for (NodeOrdinal o = 0; o < x.snap.node_count(); ++o) {
-    int64_t p = d.Find(x.snap.node_id[o]);
-    REQUIRE(p >= 0);
-    CHECK(d.Retained(static_cast<size_t>(p)) == x.g.retained[o]);
-    CHECK(d.Entries(static_cast<size_t>(p)) == EntryCount(x.snap, o));
+    const size_t p = find(x.snap.node_id[o]);
+    CHECK(c.retained(p) == x.g.retained[o]);
+    CHECK(c.entries(p) == EntryCount(x.snap, o));
   }
-  CHECK(d.Retained(static_cast<size_t>(d.Find(11))) == 16 + big + 32 + 8);
-  CHECK(d.Retained(static_cast<size_t>(d.Find(13))) == big);
-  CHECK(d.Entries(static_cast<size_t>(d.Find(15))) == kEntries);
-  CHECK(d.Entries(static_cast<size_t>(d.Find(17))) == 0);
+  CHECK(c.retained(find(11)) == 16 + big + 32 + 8);
+  CHECK(c.retained(find(13)) == big);
+  CHECK(c.entries(find(15)) == kEntries);
+  CHECK(c.entries(find(17)) == 0);
 }
 
 TEST_CASE("OrdinalsById: ascending ids over all 32 bits, equal ids in node order") {

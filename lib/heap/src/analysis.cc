@@ -17,7 +17,6 @@ namespace oomscope::heap {
 struct SeriesAnalyzer::Last {
   Snapshot snap;
   Graph graph;
-  DominatorTree tree;
   std::vector<uint32_t> node_class;
   std::vector<ClassStats> classes;
 };
@@ -66,7 +65,6 @@ void SeriesAnalyzer::DigestLast(bool spill) {
   // the graph first, so that the digest is not built beside the whole graph.
   {
     Graph& g = last_->graph;
-    last_->tree = DominatorTree();
     std::vector<NodeOrdinal>().swap(g.parent);
     std::vector<NodeOrdinal>().swap(g.dominator);
     std::vector<uint64_t>().swap(g.essential);
@@ -87,7 +85,7 @@ Status SeriesAnalyzer::Add(Snapshot snapshot, SnapshotInfo info) {
   last->snap = std::move(snapshot);
   last->graph = BuildGraph(last->snap, progress, /*with_distances=*/false);
   // The dominator tree is built and freed in there; only the suspects walk it again, at the end
-  // of a series: Finish rebuilds it then.
+  // of a series, and build it for that.
   if (progress) progress->Begin("class summary and distances", 0);
   last->classes = ComputeClassSummaryAndDistances(last->snap, last->graph, classes_, &last->node_class);
   if (progress) progress->End();
@@ -268,7 +266,7 @@ Report SeriesAnalyzer::Finish() {
       std::vector<std::optional<double>> times;
       for (const auto& i : infos_) times.push_back(i.captured_at);
       SuspectOptions so = options_.suspects;
-      r.suspects = FindSuspects(earlier, L.snap, L.graph, L.tree, times, so, &read_error);
+      r.suspects = FindSuspects(earlier, L.snap, L.graph, times, so, &read_error);
       if (progress) progress->End();
     }
   } else {

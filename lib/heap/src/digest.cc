@@ -103,12 +103,6 @@ Status WriteAll(int fd, const void* p, size_t n, uint64_t offset) {
 
 }  // namespace
 
-int64_t SnapshotDigest::Find(uint32_t id) const {
-  auto it = std::lower_bound(ids.begin(), ids.end(), id);
-  if (it == ids.end() || *it != id) return -1;
-  return it - ids.begin();
-}
-
 Status SpillDigest(SnapshotDigest& d, int fd, uint64_t* end) {
   if (d.spill) return Status::Ok();
   SnapshotDigest::Spill s;

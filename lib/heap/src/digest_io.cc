@@ -199,7 +199,7 @@ Result<SnapshotDigest> ParseDigest(std::string_view bytes, ClassTable& classes) 
       return Corruption("big_entries entry for position " + std::to_string(pos) + " has no marker in entries");
     d.big_entries.emplace(pos, v);
   }
-  // Every marker has its value (Retained() and Entries() rely on it).
+  // Every marker has its value (DigestCursor's retained() and entries() rely on it).
   for (size_t i = 0; i < d.retained.size(); ++i)
     if ((d.retained[i] == UINT32_MAX && !d.big_retained.count(static_cast<uint32_t>(i))) ||
         (d.entries[i] == UINT16_MAX && !d.big_entries.count(static_cast<uint32_t>(i))))

@@ -118,21 +118,4 @@ bool U24Column::operator==(const U24Column& o) const {
   return true;
 }
 
-template <typename V>
-static uint64_t Bytes(const V& v) {
-  return v.capacity() * sizeof(typename V::value_type);
-}
-static uint64_t Bytes(const U24Column& v) { return v.MemoryBytes(); }
-
-uint64_t Snapshot::MemoryBytes() const {
-  return Bytes(node_type) + Bytes(node_name) + Bytes(node_id) + Bytes(node_self_size) +
-         Bytes(node_detachedness) + Bytes(first_edge) + Bytes(edge_type) + Bytes(edge_name) +
-         Bytes(edge_to) + strings.bytes();
-}
-
-uint64_t Graph::MemoryBytes() const {
-  return Bytes(flags) + Bytes(essential) + Bytes(first_retainer) + Bytes(retainer_node) +
-         Bytes(parent) + Bytes(dominator) + retained.MemoryBytes();
-}
-
 }  // namespace oomscope::heap

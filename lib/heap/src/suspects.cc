@@ -127,7 +127,7 @@ std::string Classify(const Snapshot& snap, NodeOrdinal v, const RetainerPath& pa
 }  // namespace
 
 std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earlier,
-                                  const Snapshot& last, Graph& g, DominatorTree& tree,
+                                  const Snapshot& last, Graph& g,
                                   const std::vector<std::optional<double>>& capture_times,
                                   const SuspectOptions& options, std::string* read_error) {
   std::vector<Suspect> out;
@@ -138,11 +138,8 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
   std::vector<DigestCursor> cursors;
   for (const SnapshotDigest* d : earlier) cursors.emplace_back(*d);
   // The tree first, standing in for the dominator array until the candidates are chosen.
-  const bool built_tree = tree.first_child.empty();
-  if (built_tree) {
-    tree = BuildDominatorTree(last, g);
-    std::vector<NodeOrdinal>().swap(g.dominator);
-  }
+  DominatorTree tree = BuildDominatorTree(last, g);
+  std::vector<NodeOrdinal>().swap(g.dominator);
 
   // 1. Birth: the first snapshot of the unbroken run of presence that ends in the last one.
   // The last snapshot's nodes are visited by ascending id, so that each digest (sorted by id)
@@ -253,7 +250,7 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
   // Done with the tree and the per-node arrays: the dominator array back as it came.
   std::vector<uint8_t>().swap(birth);
   first_retained = SizeColumn();
-  if (built_tree) g.dominator = DominatorsFromTree(last, std::move(tree));
+  g.dominator = DominatorsFromTree(last, std::move(tree));
   // series_values[c * k + j]: candidate c's retained size and entry count in snapshot j.
   std::vector<std::pair<uint64_t, uint32_t>> series_values(candidates.size() * k);
   {

@@ -21,9 +21,8 @@ uint32_t EntryCount(const Snapshot& snap, NodeOrdinal n);
 // What a series keeps of a snapshot once its full graph is released: per node (sorted by id)
 // the class, sizes and entry count. About 18 bytes a node, against ~60 for the full graph; in
 // memory, or in a spill file (SpillDigest), so that a series needs no more memory than its last
-// snapshot. Retained sizes and entry counts
-// are stored narrow, with the few values that do not fit in side tables: read them through
-// Retained() and Entries().
+// snapshot. Retained sizes and entry counts are stored narrow, with the few values that do not
+// fit in side tables: read them through a DigestCursor (retained(), entries()).
 struct SnapshotDigest {
   uint64_t node_count = 0, edge_count = 0, total_size = 0;
   uint32_t max_id = 0;  // the largest odd (V8 heap object) id
@@ -46,17 +45,6 @@ struct SnapshotDigest {
 
   // Objects listed (the length of the per-object arrays, in memory or spilled).
   size_t size() const { return spill ? static_cast<size_t>(spill->n) : ids.size(); }
-  // Position of `id` in ids, or -1. Precondition: in memory (DigestCursor::Seek reads either).
-  int64_t Find(uint32_t id) const;
-  // Precondition: in memory (not spilled), not identity_only, i < ids.size().
-  uint64_t Retained(size_t i) const {
-    uint32_t r = retained[i];
-    return r == UINT32_MAX ? big_retained.at(static_cast<uint32_t>(i)) : r;
-  }
-  uint32_t Entries(size_t i) const {
-    uint16_t e = entries[i];
-    return e == UINT16_MAX ? big_entries.at(static_cast<uint32_t>(i)) : e;
-  }
 };
 
 // Moves a digest's per-object arrays to the file `fd` at byte offset *end (advanced past them)

@@ -34,7 +34,6 @@ class SizeColumn {
   void Prefetch(size_t i) const { __builtin_prefetch(&small_[i], 1); }
   size_t size() const { return small_.size(); }
   bool empty() const { return small_.empty(); }
-  uint64_t MemoryBytes() const { return small_.capacity() * sizeof(uint32_t) + big_.size() * 32; }
 
  private:
   static constexpr uint32_t kBig = UINT32_MAX;
@@ -71,7 +70,6 @@ struct Graph {
   SizeColumn retained;                 // retained size in bytes
 
   bool IsEssential(EdgeOrdinal e) const { return (essential[e >> 6] >> (e & 63)) & 1; }
-  uint64_t MemoryBytes() const;
 };
 
 // The BFS distance of `n` from the root (the length of its parent chain); kUnreachable for a

@@ -68,7 +68,6 @@ class StringTable {
     offsets_.push_back(static_cast<uint32_t>(end & ((uint64_t{1} << bits_) - 1)));
   }
   std::string& blob() { return blob_; }
-  size_t bytes() const { return blob_.capacity() + offsets_.capacity() * sizeof(uint32_t); }
   // Room for n strings of `bytes` bytes in all, without moving (address space: pages are
   // resident only once written).
   void Reserve(size_t n, size_t bytes) {
@@ -119,7 +118,6 @@ class U24Column {
     p[2] = static_cast<uint8_t>(v >> 16);
   }
   size_t size() const { return low_.empty() ? 0 : (low_.size() - 1) / 3; }
-  bool empty() const { return low_.empty(); }
   size_t capacity() const { return low_.capacity() == 0 ? 0 : (low_.capacity() - 1) / 3; }
   void resize(size_t n);  // new entries are 0
   // Room for n entries without moving (address space, advised for huge pages; see ReserveHuge).
@@ -130,7 +128,6 @@ class U24Column {
   bool wide() const { return !high_.empty(); }
   // Asks for entry i's cache line ahead of a read (loops that go at random over the column).
   void Prefetch(size_t i) const { __builtin_prefetch(&low_[3 * i]); }
-  uint64_t MemoryBytes() const { return low_.capacity() + high_.capacity(); }
   bool operator==(const U24Column& o) const;
 
  private:
@@ -235,8 +232,6 @@ struct Snapshot {
   std::string_view name(NodeOrdinal n) const { return strings.at(node_name[n]); }
   // Precondition: !EdgeHasIndex(edge_type[e]).
   std::string_view edge_name_string(EdgeOrdinal e) const { return strings.at(edge_name[e]); }
-  // Bytes held by the arrays above (for the memory budget and reports).
-  uint64_t MemoryBytes() const;
 };
 
 // Embedder (native) nodes carry a DOM link state: 0 unknown, 1 attached, 2 detached. V8 writes it

@@ -26,14 +26,13 @@ struct SuspectOptions {
 //  - accumulating allocations (memlab's baseline/target/final): objects born after the first
 //    snapshot and alive in every later one, clustered under their nearest pre-existing dominator.
 // An owner must grow to be reported, so a bounded cache that churns is not a leak.
-// `tree`: the last snapshot's dominator tree, or empty: it is then built here first, and
-// g.dominator freed while the tree stands in for it (read back from the tree, which is consumed,
-// once the tree is done with), so that the tree, the dominator array and the first step's
-// per-node arrays never add up at the peak.
+// The last snapshot's dominator tree is built here first, and g.dominator freed while the tree
+// stands in for it (read back from the tree once the tree is done with), so that the tree, the
+// dominator array and the first step's per-node arrays never add up at the peak.
 // `read_error`, when given, gets what went wrong reading a spilled digest (see DigestCursor):
 // the suspects are then incomplete.
 std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earlier,
-                                  const Snapshot& last, Graph& g, DominatorTree& tree,
+                                  const Snapshot& last, Graph& g,
                                   const std::vector<std::optional<double>>& capture_times,
                                   const SuspectOptions& options, std::string* read_error = nullptr);
 
