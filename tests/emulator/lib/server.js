@@ -60,6 +60,7 @@ class ApiServer {
     }
     this.rbac = new Rbac(this);
     this.faults = [];
+    this.watchDelays = []; // POST /_emulator/watch-delays: watch lag for matching events
     this.audit = [];
     this.watches = new Set();
     this.bookmarkIntervalMs = opts.bookmarkIntervalMs || 60000;
@@ -349,6 +350,15 @@ class ApiServer {
       }
       if (p === '/_emulator/faults' && req.method === 'GET') return this.send(ctx, 200, this.faults);
       if (p === '/_emulator/faults' && req.method === 'DELETE') { this.faults = []; return this.send(ctx, 200, {}); }
+      if (p === '/_emulator/watch-delays' && req.method === 'POST') {
+        const f = json();
+        if (!(Number.isFinite(f.ms) && f.ms > 0)) throw errors.badRequest('ms must be a positive number');
+        const delay = { resource: f.resource, namespace: f.namespace, name: f.name, type: f.type, ms: f.ms, count: f.count || 1 };
+        this.watchDelays.push(delay);
+        return this.send(ctx, 201, delay);
+      }
+      if (p === '/_emulator/watch-delays' && req.method === 'GET') return this.send(ctx, 200, this.watchDelays);
+      if (p === '/_emulator/watch-delays' && req.method === 'DELETE') { this.watchDelays = []; return this.send(ctx, 200, {}); }
       if (p === '/_emulator/drop-watches' && req.method === 'POST') {
         const f = json();
         let n = 0;
@@ -361,6 +371,22 @@ class ApiServer {
       if (p === '/_emulator/resourceversion' && req.method === 'GET') return this.send(ctx, 200, { resourceVersion: String(this.store.currentRv()) });
       throw errors.pathNotFound();
     } catch (e) { this.sendError(ctx, e); }
+  }
+
+  // The lag for a live watch event: the first matching /_emulator/watch-delays entry, counted
+  // once per event (every watch of the resource sees the same lag).
+  watchDelay(rt, ev) {
+    if (ev.delayMs === undefined) {
+      ev.delayMs = 0;
+      const m = ev.obj.metadata || {};
+      const i = this.watchDelays.findIndex(d => (!d.resource || d.resource === rt.resource) && (!d.name || d.name === m.name) &&
+        (!d.namespace || d.namespace === m.namespace) && (!d.type || d.type === ev.type));
+      if (i >= 0) {
+        ev.delayMs = this.watchDelays[i].ms;
+        if (--this.watchDelays[i].count <= 0) this.watchDelays.splice(i, 1);
+      }
+    }
+    return ev.delayMs;
   }
 
   // ---------- verbs ----------
@@ -497,7 +523,9 @@ class ApiServer {
     let lastRv;
     const w = {
       rt, sk, ended: false,
-      onEvent: (ev) => {
+      queue: [], releaseAt: 0, flushTimer: null,
+      // replay: an event from history at the watch's start (never delayed).
+      onEvent: (ev, replay = false) => {
         if (w.ended) return;
         const raw = ev.obj;
         const cur = this.view(rt, ev.obj), prev = this.view(rt, ev.prev);
@@ -505,26 +533,42 @@ class ApiServer {
         const nowM = ev.type !== 'DELETED' && match(cur);
         const wasM = prev ? match(prev) : false;
         lastRv = ev.rv;
-        if (ev.type === 'ADDED') { if (nowM) write('ADDED', raw); }
-        else if (ev.type === 'DELETED') { if (match(cur)) write('DELETED', raw); }
-        else if (nowM && wasM) write('MODIFIED', raw);
-        else if (nowM) write('ADDED', raw);
-        else if (wasM) write('DELETED', raw);
+        const delay = replay ? 0 : this.watchDelay(rt, ev);
+        const send = (type) => emit(() => write(type, raw), delay);
+        if (ev.type === 'ADDED') { if (nowM) send('ADDED'); }
+        else if (ev.type === 'DELETED') { if (match(cur)) send('DELETED'); }
+        else if (nowM && wasM) send('MODIFIED');
+        else if (nowM) send('ADDED');
+        else if (wasM) send('DELETED');
       },
       end: (abort) => {
         if (w.ended) return;
         w.ended = true;
         this.store.removeWatcher(w);
         this.watches.delete(w);
-        clearTimeout(w.timer); clearTimeout(w.bmTimer); clearInterval(w.bmInterval);
+        clearTimeout(w.timer); clearTimeout(w.bmTimer); clearInterval(w.bmInterval); clearTimeout(w.flushTimer);
         if (abort) res.destroy(); else { try { res.end(); } catch (_) { /* gone */ } }
       },
+    };
+    // Watch lag (/_emulator/watch-delays): an event goes out `delay` ms late, and every later
+    // event and bookmark waits behind it, so the stream keeps resourceVersion order.
+    const flush = () => {
+      w.flushTimer = null;
+      while (w.queue.length && w.queue[0].at <= Date.now()) { const e = w.queue.shift(); if (!w.ended) e.fn(); }
+      if (w.queue.length && !w.ended) w.flushTimer = setTimeout(flush, Math.max(0, w.queue[0].at - Date.now()));
+    };
+    const emit = (fn, delay) => {
+      const at = Math.max(Date.now() + delay, w.releaseAt);
+      if (!w.queue.length && at <= Date.now()) return fn();
+      w.queue.push({ at, fn });
+      w.releaseAt = at;
+      if (!w.flushTimer) w.flushTimer = setTimeout(flush, Math.max(0, w.queue[0].at - Date.now()));
     };
     const bookmark = () => {
       if (w.ended) return;
       const latest = this.store.latestRv.get(sk) || 0;
       const rv = Math.max(latest, lastRv || 0);
-      if (rv > startRv) res.write(JSON.stringify({ type: 'BOOKMARK', object: this.bookmarkObject(rt, rv) }) + '\n');
+      if (rv > startRv) emit(() => res.write(JSON.stringify({ type: 'BOOKMARK', object: this.bookmarkObject(rt, rv) }) + '\n'), 0);
     };
     req.on('close', () => w.end());
     if (ctx.injectGone) {
@@ -548,7 +592,7 @@ class ApiServer {
       } else {
         startRv = parseInt(rvParam, 10);
         if (!Number.isFinite(startRv)) throw errors.badRequest(`invalid resource version: ${rvParam}`);
-        for (const ev of this.store.eventsSince(sk, startRv)) w.onEvent(ev);
+        for (const ev of this.store.eventsSince(sk, startRv)) w.onEvent(ev, true);
       }
     } catch (e) {
       if (e instanceof ApiError) { write('ERROR', e.toStatus()); return w.end(); }

@@ -100,6 +100,30 @@ test('drop-watches closes open watch streams (all, or one resource)', async () =
   await b.done;
 });
 
+test('watch-delays: a matching event arrives late, later events wait behind it, a GET is not delayed', async () => {
+  await api('POST', P, pod('lag1'));
+  await api('POST', P, pod('lag2'));
+  const rv = (await api('GET', '/_emulator/resourceversion')).json.resourceVersion;
+  const seen = [];
+  const s = stream(base, `${P}?watch=1&resourceVersion=${rv}`, { onEvent: (e) => seen.push({ at: Date.now(), e }) });
+  await waitFor(async () => (await api('GET', '/_emulator/requests')).json.filter(r => r.verb === 'watch').length >= 1, 5000, 'watch open');
+  assert.strictEqual((await api('POST', '/_emulator/watch-delays', { resource: 'pods', name: 'lag1', type: 'MODIFIED', ms: 600 })).status, 201);
+  assert.strictEqual((await api('POST', '/_emulator/watch-delays', { resource: 'pods', ms: 0 })).status, 400);
+  const start = Date.now();
+  await merge(`${P}/lag1`, { metadata: { labels: { step: '1' } } });  // delayed
+  await merge(`${P}/lag2`, { metadata: { labels: { step: '2' } } });  // queued behind it
+  assert.strictEqual((await api('GET', `${P}/lag1`)).json.metadata.labels.step, '1', 'reads are current at once');
+  await new Promise(res => setTimeout(res, 300));
+  assert.deepStrictEqual(seen, [], 'nothing before the delay');
+  await waitFor(() => seen.length === 2, 5000, 'both events');
+  assert.deepStrictEqual(seen.map(x => x.e.object.metadata.name), ['lag1', 'lag2'], 'resourceVersion order kept');
+  assert.ok(seen[0].at - start >= 550, `late by ${seen[0].at - start} ms`);
+  assert.deepStrictEqual((await api('GET', '/_emulator/watch-delays')).json, [], 'count used up');
+  await merge(`${P}/lag1`, { metadata: { labels: { step: '3' } } });
+  await waitFor(() => seen.length === 3, 300, 'no delay once used');
+  s.close();
+});
+
 test('compact: lists and watches from older resourceVersions get 410', async () => {
   const rv = (await api('GET', P)).json.metadata.resourceVersion;
   await api('POST', P, pod('c1'));
