@@ -81,7 +81,8 @@ Status Executor::EnsureTokenSecret(const std::string& ns) {
   return Status::Ok();
 }
 
-Status Executor::Refused(const Observed& o, const Action& a, const Status& st, const json& regarding) {
+Status Executor::Refused(const Observed& o, const Action& a, const Status& st, const json& regarding,
+                         ExecutionReport& report) {
   const std::string message = "the API server refused the recipe: " + kube::ParseApiStatus(st).message;
   json hd = {{"metadata", {{"name", a.diagnosis}}}};
   for (const json& d : o.diagnoses)
@@ -92,6 +93,9 @@ Status Executor::Refused(const Observed& o, const Action& a, const Status& st, c
   Result<json> patched = client_.Patch(res::HeapDiagnoses(), o.ns, a.diagnosis, kube::PatchType::kMerge,
                                        {{"status", patch["status"]}}, "status");
   if (!patched.ok()) return patched.status();
+  // The controller's cache may not show this write at the next reconcile, which would then see the
+  // diagnosis still Applying and apply the recipe again.
+  report.writes.push_back({"HeapDiagnosis", a.diagnosis, kube::meta::ResourceVersion(*patched)});
   metrics_.DiagnosesTotal("Failed").Increment();
   RecordEvent(regarding, {{"type", "Warning"}, {"reason", "RecipeRefused"}, {"action", "ApplyRecipe"}, {"note", message}});
   log::Warn("recipe refused", {{"deployment", o.ns + "/" + o.name}, {"diagnosis", a.diagnosis}, {"error", st.message()}});
@@ -175,7 +179,7 @@ Status Executor::Execute(const Observed& o, const Plan& plan, ExecutionReport* r
     }
     if (st.ok()) continue;
     metrics_.ApiErrors(kube::ParseApiStatus(st).code).Increment();
-    if (Terminal(st) && !a.diagnosis.empty()) return Refused(o, a, st, regarding);
+    if (Terminal(st) && !a.diagnosis.empty()) return Refused(o, a, st, regarding, r);
     return st;
   }
   return Status::Ok();

@@ -41,7 +41,9 @@ class Executor {
  private:
   Status EnsureTokenSecret(const std::string& ns);
   void RecordEvent(const nlohmann::json& regarding, const nlohmann::json& event);
-  Status Refused(const Observed& o, const Action& a, const Status& st, const nlohmann::json& regarding);
+  // Marks the diagnosis Failed for a terminal refusal `st`; the status write goes into `report`.
+  Status Refused(const Observed& o, const Action& a, const Status& st, const nlohmann::json& regarding,
+                 ExecutionReport& report);
 
   kube::KubeClient& client_;
   kube::EventRecorder& events_;

@@ -116,6 +116,10 @@ struct Cluster {
     return Must(client->Get(r, ns, name));
   }
   void Fault(const json& fault) { REQUIRE(HttpCall("POST", url + "/_emulator/faults", fault.dump()).status / 100 == 2); }
+  // Watch lag for matching events (a real watch cache runs behind the store).
+  void WatchDelay(const json& delay) {
+    REQUIRE(HttpCall("POST", url + "/_emulator/watch-delays", delay.dump()).status == 201);
+  }
   json Requests() { return json::parse(HttpCall("GET", url + "/_emulator/requests").body); }
 
   // A Deployment (opted in unless `opted_in` is false), its ReplicaSet and one pod.
@@ -228,6 +232,7 @@ TEST_CASE("an OOMKilled pod of an opted-in Deployment: recipe applied, analysis 
        {"spec", {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "leaky-api"}}},
                  {"minReplicas", 2}, {"maxReplicas", 6}}}}));
   Operator op(c, analyzer);
+  INFO("operator op log (last 64 KiB):\n" << op.proc.Output());
   REQUIRE(Eventually([&] { return op.Ready(); }));
   // One conflict on the recipe's update: the retry reads the Deployment from the server (so the
   // RBAC recorded below holds every verb the operator may use, `get deployments` included).
@@ -335,6 +340,7 @@ TEST_CASE("from the OOM to the Deployment update: the diagnosis created, the tok
   c.Setup();
   c.MakeApp("leaky-api", true);
   Operator op(c, analyzer);
+  INFO("operator op log (last 64 KiB):\n" << op.proc.Output());
   REQUIRE(Eventually([&] { return op.Ready(); }));
   REQUIRE(HttpCall("DELETE", c.url + "/_emulator/requests").status / 100 == 2);
   c.OomKill("leaky-api-7d4b9c-x1");
@@ -357,6 +363,7 @@ TEST_CASE("an API server older than 1.29: the sidecar is a plain container, unle
     c.Setup();
     c.MakeApp("leaky-api", true);
     Operator op(c, analyzer, {"--native-sidecar", mode});
+    INFO("operator op log (last 64 KiB):\n" << op.proc.Output());
     c.OomKill("leaky-api-7d4b9c-x1");
     REQUIRE(Eventually([&] { return c.Phase() == "Capturing"; }));
     const json pod = c.Get(res::Deployments(), "leaky-api")["spec"]["template"]["spec"];
@@ -381,6 +388,7 @@ TEST_CASE("restore on TTL and on opt-out; the user's changes meanwhile are kept"
     c.Setup();
     json original = c.MakeApp("leaky-api", true);
     Operator op(c, analyzer, {"--ttl", std::string(how) == "ttl" ? "3s" : "10m"});
+    INFO("operator op log (last 64 KiB):\n" << op.proc.Output());
     c.OomKill("leaky-api-7d4b9c-x1");
     REQUIRE(Eventually([&] { return c.RecipeApplied(); }));
     json d = c.Get(res::Deployments(), "leaky-api");
@@ -405,18 +413,21 @@ TEST_CASE("killed between steps and restarted: converges, nothing lost") {
   c.Fault({{"verb", "update"}, {"resource", "deployments"}, {"status", 500}, {"count", 1000}});
   {
     Operator first(c, analyzer);
+    INFO("operator first log (last 64 KiB):\n" << first.proc.Output());
     c.OomKill("leaky-api-7d4b9c-x1");
     REQUIRE(Eventually([&] { return c.Phase() == "Applying"; }));
     first.proc.Kill();
   }
   REQUIRE(HttpCall("DELETE", c.url + "/_emulator/faults").status / 100 == 2);
   Operator second(c, analyzer);
+  INFO("operator second log (last 64 KiB):\n" << second.proc.Output());
   REQUIRE(Eventually([&] { return c.Phase() == "Capturing"; }));
   CHECK(c.Diagnoses().size() == 1);
   CHECK(c.Get(res::Deployments(), "leaky-api")["spec"]["replicas"] == 1);
   second.proc.Kill();  // and again, mid-diagnosis
   analyzer.Set("complete", 3);
   Operator third(c, analyzer);
+  INFO("operator third log (last 64 KiB):\n" << third.proc.Output());
   REQUIRE(Eventually([&] { return c.Phase() == "Completed"; }));
   CHECK(c.Get(res::Deployments(), "leaky-api")["spec"] == original["spec"]);
   CHECK(c.Diagnoses().size() == 1);
@@ -428,6 +439,7 @@ TEST_CASE("dropped watches and 410 Gone: the OOM is not missed") {
   c.Setup();
   c.MakeApp("leaky-api", true);
   Operator op(c, analyzer);
+  INFO("operator op log (last 64 KiB):\n" << op.proc.Output());
   REQUIRE(Eventually([&] { return op.Ready(); }));
   REQUIRE(HttpCall("POST", c.url + "/_emulator/drop-watches", "{}").status == 200);
   c.OomKill("leaky-api-7d4b9c-x1");  // while the watches are down
@@ -444,6 +456,7 @@ TEST_CASE("a 409 on the Deployment update is retried from a fresh read") {
   c.MakeApp("leaky-api", true);
   c.Fault({{"verb", "update"}, {"resource", "deployments"}, {"name", "leaky-api"}, {"status", 409}, {"count", 2}});
   Operator op(c, analyzer);
+  INFO("operator op log (last 64 KiB):\n" << op.proc.Output());
   c.OomKill("leaky-api-7d4b9c-x1");
   REQUIRE(Eventually([&] { return c.Phase() == "Capturing"; }));
   CHECK(c.RecipeApplied());
@@ -456,7 +469,11 @@ TEST_CASE("a refused update (403 quota) is a Failed diagnosis, an Event and a me
   c.Setup();
   json original = c.MakeApp("leaky-api", true);
   c.Fault({{"verb", "update"}, {"resource", "deployments"}, {"name", "leaky-api"}, {"status", 403}, {"count", 1}});
+  // The Failed status reaches the operator's cache late: the reconciles in between must not take
+  // the diagnosis for one still applying (they did, under load in CI, and applied the recipe).
+  c.WatchDelay({{"resource", "heapdiagnoses"}, {"type", "MODIFIED"}, {"ms", 2500}});
   Operator op(c, analyzer);
+  INFO("operator op log (last 64 KiB):\n" << op.proc.Output());
   c.OomKill("leaky-api-7d4b9c-x1");
   REQUIRE(Eventually([&] { return c.Phase() == "Failed"; }));
   json hd = c.Diagnoses()[0];
@@ -487,6 +504,7 @@ TEST_CASE("the Deployment deleted mid-diagnosis: the diagnosis fails, the HPA is
        {"spec", {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "leaky-api"}}},
                  {"minReplicas", 2}, {"maxReplicas", 6}}}}));
   Operator op(c, analyzer);
+  INFO("operator op log (last 64 KiB):\n" << op.proc.Output());
   c.OomKill("leaky-api-7d4b9c-x1");
   REQUIRE(Eventually([&] { return c.Phase() == "Capturing"; }));
   REQUIRE(c.client->Delete(res::Deployments(), "shop", "leaky-api").ok());
@@ -502,7 +520,9 @@ TEST_CASE("two replicas with leader election: one leads, the other stands by, on
   c.MakeApp("leaky-api", true);
   std::vector<std::string> le = {"--leader-election", "--leader-election-namespace", "shop"};
   Operator a(c, analyzer, le);
+  INFO("operator a log (last 64 KiB):\n" << a.proc.Output());
   Operator b(c, analyzer, le);
+  INFO("operator b log (last 64 KiB):\n" << b.proc.Output());
   REQUIRE(Eventually([&] { return a.Sample("oomscope_operator_leader") + b.Sample("oomscope_operator_leader") == 1; }));
   CHECK(Eventually([&] { return a.Ready() && b.Ready(); }));
   json lease = c.Get(res::Leases(), "oomscope-operator");
