@@ -169,35 +169,62 @@ Observed Controller::Observe(const std::string& ns, const std::string& name, std
   const bool relevant = (o.deployment && (OptedIn(*o.deployment) || SavedOriginal(*o.deployment))) || !o.diagnoses.empty();
   if (!relevant) return o;
 
-  // The caches answer unless they may not show one of our own writes yet (unseen_writes_): a new
-  // OOM is acted on from the caches alone, with no read on the way to the update.
+  hpas_->store().ForEach([&](const json& h) {
+    if (DeploymentOfHpa(h) == key) o.hpa = h;
+  });
+
+  // The caches answer unless they may not show one of our own writes yet (unseen_writes_, keyed
+  // "Deployment", "HeapDiagnosis/<name>", "HPA/<name>"): a new OOM is acted on from the caches
+  // alone, with no read on the way to the update.
   const std::string cached_rv = o.deployment ? kube::meta::ResourceVersion(*o.deployment) : "";
+  const std::string cached_hpa = o.hpa ? kube::meta::Name(*o.hpa) : "";
+  const std::string cached_hpa_rv = o.hpa ? kube::meta::ResourceVersion(*o.hpa) : "";
   std::map<std::string, std::string> cached_hd_rvs;
   for (const json& hd : o.diagnoses) cached_hd_rvs[kube::meta::Name(hd)] = kube::meta::ResourceVersion(hd);
+  static const std::string kHd = "HeapDiagnosis/", kHpa = "HPA/";
   bool fresh_deployment = false, fresh_diagnoses = false;
+  std::string fresh_hpa;  // the HPA to read, by name
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = unseen_writes_.find(key);
     if (it != unseen_writes_.end()) {
       for (auto w = it->second.begin(); w != it->second.end();) {
-        const bool is_deployment = w->first == "Deployment";
         std::string cached;
-        if (is_deployment) {
+        if (w->first == "Deployment") {
           cached = cached_rv;
-        } else if (auto c = cached_hd_rvs.find(w->first.substr(std::string("HeapDiagnosis/").size()));
-                   c != cached_hd_rvs.end()) {
+        } else if (w->first.rfind(kHpa, 0) == 0) {
+          if (w->first.substr(kHpa.size()) == cached_hpa) cached = cached_hpa_rv;
+        } else if (auto c = cached_hd_rvs.find(w->first.substr(kHd.size())); c != cached_hd_rvs.end()) {
           cached = c->second;
         }
         if (!w->second.empty() && cached == w->second) {
           w = it->second.erase(w);  // the cache shows it now
           continue;
         }
-        (is_deployment ? fresh_deployment : fresh_diagnoses) = true;
+        if (w->first == "Deployment")
+          fresh_deployment = true;
+        else if (w->first.rfind(kHpa, 0) == 0)
+          fresh_hpa = w->first.substr(kHpa.size());
+        else
+          fresh_diagnoses = true;
         ++w;
       }
       if (it->second.empty()) unseen_writes_.erase(it);
     }
   }
+  // After a fresh read, the cache is waited for until it reaches what the server said (someone
+  // else may have written after us): `server_rv` is that version, "" when the object is gone.
+  auto settle = [&](const std::string& entry, const Status& read, const std::string& server_rv,
+                    const std::string& cached) {
+    if (!read.ok() && read.code() != Code::kNotFound) return;  // keep reading it fresh
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& pending = unseen_writes_[key];
+    if (read.ok() && server_rv != cached)
+      pending[entry] = server_rv;
+    else
+      pending.erase(entry);
+    if (pending.empty()) unseen_writes_.erase(key);
+  };
   if (fresh_deployment) {
     *fresh_reads += " deployment";
     Result<json> fresh = client_.Get(res::Deployments(), ns, name);
@@ -205,14 +232,17 @@ Observed Controller::Observe(const std::string& ns, const std::string& name, std
       o.deployment = *fresh;
     else if (fresh.status().code() == Code::kNotFound)
       o.deployment.reset();
-    std::lock_guard<std::mutex> lock(mu_);
-    auto& pending = unseen_writes_[key];
-    // Wait for the cache to reach what the server said (someone else may have written after us).
-    if (fresh.ok() && kube::meta::ResourceVersion(*fresh) != cached_rv)
-      pending["Deployment"] = kube::meta::ResourceVersion(*fresh);
-    else if (fresh.ok() || fresh.status().code() == Code::kNotFound)
-      pending.erase("Deployment");
-    if (pending.empty()) unseen_writes_.erase(key);
+    settle("Deployment", fresh.status(), fresh.ok() ? kube::meta::ResourceVersion(*fresh) : "", cached_rv);
+  }
+  if (!fresh_hpa.empty()) {
+    *fresh_reads += " hpa";
+    Result<json> fresh = client_.Get(res::HorizontalPodAutoscalers(), ns, fresh_hpa);
+    if (fresh.ok() && DeploymentOfHpa(*fresh) == key)
+      o.hpa = *fresh;
+    else if ((fresh.ok() || fresh.status().code() == Code::kNotFound) && fresh_hpa == cached_hpa)
+      o.hpa.reset();  // gone, or no longer scaling this Deployment
+    settle(kHpa + fresh_hpa, fresh.status(), fresh.ok() ? kube::meta::ResourceVersion(*fresh) : "",
+           fresh_hpa == cached_hpa ? cached_hpa_rv : "");
   }
   if (fresh_diagnoses) {
     *fresh_reads += " diagnoses";
@@ -225,18 +255,15 @@ Observed Controller::Observe(const std::string& ns, const std::string& name, std
       std::lock_guard<std::mutex> lock(mu_);
       auto& pending = unseen_writes_[key];
       for (auto w = pending.begin(); w != pending.end();)
-        w = w->first == "Deployment" ? std::next(w) : pending.erase(w);
+        w = w->first.rfind(kHd, 0) == 0 ? pending.erase(w) : std::next(w);
       for (const json& hd : o.diagnoses) {
         auto c = cached_hd_rvs.find(kube::meta::Name(hd));
         if (c == cached_hd_rvs.end() || c->second != kube::meta::ResourceVersion(hd))
-          pending["HeapDiagnosis/" + kube::meta::Name(hd)] = kube::meta::ResourceVersion(hd);
+          pending[kHd + kube::meta::Name(hd)] = kube::meta::ResourceVersion(hd);
       }
       if (pending.empty()) unseen_writes_.erase(key);
     }
   }
-  hpas_->store().ForEach([&](const json& h) {
-    if (DeploymentOfHpa(h) == key) o.hpa = h;
-  });
   // The namespace's pods with an OOM, and of those only the ones whose ReplicaSet this Deployment
   // controls (Reconcile checks the chain again, by uid): a namespace with many OOMing workloads
   // does not make every reconcile decode all their pods.
@@ -294,10 +321,11 @@ void Controller::ProcessKey(const std::string& key, std::chrono::steady_clock::d
     std::lock_guard<std::mutex> lock(mu_);
     auto& pending = unseen_writes_[key];
     for (const ExecutionReport::Write& w : report.writes)
-      pending[w.kind == "Deployment" ? "Deployment" : "HeapDiagnosis/" + w.name] = w.resource_version;
+      pending[w.kind == "Deployment" ? "Deployment" : w.kind + "/" + w.name] = w.resource_version;
     if (!st.ok()) {  // e.g. a 409: whatever we acted on may be stale; read it all from the server
       pending["Deployment"] = "";
       pending["HeapDiagnosis/"] = "";
+      if (o.hpa) pending["HPA/" + kube::meta::Name(*o.hpa)] = "";
     }
     if (pending.empty()) unseen_writes_.erase(key);
   }

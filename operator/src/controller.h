@@ -73,9 +73,9 @@ class Controller {
   std::map<std::string, std::string> oom_pods_;  // pod key -> owning ReplicaSet name, pods with an OOM
   std::set<std::string> ooms_counted_;            // "pod/container/restarts" counted in ooms_seen
   std::map<std::string, kube::RestartCounters> restarts_seen_;
-  // Read-your-writes. Per Deployment key, our writes the caches may not show yet: "Deployment" or
-  // "HeapDiagnosis/NAME" -> the resourceVersion written ("" = unknown; "HeapDiagnosis/" = all of
-  // them, after a failed plan). While an entry is pending, Observe reads that object from the
+  // Read-your-writes. Per Deployment key, our writes the caches may not show yet: "Deployment",
+  // "HeapDiagnosis/NAME" or "HPA/NAME" -> the resourceVersion written ("" = unknown;
+  // "HeapDiagnosis/" = all of them, after a failed plan). While an entry is pending, Observe reads that object from the
   // server; once the cache shows the version, the entry goes and the cache answers alone.
   std::map<std::string, std::map<std::string, std::string>> unseen_writes_;
 };

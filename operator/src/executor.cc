@@ -164,9 +164,12 @@ Status Executor::Execute(const Observed& o, const Plan& plan, ExecutionReport* r
         }
         break;
       }
-      case Action::Kind::kUpdateHPA:
-        st = timed("hpa", [&] { return client_.Update(res::HorizontalPodAutoscalers(), o.ns, a.object); }).status();
+      case Action::Kind::kUpdateHPA: {
+        Result<json> updated = timed("hpa", [&] { return client_.Update(res::HorizontalPodAutoscalers(), o.ns, a.object); });
+        wrote("HPA", kube::meta::Name(a.object), updated);
+        st = updated.status();
         break;
+      }
       case Action::Kind::kEnsureUploadTokenSecret:
         st = timed("secret", [&] { return EnsureTokenSecret(o.ns); });
         break;

@@ -21,7 +21,7 @@ namespace oomscope::op {
 // tell whether the informers' caches show them yet) and how long each API call took (the log).
 struct ExecutionReport {
   struct Write {
-    std::string kind;  // "Deployment" or "HeapDiagnosis"
+    std::string kind;  // "Deployment", "HeapDiagnosis" or "HPA"
     std::string name;
     std::string resource_version;  // "" when unknown (e.g. an AlreadyExists create)
   };

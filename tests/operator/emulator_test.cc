@@ -503,6 +503,8 @@ TEST_CASE("the Deployment deleted mid-diagnosis: the diagnosis fails, the HPA is
        {"metadata", {{"name", "leaky-api"}, {"namespace", "shop"}}},
        {"spec", {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "leaky-api"}}},
                  {"minReplicas", 2}, {"maxReplicas", 6}}}}));
+  // The pinned HPA reaches the operator's cache late: unpinning must not wait for it.
+  c.WatchDelay({{"resource", "horizontalpodautoscalers"}, {"type", "MODIFIED"}, {"ms", 5000}});
   Operator op(c, analyzer);
   INFO("operator op log (last 64 KiB):\n" << op.proc.Output());
   c.OomKill("leaky-api-7d4b9c-x1");
