@@ -236,7 +236,13 @@ Observed Controller::Observe(const std::string& ns, const std::string& name, std
   }
   if (!fresh_hpa.empty()) {
     *fresh_reads += " hpa";
-    Result<json> fresh = client_.Get(res::HorizontalPodAutoscalers(), ns, fresh_hpa);
+    // A list by name, not a get: the operator's RBAC lists and watches HPAs, and needs no more.
+    kube::ListOptions by_name;
+    by_name.field_selector = "metadata.name=" + fresh_hpa;
+    Result<kube::ObjectList> listed = client_.List(res::HorizontalPodAutoscalers(), ns, by_name);
+    Result<json> fresh = !listed.ok()            ? Result<json>(listed.status())
+                         : listed->items.empty() ? Result<json>(NotFound("HPA " + fresh_hpa + " is gone"))
+                                                 : Result<json>(std::move(listed->items[0]));
     if (fresh.ok() && DeploymentOfHpa(*fresh) == key)
       o.hpa = *fresh;
     else if ((fresh.ok() || fresh.status().code() == Code::kNotFound) && fresh_hpa == cached_hpa)
