@@ -493,6 +493,41 @@ TEST_CASE("a refused update (403 quota) is a Failed diagnosis, an Event and a me
   CHECK(c.Get(res::Deployments(), "leaky-api")["spec"] == original["spec"]);
 }
 
+TEST_CASE("every watch 2 s behind the store: one recipe, one restore, the Deployment and HPA back exactly") {
+  // A busy API server's watch cache runs behind its writes. The operator must act on its own
+  // writes (read-your-writes), not on what its caches still show.
+  Cluster c;
+  Analyzer analyzer;
+  c.Setup();
+  json original = c.MakeApp("leaky-api", true);
+  json hpa = c.Must(c.client->Create(res::HorizontalPodAutoscalers(), "shop",
+      {{"apiVersion", "autoscaling/v2"}, {"kind", "HorizontalPodAutoscaler"},
+       {"metadata", {{"name", "leaky-api"}, {"namespace", "shop"}}},
+       {"spec", {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "leaky-api"}}},
+                 {"minReplicas", 2}, {"maxReplicas", 6}}}}));
+  Operator op(c, analyzer);
+  INFO("operator op log (last 64 KiB):\n" << op.proc.Output());
+  REQUIRE(Eventually([&] { return op.Ready(); }));
+  c.WatchDelay({{"ms", 2000}, {"count", 1000000}});
+  c.OomKill("leaky-api-7d4b9c-x1");
+  REQUIRE(Eventually([&] { return c.Phase() == "Capturing"; }));
+  CHECK(c.Get(res::HorizontalPodAutoscalers(), "leaky-api")["spec"]["maxReplicas"] == 1);
+  analyzer.Set("complete", 3);
+  REQUIRE(Eventually([&] { return c.Phase() == "Completed"; }));
+  CHECK(c.Get(res::Deployments(), "leaky-api")["spec"] == original["spec"]);
+  CHECK(c.Get(res::HorizontalPodAutoscalers(), "leaky-api")["spec"] == hpa["spec"]);
+  // Let the caches catch up, and the reconciles they trigger run: still nothing done twice.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  json requests = c.Requests();
+  CHECK(Count(requests, "update", "deployments", "leaky-api") == 2);
+  CHECK(Count(requests, "update", "horizontalpodautoscalers", "leaky-api") == 2);
+  CHECK(Count(requests, "create", "heapdiagnoses", "") == 1);
+  CHECK(c.Diagnoses().size() == 1);
+  CHECK(op.Sample("oomscope_operator_recipes_applied_total") == 1);
+  CHECK(op.Sample("oomscope_operator_restores_total{reason=\"completed\"}") == 1);
+  CHECK(c.Get(res::Deployments(), "leaky-api")["spec"] == original["spec"]);
+}
+
 TEST_CASE("the Deployment deleted mid-diagnosis: the diagnosis fails, the HPA is unpinned") {
   Cluster c;
   Analyzer analyzer;
