@@ -19,11 +19,12 @@ ctest --test-dir build/release --output-on-failure -j 2
 scripts/build.sh asan
 echo "== tests (ASan+UBSan)"
 # Suites with no C++ of their own (the API emulator, the chart, the kubelet stand-in) ran above;
-# so did sidecar.large, which measures the sidecar's peak RSS (ASan's would be measured here).
-# tests/lsan.supp: one leak inside cpprestsdk itself (see there), for every program the tests run.
+# so did sidecar.large, which measures the sidecar's peak RSS (ASan's would be measured here), and
+# e2e.cluster.lagged (the operator's lag tests run here in operator.emulator).
+# tests/lsan.supp: leaks inside cpprestsdk itself (see there), for every program the tests run.
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" \
-  ctest --test-dir build/asan --output-on-failure -j 2 -LE '^(emulator|chart)$' -E '^(e2e[.]kubelet|sidecar[.]large)'
+  ctest --test-dir build/asan --output-on-failure -j 2 -LE '^(emulator|chart)$' -E '^(e2e[.]kubelet|e2e[.]cluster[.]lagged|sidecar[.]large)'
 
 scripts/build.sh fuzz --target fuzzers
 echo "== fuzz (bounded)"

@@ -125,7 +125,7 @@ test('an OOMKilled Deployment is diagnosed (supportedExtensions) and restored ex
     const kube = new KubeClient(server);
     const kc = path.join(dir, 'kubeconfig');
     fs.writeFileSync(kc, kubeconfig(server));
-    step(`apiserver ${server}`);
+    step(`apiserver ${server}${process.env.OOMSCOPE_EMULATOR_WATCH_LAG_MS ? `, every watch event ${process.env.OOMSCOPE_EMULATOR_WATCH_LAG_MS} ms late` : ''}`);
 
     // 2. The kubelet stand-in.
     // Under sanitizers the quarantine of freed memory (256 MB by default) would dominate every

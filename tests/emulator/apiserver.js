@@ -13,6 +13,7 @@ const HELP = `usage: node apiserver.js [options]
   --tls-cert FILE        serve HTTPS with this certificate (PEM) ...
   --tls-key FILE         ... and this key
   --latency-ms N         delay every API request by N ms
+  --watch-lag-ms N       deliver every watch event N ms late, in order (a watch cache running behind)
   --crd FILE             load CustomResourceDefinition manifests (YAML/JSON, repeatable)
   --controllers          run the deployment/replicaset controllers and the garbage collector
   --bookmark-interval-ms N  interval of watch BOOKMARK events (default 60000)
@@ -20,7 +21,7 @@ const HELP = `usage: node apiserver.js [options]
   --server-version V     the version GET /version reports (default v1.32.13; e.g. v1.28.4 for an old server)
   --field-validation MODE  default for requests without ?fieldValidation: Warn (as the real server), Strict or Ignore
   --help                 this text
-Env equivalents: OOMSCOPE_EMULATOR_PORT, _HOST, _TOKEN (comma-separated), _LATENCY_MS, _CRD (comma-separated), _CONTROLLERS=1.
+Env equivalents: OOMSCOPE_EMULATOR_PORT, _HOST, _TOKEN (comma-separated), _LATENCY_MS, _WATCH_LAG_MS, _CRD (comma-separated), _CONTROLLERS=1.
 Prints "listening http(s)://HOST:PORT" on stdout once it serves.`;
 
 function parseArgs(argv) {
@@ -28,7 +29,8 @@ function parseArgs(argv) {
   const o = {
     port: parseInt(env.OOMSCOPE_EMULATOR_PORT || '0', 10), host: env.OOMSCOPE_EMULATOR_HOST || '127.0.0.1',
     tokens: env.OOMSCOPE_EMULATOR_TOKEN ? env.OOMSCOPE_EMULATOR_TOKEN.split(',') : [], userTokens: [],
-    latencyMs: parseInt(env.OOMSCOPE_EMULATOR_LATENCY_MS || '0', 10), crdFiles: env.OOMSCOPE_EMULATOR_CRD ? env.OOMSCOPE_EMULATOR_CRD.split(',') : [],
+    latencyMs: parseInt(env.OOMSCOPE_EMULATOR_LATENCY_MS || '0', 10),
+    watchLagMs: parseInt(env.OOMSCOPE_EMULATOR_WATCH_LAG_MS || '0', 10), crdFiles: env.OOMSCOPE_EMULATOR_CRD ? env.OOMSCOPE_EMULATOR_CRD.split(',') : [],
     controllers: env.OOMSCOPE_EMULATOR_CONTROLLERS === '1', bookmarkIntervalMs: 60000,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -43,6 +45,7 @@ function parseArgs(argv) {
       case '--tls-cert': o.tlsCert = val(); break;
       case '--tls-key': o.tlsKey = val(); break;
       case '--latency-ms': o.latencyMs = parseInt(val(), 10); break;
+      case '--watch-lag-ms': o.watchLagMs = parseInt(val(), 10); break;
       case '--crd': o.crdFiles.push(val()); break;
       case '--controllers': o.controllers = true; break;
       case '--history': o.maxHistory = parseInt(val(), 10); break;

@@ -374,10 +374,10 @@ class ApiServer {
   }
 
   // The lag for a live watch event: the first matching /_emulator/watch-delays entry, counted
-  // once per event (every watch of the resource sees the same lag).
+  // once per event (every watch of the resource sees the same lag), else --watch-lag-ms.
   watchDelay(rt, ev) {
     if (ev.delayMs === undefined) {
-      ev.delayMs = 0;
+      ev.delayMs = this.opts.watchLagMs || 0;
       const m = ev.obj.metadata || {};
       const i = this.watchDelays.findIndex(d => (!d.resource || d.resource === rt.resource) && (!d.name || d.name === m.name) &&
         (!d.namespace || d.namespace === m.namespace) && (!d.type || d.type === ev.type));
