@@ -26,6 +26,15 @@ bool HasOom(const json& pod) {
   return false;
 }
 
+// unseen_writes_ keys (controller.h): "Deployment", or one of these prefixes and the object's name.
+const std::string kHd = "HeapDiagnosis/", kHpa = "HPA/";
+
+// The unseen_writes_ key of a write the executor reports.
+std::string WriteKey(const ExecutionReport::Write& w) {
+  if (w.kind == "Deployment") return "Deployment";
+  return (w.kind == "HPA" ? kHpa : kHd) + w.name;
+}
+
 std::string DeploymentOfHpa(const json& hpa) {
   if (kube::StringAt(hpa, "/spec/scaleTargetRef/kind") != "Deployment") return "";
   return kube::meta::Namespace(hpa) + "/" + kube::StringAt(hpa, "/spec/scaleTargetRef/name");
@@ -181,7 +190,6 @@ Observed Controller::Observe(const std::string& ns, const std::string& name, std
   const std::string cached_hpa_rv = o.hpa ? kube::meta::ResourceVersion(*o.hpa) : "";
   std::map<std::string, std::string> cached_hd_rvs;
   for (const json& hd : o.diagnoses) cached_hd_rvs[kube::meta::Name(hd)] = kube::meta::ResourceVersion(hd);
-  static const std::string kHd = "HeapDiagnosis/", kHpa = "HPA/";
   bool fresh_deployment = false, fresh_diagnoses = false;
   std::string fresh_hpa;  // the HPA to read, by name
   {
@@ -327,11 +335,11 @@ void Controller::ProcessKey(const std::string& key, std::chrono::steady_clock::d
     std::lock_guard<std::mutex> lock(mu_);
     auto& pending = unseen_writes_[key];
     for (const ExecutionReport::Write& w : report.writes)
-      pending[w.kind == "Deployment" ? "Deployment" : w.kind + "/" + w.name] = w.resource_version;
+      pending[WriteKey(w)] = w.resource_version;
     if (!st.ok()) {  // e.g. a 409: whatever we acted on may be stale; read it all from the server
       pending["Deployment"] = "";
-      pending["HeapDiagnosis/"] = "";
-      if (o.hpa) pending["HPA/" + kube::meta::Name(*o.hpa)] = "";
+      pending[kHd] = "";
+      if (o.hpa) pending[kHpa + kube::meta::Name(*o.hpa)] = "";
     }
     if (pending.empty()) unseen_writes_.erase(key);
   }

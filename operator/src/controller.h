@@ -75,8 +75,9 @@ class Controller {
   std::map<std::string, kube::RestartCounters> restarts_seen_;
   // Read-your-writes. Per Deployment key, our writes the caches may not show yet: "Deployment",
   // "HeapDiagnosis/NAME" or "HPA/NAME" -> the resourceVersion written ("" = unknown;
-  // "HeapDiagnosis/" = all of them, after a failed plan). While an entry is pending, Observe reads that object from the
-  // server; once the cache shows the version, the entry goes and the cache answers alone.
+  // "HeapDiagnosis/" = all of them, after a failed plan). While an entry is pending, Observe
+  // reads that object from the server; once the cache shows the version, the entry goes and the
+  // cache answers alone.
   std::map<std::string, std::map<std::string, std::string>> unseen_writes_;
 };
 

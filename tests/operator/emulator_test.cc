@@ -160,6 +160,15 @@ struct Cluster {
     Must(client->Patch(res::Pods(), "shop", pod, kube::PatchType::kMerge, patch, "status"));
   }
 
+  // An HPA of 2..6 replicas scaling Deployment `name`, named after it.
+  json MakeHPA(const std::string& name) {
+    return Must(client->Create(res::HorizontalPodAutoscalers(), "shop",
+        {{"apiVersion", "autoscaling/v2"}, {"kind", "HorizontalPodAutoscaler"},
+         {"metadata", {{"name", name}, {"namespace", "shop"}}},
+         {"spec", {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", name}}},
+                   {"minReplicas", 2}, {"maxReplicas", 6}}}}));
+  }
+
   void Setup() {
     Must(client->Create(res::Namespaces(), "", {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", "shop"}}}}));
   }
@@ -226,11 +235,7 @@ TEST_CASE("an OOMKilled pod of an opted-in Deployment: recipe applied, analysis 
   c.Setup();
   json original = c.MakeApp("leaky-api", true);
   json bystander = c.MakeApp("bystander", false);
-  json hpa = c.Must(c.client->Create(res::HorizontalPodAutoscalers(), "shop",
-      {{"apiVersion", "autoscaling/v2"}, {"kind", "HorizontalPodAutoscaler"},
-       {"metadata", {{"name", "leaky-api"}, {"namespace", "shop"}}},
-       {"spec", {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "leaky-api"}}},
-                 {"minReplicas", 2}, {"maxReplicas", 6}}}}));
+  json hpa = c.MakeHPA("leaky-api");
   Operator op(c, analyzer);
   INFO("operator op log (last 64 KiB):\n" << op.proc.Output());
   REQUIRE(Eventually([&] { return op.Ready(); }));
@@ -500,11 +505,7 @@ TEST_CASE("every watch 2 s behind the store: one recipe, one restore, the Deploy
   Analyzer analyzer;
   c.Setup();
   json original = c.MakeApp("leaky-api", true);
-  json hpa = c.Must(c.client->Create(res::HorizontalPodAutoscalers(), "shop",
-      {{"apiVersion", "autoscaling/v2"}, {"kind", "HorizontalPodAutoscaler"},
-       {"metadata", {{"name", "leaky-api"}, {"namespace", "shop"}}},
-       {"spec", {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "leaky-api"}}},
-                 {"minReplicas", 2}, {"maxReplicas", 6}}}}));
+  json hpa = c.MakeHPA("leaky-api");
   Operator op(c, analyzer);
   INFO("operator op log (last 64 KiB):\n" << op.proc.Output());
   REQUIRE(Eventually([&] { return op.Ready(); }));
@@ -533,11 +534,7 @@ TEST_CASE("the Deployment deleted mid-diagnosis: the diagnosis fails, the HPA is
   Analyzer analyzer;
   c.Setup();
   c.MakeApp("leaky-api", true);
-  json hpa = c.Must(c.client->Create(res::HorizontalPodAutoscalers(), "shop",
-      {{"apiVersion", "autoscaling/v2"}, {"kind", "HorizontalPodAutoscaler"},
-       {"metadata", {{"name", "leaky-api"}, {"namespace", "shop"}}},
-       {"spec", {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "leaky-api"}}},
-                 {"minReplicas", 2}, {"maxReplicas", 6}}}}));
+  json hpa = c.MakeHPA("leaky-api");
   // The pinned HPA reaches the operator's cache late: unpinning must not wait for it.
   c.WatchDelay({{"resource", "horizontalpodautoscalers"}, {"type", "MODIFIED"}, {"ms", 5000}});
   Operator op(c, analyzer);
