@@ -173,6 +173,100 @@ TEST_CASE("numbers of every length parse exactly, whatever the spacing and where
   CHECK(st.message().find("too large") != std::string::npos);
 }
 
+// The text of the array after `key` with V8's own layout: a record a line, "\n," between
+// records (the parser's window scan takes whole runs of these; see ScanWindow in parser.cc).
+std::string V8Layout(std::string text, const std::string& key, size_t fields) {
+  const size_t from = text.find(key) + key.size(), to = text.find(']', from);
+  std::string laid;
+  size_t numbers = 0;
+  for (size_t i = from; i < to; ++i) {
+    if (text[i] == ',' && ++numbers % fields == 0) laid += '\n';
+    laid += text[i];
+  }
+  return text.replace(from, to - from, laid);
+}
+
+TEST_CASE("numbers in V8's own layout: every length, every read size, and errors inside a run") {
+  testing::SnapshotBuilder b;
+  std::vector<uint64_t> sizes;
+  for (uint64_t p = 1, k = 0; k < 19; ++k, p *= 10) {
+    sizes.push_back(p);
+    sizes.push_back(p - 1);
+    sizes.push_back(p * 9 + (p - 1));
+  }
+  // Enough records that runs of whole 64-byte windows occur, with every length at every offset.
+  std::vector<uint32_t> nodes;
+  for (int round = 0; round < 7; ++round)
+    for (uint64_t v : sizes) nodes.push_back(b.Node("object", "N" + std::to_string(round), v));
+  for (uint32_t n : nodes) b.Edge(0, "element", std::to_string(n * 7919 % 1000003), n);
+  const std::string plain = b.Json();
+  const std::string v8 = V8Layout(V8Layout(plain, "\"nodes\":[", 7), "\"edges\":[", 3);
+  REQUIRE(v8.find("\n,") != std::string::npos);
+  for (const std::string* text : {&plain, &v8}) {
+    for (size_t chunk : {size_t{1}, size_t{7}, size_t{64}, size_t{100}, size_t{4099}, text->size()}) {
+      CAPTURE(chunk);
+      Result<Snapshot> r = ParseInPieces(*text, chunk, "v8 layout");
+      REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+      REQUIRE(r->node_count() == nodes.size() + 1);
+      for (size_t i = 0; i < nodes.size(); ++i) CHECK(r->self_size(nodes[i]) == sizes[i % sizes.size()]);
+      REQUIRE(r->edge_count() == nodes.size());
+      for (size_t i = 0; i < nodes.size(); ++i) {
+        CHECK(r->edge_to[i] == nodes[i]);
+        CHECK(r->edge_name[i] == nodes[i] * 7919 % 1000003);
+      }
+    }
+  }
+  // Extra whitespace that JSON allows, in the middle of a run: parsed the same.
+  {
+    std::string spaced = v8;
+    const size_t at = spaced.find("\n,", spaced.find("\"edges\":[") + 300);
+    spaced.replace(at, 2, "\n\n ,\t");
+    Result<Snapshot> r = ParseInPieces(spaced, spaced.size(), "spaced");
+    REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+    for (size_t i = 0; i < nodes.size(); ++i) CHECK(r->edge_to[i] == nodes[i]);
+  }
+  // Errors in the middle of a run say what and where, as anywhere else.
+  const size_t edges_at = v8.find("\"edges\":[") + 9;
+  auto broken = [&](const std::string& replace_with, size_t skip) {
+    std::string t = v8;
+    const size_t at = t.find(",", edges_at + skip);
+    t.replace(at, 1, replace_with);
+    return std::make_pair(t, at);
+  };
+  for (auto [replace_with, expect] : std::vector<std::pair<std::string, std::string>>{
+           {",,", "expected a number"}, {";", "expected ',' or ']'"}, {",-", "is negative"}}) {
+    CAPTURE(replace_with);
+    auto [t, at] = broken(replace_with, 400);
+    Status st = ParseTextError(t, "broken");
+    REQUIRE_FALSE(st.ok());
+    CHECK_MESSAGE(st.message().find(expect) != std::string::npos, st.message());
+    // At the bad byte: the ',' replaced, or the byte after it.
+    const bool here = st.message().find("at byte " + std::to_string(at) + ":") != std::string::npos ||
+                      st.message().find("at byte " + std::to_string(at + 1) + ":") != std::string::npos;
+    CHECK_MESSAGE(here, st.message());
+  }
+  {
+    // A record whose to_node is not a node's index: found inside a run, with the record's offset.
+    std::string t = v8;
+    const size_t line = t.find("\n,", edges_at + 500) + 2;  // the start of an edge record
+    const size_t to = t.find(',', t.find(',', line) + 1) + 1;
+    t.insert(to, "1");
+    Status st = ParseTextError(t, "bad to_node");
+    REQUIRE_FALSE(st.ok());
+    CHECK_MESSAGE(st.message().find("at byte " + std::to_string(line)) != std::string::npos, st.message());
+    CHECK_MESSAGE(st.message().find("to_node") != std::string::npos, st.message());
+  }
+  {
+    // Two numbers with only a newline between them is not JSON.
+    std::string t = v8;
+    const size_t at = t.find("\n,", edges_at + 300);
+    t.erase(at + 1, 1);
+    Status st = ParseTextError(t, "no comma");
+    REQUIRE_FALSE(st.ok());
+    CHECK_MESSAGE(st.message().find("expected ',' or ']'") != std::string::npos, st.message());
+  }
+}
+
 TEST_CASE("packed columns: 3 bytes an entry below 2^24, 4 from there on") {
   PackedColumn narrow(5, uint64_t{1} << 24), wide(5, (uint64_t{1} << 24) + 1);
   CHECK_FALSE(narrow.wide());
