@@ -69,6 +69,10 @@ int main(int argc, char** argv) {
   Time("distances", runs, [&] { g.parent.clear(); },
        [&] { oomscope::heap::ComputeDistances(snap, g); });
   Time("dominator tree", runs, [] {}, [&] { (void)oomscope::heap::BuildDominatorTree(snap, g); });
+  Time("node classes", runs, [] {}, [&] {
+    oomscope::heap::ClassTable classes;
+    (void)oomscope::heap::NodeClasses(snap, classes);
+  });
   Time("class summary", runs, [] {}, [&] {
     oomscope::heap::ClassTable classes;
     std::vector<uint32_t> node_class;

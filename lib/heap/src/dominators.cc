@@ -18,8 +18,9 @@
 // with their own DFS subtree; nodes still unreachable (cliques that retain one another) hang
 // off the root one by one.
 //
-// Time goes to cache misses: num[] by an edge's target, then par[] and the label/ancestor pair
-// by what that gives, all at random over arrays far larger than the cache. The loops that know
+// Time goes to cache misses: an edge's target's number (with its retainer count beside it),
+// then par[] and the label/ancestor pair by what that gives, all at random over arrays far
+// larger than the cache. The loops that know
 // which vertices they will touch next (the edges of a vertex, a vertex's retainers) prefetch
 // them a few steps ahead, so that the misses overlap instead of queueing one after another.
 #include <algorithm>
@@ -60,11 +61,14 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   else find_retained();
   auto has_retainer = [&](NodeOrdinal v) { return (retained_bit[v >> 6] >> (v & 63)) & 1; };
 
-  // `num` and `first` (below) share one block, which then becomes the semidominator loop's
-  // label/ancestor pairs (2 * len words, as the two are), so that loop does not map fresh memory.
-  std::vector<uint32_t> work = HugeVector<uint32_t>(count + len + 1, 0);
-  // By vertex (ordinal): its DFS number, 0 while unvisited.
-  uint32_t* const num = work.data();
+  // By vertex (ordinal), side by side: its DFS number (0 while unvisited) and its count of
+  // retainers other than its DFS parent, which then becomes the cursor where the next of them
+  // is filled in. An edge's target is looked up by ordinal, and its number and count (or
+  // cursor) are then one cache miss, not two. The block then becomes the semidominator loop's
+  // label/ancestor pairs (2 * len words too), so that loop does not map fresh memory.
+  std::vector<uint32_t> work = HugeVector<uint32_t>(2 * len, 0);
+  auto num = [&](NodeOrdinal v) -> uint32_t& { return work[2 * size_t{v}]; };
+  auto cnt = [&](NodeOrdinal v) -> uint32_t& { return work[2 * size_t{v} + 1]; };
   // By DFS number 1..n: the vertex and its DFS parent's number, in 3 bytes each below 2^24
   // nodes (PackedColumn): they live through the whole pass, beside its largest arrays.
   PackedColumn vert(len, count), par(len, len);
@@ -72,10 +76,8 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   // Retainers over essential edges by DFS number, without the DFS tree's own edges (the parent
   // is a predecessor of every vertex, and the semidominator search starts from it): in a heap
   // most objects have one owner, so most vertices keep no entries at all. The DFS looks at
-  // every essential edge of the vertices it reaches once, so it counts them
-  // (first[w + 1]: the retainers of w other than its parent); the edges of vertices it does
-  // not reach are counted after it.
-  uint32_t* const first = work.data() + count;
+  // every essential edge of the vertices it reaches once, so it counts them (cnt); the edges
+  // of vertices it does not reach are counted after it.
   // The DFS tree's edges, a bit per edge ordinal: set where the DFS descends, so that the loops
   // below tell a tree edge by a bit read in edge order, not by the target's parent slot (a
   // random read per edge).
@@ -83,14 +85,14 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   auto is_tree_edge = [&](EdgeOrdinal e) { return (tree_bit[e >> 6] >> (e & 63)) & 1; };
   // How far ahead the edge loops prefetch the target's number.
   constexpr EdgeOrdinal kAhead = 16;
-  // Calls f(to) for each essential edge of vertex v other than a tree edge. The callers go
-  // through the edges in order, so the prefetches run on past v's last edge.
+  // Calls f(w) for the target w of each essential edge of vertex v other than a tree edge.
+  // The callers go through the edges in order, so the prefetches run on past v's last edge.
   auto each_retained = [&](NodeOrdinal v, auto&& f) {
     const EdgeOrdinal end = snap.first_edge[v + 1];
     for (EdgeOrdinal e = snap.first_edge[v]; e < end; ++e) {
-      if (e + kAhead < edge_count) __builtin_prefetch(&num[snap.edge_to[e + kAhead]]);
+      if (e + kAhead < edge_count) __builtin_prefetch(&num(snap.edge_to[e + kAhead]), 1);
       if (!g.IsEssential(e) || is_tree_edge(e)) continue;
-      f(num[snap.edge_to[e]]);
+      f(snap.edge_to[e]);
     }
   };
 
@@ -100,12 +102,12 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   };
   std::vector<Frame> stack;
   auto visit = [&](NodeOrdinal v, uint32_t parent_number) {
-    num[v] = ++n;
+    num(v) = ++n;
     vert.Set(n, v);
     par.Set(n, parent_number);
     const EdgeOrdinal first_edge = snap.first_edge[v];
     const EdgeOrdinal end = std::min(snap.first_edge[v + 1], first_edge + kAhead / 4);
-    for (EdgeOrdinal e = first_edge; e < end; ++e) __builtin_prefetch(&num[snap.edge_to[e]]);
+    for (EdgeOrdinal e = first_edge; e < end; ++e) __builtin_prefetch(&num(snap.edge_to[e]), 1);
     stack.push_back({v, first_edge});
   };
   auto dfs = [&](NodeOrdinal start, uint32_t parent_number) {
@@ -116,15 +118,15 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
       bool descended = false;
       while (f.next < end) {
         EdgeOrdinal e = f.next++;
-        if (e + kAhead / 4 < end) __builtin_prefetch(&num[snap.edge_to[e + kAhead / 4]]);
+        if (e + kAhead / 4 < end) __builtin_prefetch(&num(snap.edge_to[e + kAhead / 4]), 1);
         if (!g.IsEssential(e)) continue;
         NodeOrdinal w = snap.edge_to[e];
-        if (const uint32_t to = num[w]; to != 0) {
-          ++first[to + 1];  // never a tree edge: the one that reached w was taken below
+        if (num(w) != 0) {
+          ++cnt(w);  // never a tree edge: the one that reached w was taken below
           continue;
         }
         tree_bit[e >> 6] |= uint64_t{1} << (e & 63);
-        visit(w, num[f.v]);  // may reallocate: `f` is not used after this
+        visit(w, num(f.v));  // may reallocate: `f` is not used after this
         descended = true;
         break;
       }
@@ -137,7 +139,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   // Orphans: nodes with only weak retainers start their own subtree under the root.
   if (n < count) {
     for (NodeOrdinal v = 0; v < count; ++v)
-      if (num[v] == 0 && !has_retainer(v)) dfs(v, 1);
+      if (num(v) == 0 && !has_retainer(v)) dfs(v, 1);
   }
   std::vector<uint64_t>().swap(retained_bit);
   // What is left retains itself in cycles: each hangs off the root, which becomes its
@@ -145,8 +147,8 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   const uint32_t first_fiat = n + 1;
   if (n < count) {
     for (NodeOrdinal v = 0; v < count; ++v) {
-      if (num[v] == 0) {
-        num[v] = ++n;
+      if (num(v) == 0) {
+        num(v) = ++n;
         vert.Set(n, v);
         par.Set(n, 1);
       }
@@ -154,32 +156,36 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   }
   std::vector<Frame>().swap(stack);
   for (uint32_t from = first_fiat; from <= n; ++from)
-    each_retained(vert[from], [&](uint32_t to) { ++first[to + 1]; });
+    each_retained(vert[from], [&](NodeOrdinal w) { ++cnt(w); });
   if (progress) progress->Advance(count);
 
-  // The retainers of w follow those of w - 1, 3 bytes each below 2^24 nodes. No offset array of
-  // n words is kept for them: a bit per entry marks the first of each vertex's group, and a bit
-  // per vertex says whether it has a group at all; the loops below walk the groups with a
-  // cursor, down for the semidominators and up for the dominators.
+  // The retainers of number w follow those of w - 1, 3 bytes each below 2^24 nodes. No offset
+  // array of n words is kept for them: a bit per entry marks the first of each vertex's group,
+  // and a bit per vertex says whether it has a group at all; the loops below walk the groups
+  // with a cursor, down for the semidominators and up for the dominators. Each count becomes
+  // its vertex's cursor, at the start of its group, in number order.
   std::vector<uint64_t> has_group((len + 63) / 64, 0);
-  for (size_t w = 1; w < len; ++w)
-    if (first[w + 1] != 0) has_group[w >> 6] |= uint64_t{1} << (w & 63);
   auto has_retainers = [&](uint32_t w) { return (has_group[w >> 6] >> (w & 63)) & 1; };
-  for (size_t i = 1; i <= len; ++i) first[i] += first[i - 1];
-  const uint32_t ret_size = first[len];
+  // Room for a bit per entry: there are fewer entries than edges.
+  std::vector<uint64_t> group_start(size_t{edge_count} / 64 + 1, 0);
+  uint32_t ret_size = 0;
+  for (uint32_t w = 1; w <= n; ++w) {
+    if (w + kAhead <= n) __builtin_prefetch(&cnt(vert[w + kAhead]), 1);
+    uint32_t& c = cnt(vert[w]);
+    if (c == 0) continue;
+    has_group[w >> 6] |= uint64_t{1} << (w & 63);
+    group_start[ret_size >> 6] |= uint64_t{1} << (ret_size & 63);
+    const uint32_t k = c;
+    c = ret_size;
+    ret_size += k;
+  }
+  group_start.resize(size_t{ret_size} / 64 + 1);
   PackedColumn ret(ret_size, len);
   for (NodeOrdinal v = 0; v < count; ++v) {
-    const uint32_t from = num[v];
-    each_retained(v, [&](uint32_t to) { ret.Set(first[to]++, from); });
+    const uint32_t from = num(v);
+    each_retained(v, [&](NodeOrdinal w) { ret.Set(cnt(w)++, from); });
   }
   std::vector<uint64_t>().swap(tree_bit);
-  // first[w] has moved to the end of w's group, which starts where w - 1's ends.
-  std::vector<uint64_t> group_start(size_t{ret_size} / 64 + 1, 0);
-  for (size_t w = 1; w < len; ++w) {
-    if (!has_retainers(static_cast<uint32_t>(w))) continue;
-    const uint32_t k = first[w - 1];
-    group_start[k >> 6] |= uint64_t{1} << (k & 63);
-  }
   // The group start at or before entry k, and the one after entry k (ret_size past the last).
   auto start_at_or_before = [&](uint32_t k) {
     size_t word = k >> 6;
