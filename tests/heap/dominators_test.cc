@@ -350,3 +350,31 @@ TEST_CASE("OrdinalsById: ascending ids over all 32 bits, equal ids in node order
   CHECK(order[order.size() - 3] == 1);  // the two 4000000001s, the first-listed first
   CHECK(order[order.size() - 2] == 4);
 }
+
+TEST_CASE("OrdinalsById: large snapshots, sorted on two threads, give the same stable order") {
+  // Past 2^20 nodes each radix pass counts and moves two halves on two threads.
+  Snapshot snap;
+  const uint32_t n = (1u << 20) + 12345;
+  snap.node_type.assign(n, NodeType::kObject);
+  snap.node_id.resize(n);
+  uint64_t x = 0x9E3779B97F4A7C15ull;
+  for (uint32_t i = 0; i < n; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    // Every digit in use, and many equal ids (a few high ones, and small ones that repeat).
+    snap.node_id[i] = i % 5 == 0 ? static_cast<uint32_t>(x % 1000) : static_cast<uint32_t>(x >> 32);
+  }
+  snap.node_id[n / 2] = snap.node_id[n / 2 - 1] = snap.node_id[n - 1] = 0xFFFFFFFFu;  // across the halves
+  std::vector<NodeOrdinal> expected(n);
+  std::iota(expected.begin(), expected.end(), 0);
+  std::stable_sort(expected.begin(), expected.end(),
+                   [&](NodeOrdinal a, NodeOrdinal b) { return snap.node_id[a] < snap.node_id[b]; });
+  CHECK(OrdinalsById(snap) == expected);
+  // Ids that differ in one digit only: the passes with a single digit are skipped.
+  for (uint32_t i = 0; i < n; ++i) snap.node_id[i] = 0x7F000000u | (n - i) % 2048;
+  std::iota(expected.begin(), expected.end(), 0);
+  std::stable_sort(expected.begin(), expected.end(),
+                   [&](NodeOrdinal a, NodeOrdinal b) { return snap.node_id[a] < snap.node_id[b]; });
+  CHECK(OrdinalsById(snap) == expected);
+}

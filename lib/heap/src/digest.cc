@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <numeric>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -60,22 +61,51 @@ std::vector<NodeOrdinal> OrdinalsById(const Snapshot& snap) {
   // pass reads each id twice, in the current order, prefetched: to count its digit, then to
   // move it. (Keeping the digits instead would take a third array, and this sort runs at a
   // series' peak, beside a whole snapshot.)
+  // Large snapshots sort on two threads: each counts and then moves one half of the current
+  // order, the second half's entries placed after the first half's of the same digit, so each
+  // pass stays stable (72 -> 44 ms at 4.3M nodes, and a series sorts four times).
   constexpr int kBits = 11;
-  constexpr uint32_t kMask = (1u << kBits) - 1;
+  constexpr uint32_t kDigits = 1u << kBits, kMask = kDigits - 1;
   constexpr uint32_t kAhead = 32;
+  const size_t parts = n >= (1u << 20) ? 2 : 1;
+  const uint32_t half = parts == 2 ? n / 2 : n;
+  std::vector<uint32_t> start(parts * kDigits);
   for (int shift = 0; shift < 32; shift += kBits) {
     auto digit = [&](uint32_t i) { return (snap.node_id[order[i]] >> shift) & kMask; };
-    std::vector<uint32_t> start(size_t{1} << kBits, 0);
-    for (uint32_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) __builtin_prefetch(&snap.node_id[order[i + kAhead]]);
-      ++start[digit(i)];
+    // Part p is [from, to) of the current order; its counts, then its cursors, at start[p * kDigits].
+    auto count = [&](size_t p, uint32_t from, uint32_t to) {
+      uint32_t* c = &start[p * kDigits];
+      std::fill(c, c + kDigits, 0);
+      for (uint32_t i = from; i < to; ++i) {
+        if (i + kAhead < to) __builtin_prefetch(&snap.node_id[order[i + kAhead]]);
+        ++c[digit(i)];
+      }
+    };
+    auto move = [&](size_t p, uint32_t from, uint32_t to) {
+      uint32_t* c = &start[p * kDigits];
+      for (uint32_t i = from; i < to; ++i) {
+        if (i + kAhead < to) __builtin_prefetch(&snap.node_id[order[i + kAhead]]);
+        moved[c[digit(i)]++] = order[i];
+      }
+    };
+    if (parts == 2) {
+      std::jthread second([&] { count(1, half, n); });
+      count(0, 0, half);
+    } else {
+      count(0, 0, n);
     }
-    if (start[digit(0)] == n) continue;  // one digit for all: this pass would move nothing
+    const uint32_t d0 = digit(0);
+    uint32_t total0 = 0;
+    for (size_t p = 0; p < parts; ++p) total0 += start[p * kDigits + d0];
+    if (total0 == n) continue;  // one digit for all: this pass would move nothing
     uint32_t sum = 0;
-    for (uint32_t& c : start) sum += std::exchange(c, sum);
-    for (uint32_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) __builtin_prefetch(&snap.node_id[order[i + kAhead]]);
-      moved[start[digit(i)]++] = order[i];
+    for (uint32_t d = 0; d < kDigits; ++d)
+      for (size_t p = 0; p < parts; ++p) sum += std::exchange(start[p * kDigits + d], sum);
+    if (parts == 2) {
+      std::jthread second([&] { move(1, half, n); });
+      move(0, 0, half);
+    } else {
+      move(0, 0, n);
     }
     order.swap(moved);
   }
