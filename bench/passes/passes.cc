@@ -61,9 +61,9 @@ int main(int argc, char** argv) {
   Time("ordinals by id", runs, [] {}, [&] { (void)oomscope::heap::OrdinalsById(snap); });
 
   Graph g;
-  Time("flags 1 thread", runs, [&] { g = Graph{}; }, [&] { oomscope::heap::BuildFlags(snap, g, UINT32_MAX); });
   Time("flags", runs, [&] { g = Graph{}; }, [&] { oomscope::heap::BuildFlags(snap, g); });
   Time("essential", runs, [&] { g.essential.clear(); }, [&] { oomscope::heap::BuildEssentialEdges(snap, g); });
+  Time("edge index", runs, [&] { g = Graph{}; }, [&] { oomscope::heap::BuildEdgeIndex(snap, g); });
   Graph base = g;
   Time("dominators", runs, [&] { g = base; }, [&] { oomscope::heap::ComputeDominators(snap, g, nullptr); });
   Time("distances", runs, [&] { g.parent.clear(); },

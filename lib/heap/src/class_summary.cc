@@ -156,6 +156,11 @@ std::vector<ClassStats> Summarize(const Snapshot& snap, const Graph& g, const Do
       },
       [&](NodeOrdinal o) {
         if (snap.self_size(o) != 0) --open[cls[o]];
+      },
+      [&](NodeOrdinal o) {
+        __builtin_prefetch(&snap.node_self_size[o]);
+        __builtin_prefetch(&cls[o]);
+        g.retained.Prefetch(o);
       });
   std::erase_if(stats, [](const ClassStats& s) { return s.count == 0; });
   std::sort(stats.begin(), stats.end(), [](const ClassStats& a, const ClassStats& b) {

@@ -30,17 +30,11 @@ int64_t WeakMapTableId(std::string_view name) {
 
 }  // namespace
 
-// The one place that decides whether an edge retains its target (DevTools' isEssentialEdge):
-//  - weak edges never retain;
-//  - a WeakMap's table does not retain its values: the key does (both are needed to keep the
-//    value, so counting the key's edge alone gives the more useful dominator);
-//  - self edges do not;
-//  - shortcut edges retain only from the root, where they mark user global objects;
-//  - an object owned by the page (reachable from a global) is not retained by one that is not
-//    (e.g. the debugger), so that tooling references do not steal the dominator.
-// `table_of_name`, when given, caches the WeakMap name test per string id (-2: not yet known).
-bool IsEssentialEdge(const Snapshot& snap, const Graph& g, NodeOrdinal from, EdgeOrdinal e,
-                     std::vector<int64_t>* table_of_name) {
+namespace {
+
+// IsEssentialEdge's rules but the last, which needs the page-object flags.
+bool RetainsRegardlessOfPage(const Snapshot& snap, NodeOrdinal from, EdgeOrdinal e,
+                             std::vector<int64_t>* table_of_name) {
   const EdgeType type = snap.edge_type[e];
   if (type == EdgeType::kWeak) return false;
   const NodeOrdinal to = snap.edge_to[e];
@@ -56,31 +50,58 @@ bool IsEssentialEdge(const Snapshot& snap, const Graph& g, NodeOrdinal from, Edg
     }
     if (table >= 0 && static_cast<uint64_t>(table) == snap.node_id[from]) return false;
   }
-  if (from != snap.root) {
-    if (type == EdgeType::kShortcut) return false;
-    if ((g.flags[to] & kPageObject) && !(g.flags[from] & kPageObject)) return false;
-  }
+  if (from != snap.root && type == EdgeType::kShortcut) return false;
   return true;
+}
+
+// The last rule: a node outside the page (and not the root) does not retain one inside it.
+bool RetainsAcrossPage(const Snapshot& snap, const Graph& g, NodeOrdinal from, NodeOrdinal to) {
+  return from == snap.root || !(g.flags[to] & kPageObject) || (g.flags[from] & kPageObject);
+}
+
+// Marks the edges [64 * from_word, 64 * to_word) that pass `retains(v, e)`: whole words, so that
+// two ranges never share one.
+template <typename Retains>
+void MarkEdges(const Snapshot& snap, Graph& g, size_t from_word, size_t to_word, Retains&& retains) {
+  const uint32_t m = snap.edge_count();
+  const EdgeOrdinal lo = static_cast<EdgeOrdinal>(std::min<uint64_t>(64 * from_word, m));
+  const EdgeOrdinal hi = static_cast<EdgeOrdinal>(std::min<uint64_t>(64 * to_word, m));
+  if (lo >= hi) return;
+  // The node that owns edge lo: the last whose first edge is at or before it.
+  NodeOrdinal v = static_cast<NodeOrdinal>(
+      std::upper_bound(snap.first_edge.begin(), snap.first_edge.end() - 1, lo) - snap.first_edge.begin() - 1);
+  for (; v < snap.node_count() && snap.first_edge[v] < hi; ++v) {
+    const EdgeOrdinal end = std::min(snap.first_edge[v + 1], hi);
+    for (EdgeOrdinal e = std::max(snap.first_edge[v], lo); e < end; ++e)
+      if (retains(v, e)) g.essential[e >> 6] |= uint64_t{1} << (e & 63);
+  }
+}
+
+}  // namespace
+
+// The one place that decides whether an edge retains its target (DevTools' isEssentialEdge):
+//  - weak edges never retain;
+//  - a WeakMap's table does not retain its values: the key does (both are needed to keep the
+//    value, so counting the key's edge alone gives the more useful dominator);
+//  - self edges do not;
+//  - shortcut edges retain only from the root, where they mark user global objects;
+//  - an object owned by the page (reachable from a global) is not retained by one that is not
+//    (e.g. the debugger), so that tooling references do not steal the dominator.
+// `table_of_name`, when given, caches the WeakMap name test per string id (-2: not yet known).
+bool IsEssentialEdge(const Snapshot& snap, const Graph& g, NodeOrdinal from, EdgeOrdinal e,
+                     std::vector<int64_t>* table_of_name) {
+  return RetainsRegardlessOfPage(snap, from, e, table_of_name) &&
+         RetainsAcrossPage(snap, g, from, snap.edge_to[e]);
 }
 
 void BuildEssentialEdges(const Snapshot& snap, Graph& g, uint32_t split_min_edges) {
   const uint32_t m = snap.edge_count();
   const size_t words = (m + 63) / 64;
   g.essential.assign(words, 0);
-  // Edges [64 * from_word, 64 * to_word): whole words, so that two ranges never share one.
   auto mark = [&](size_t from_word, size_t to_word) {
-    const EdgeOrdinal lo = static_cast<EdgeOrdinal>(std::min<uint64_t>(64 * from_word, m));
-    const EdgeOrdinal hi = static_cast<EdgeOrdinal>(std::min<uint64_t>(64 * to_word, m));
-    if (lo >= hi) return;
     std::vector<int64_t> table_of_name(snap.strings.size(), -2);
-    // The node that owns edge lo: the last whose first edge is at or before it.
-    NodeOrdinal v = static_cast<NodeOrdinal>(
-        std::upper_bound(snap.first_edge.begin(), snap.first_edge.end() - 1, lo) - snap.first_edge.begin() - 1);
-    for (; v < snap.node_count() && snap.first_edge[v] < hi; ++v) {
-      const EdgeOrdinal end = std::min(snap.first_edge[v + 1], hi);
-      for (EdgeOrdinal e = std::max(snap.first_edge[v], lo); e < end; ++e)
-        if (IsEssentialEdge(snap, g, v, e, &table_of_name)) g.essential[e >> 6] |= uint64_t{1} << (e & 63);
-    }
+    MarkEdges(snap, g, from_word, to_word,
+              [&](NodeOrdinal v, EdgeOrdinal e) { return IsEssentialEdge(snap, g, v, e, &table_of_name); });
   };
   // Two halves on two threads when there is enough to share (each reads the snapshot only).
   if (m < split_min_edges) {
@@ -90,6 +111,32 @@ void BuildEssentialEdges(const Snapshot& snap, Graph& g, uint32_t split_min_edge
   std::thread second([&] { mark(words / 2, words); });
   mark(0, words / 2);
   second.join();
+}
+
+void BuildEdgeIndex(const Snapshot& snap, Graph& g, uint32_t parallel_min_edges) {
+  if (snap.edge_count() < parallel_min_edges) {
+    BuildFlags(snap, g);
+    BuildEssentialEdges(snap, g, UINT32_MAX);
+    return;
+  }
+  // The flags' search on a second thread while this one applies every rule but the page one to
+  // all edges (they take about as long; the search, shared by two threads, scaled badly). The
+  // page rule can then only clear edges out of nodes outside the page: a few thousand nodes in
+  // a Node.js heap of millions.
+  const size_t words = (size_t{snap.edge_count()} + 63) / 64;
+  g.essential.assign(words, 0);
+  {
+    std::jthread flags([&] { BuildFlags(snap, g); });
+    std::vector<int64_t> table_of_name(snap.strings.size(), -2);
+    MarkEdges(snap, g, 0, words, [&](NodeOrdinal v, EdgeOrdinal e) {
+      return RetainsRegardlessOfPage(snap, v, e, &table_of_name);
+    });
+  }
+  for (NodeOrdinal v = 0; v < snap.node_count(); ++v) {
+    if (g.flags[v] & kPageObject) continue;
+    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e)
+      if (!RetainsAcrossPage(snap, g, v, snap.edge_to[e])) g.essential[e >> 6] &= ~(uint64_t{1} << (e & 63));
+  }
 }
 
 }  // namespace oomscope::heap

@@ -9,10 +9,8 @@ SizeColumn::SizeColumn(size_t n) : small_(HugeVector<uint32_t>(n, 0)) {}
 
 Graph BuildGraph(const Snapshot& snap, Progress* progress, bool with_distances) {
   Graph g;
-  if (progress) progress->Begin("edge index", 2);
-  BuildFlags(snap, g);
-  if (progress) progress->Advance(1);
-  BuildEssentialEdges(snap, g);
+  if (progress) progress->Begin("edge index", 0);
+  BuildEdgeIndex(snap, g);
   // The flags only decide which edges retain: a byte per node less from here on.
   std::vector<uint8_t>().swap(g.flags);
   if (progress) progress->End();

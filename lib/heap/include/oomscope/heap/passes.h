@@ -13,16 +13,20 @@ namespace oomscope::heap {
 
 // flags.cc: marks kPageObject on everything reachable over non-weak edges from the root's
 // shortcut edges (V8 adds one from the root to each user global object) and from
-// "(Document DOM trees)" roots, as DevTools' markPageOwnedNodes. With `parallel_min_edges`
-// edges or more, two threads share the search.
-void BuildFlags(const Snapshot& snap, Graph& g, uint32_t parallel_min_edges = 1u << 20);
+// "(Document DOM trees)" roots, as DevTools' markPageOwnedNodes.
+void BuildFlags(const Snapshot& snap, Graph& g);
 
 // essential.cc: decides, once, which edges retain their target (DevTools' isEssentialEdge).
 // `table_of_name` (optional, one entry per string, initialized to -2) caches a per-name test.
 bool IsEssentialEdge(const Snapshot& snap, const Graph& g, NodeOrdinal from, EdgeOrdinal e,
                      std::vector<int64_t>* table_of_name = nullptr);
-// With `split_min_edges` edges or more, two threads take half of the edges each.
+// Marks g.essential by IsEssentialEdge, the flags built. With `split_min_edges` edges or more,
+// two threads take half of the edges each.
 void BuildEssentialEdges(const Snapshot& snap, Graph& g, uint32_t split_min_edges = 1u << 20);
+// The flags and the essential edges together, as BuildFlags then BuildEssentialEdges; with
+// `parallel_min_edges` edges or more the flags' search runs on a second thread beside the
+// rules that do not need the flags.
+void BuildEdgeIndex(const Snapshot& snap, Graph& g, uint32_t parallel_min_edges = 1u << 20);
 
 // retainers.cc: reverse CSR over essential edges.
 void BuildRetainers(const Snapshot& snap, Graph& g);
