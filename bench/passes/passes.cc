@@ -69,6 +69,12 @@ int main(int argc, char** argv) {
   Time("distances", runs, [&] { g.parent.clear(); },
        [&] { oomscope::heap::ComputeDistances(snap, g); });
   Time("dominator tree", runs, [] {}, [&] { (void)oomscope::heap::BuildDominatorTree(snap, g); });
+  Time("entry counts", runs, [] {}, [&] {
+    uint64_t sum = 0;
+    const oomscope::heap::EntryCounter count(snap);
+    for (oomscope::heap::NodeOrdinal o = 0; o < snap.node_count(); ++o) sum += count(o);
+    if (sum == 1) std::printf("-");
+  });
   Time("node classes", runs, [] {}, [&] {
     oomscope::heap::ClassTable classes;
     (void)oomscope::heap::NodeClasses(snap, classes);

@@ -25,34 +25,51 @@ bool IsNumeric(std::string_view s) {
 
 }  // namespace
 
-uint32_t EntryCount(const Snapshot& snap, NodeOrdinal n) {
+EntryCounter::EntryCounter(const Snapshot& snap) : snap_(snap), kind_(snap.strings.size(), 0) {
+  for (StringId s = 0; s < kind_.size(); ++s) {
+    const std::string_view v = snap.strings.at(s);
+    uint8_t k = 0;
+    if (v != "__proto__" && !v.starts_with("<symbol")) k |= kCountedProperty;
+    if (IsNumeric(v)) k |= kNumeric;
+    if (v == "Map") k |= kMap;
+    if (v == "Set") k |= kSet;
+    if (v == "Array") k |= kArray;
+    if (v == "table") k |= kTable;
+    kind_[s] = k;
+  }
+}
+
+uint32_t EntryCounter::operator()(NodeOrdinal n) const {
+  const Snapshot& snap = snap_;
   if (snap.node_type[n] != NodeType::kObject) return 0;
-  std::string_view name = snap.name(n);
+  const StringId name = snap.node_name[n];
   const EdgeOrdinal b = snap.first_edge[n], e = snap.first_edge[n + 1];
-  if (name == "Map" || name == "Set") {
+  if (Is(name, kMap) || Is(name, kSet)) {
     // V8 keeps entries in an OrderedHashMap/Set "table": one internal edge per key and value.
     for (EdgeOrdinal k = b; k < e; ++k) {
-      if (snap.edge_type[k] != EdgeType::kInternal || snap.edge_name_string(k) != "table") continue;
+      if (snap.edge_type[k] != EdgeType::kInternal || !Is(snap.edge_name[k], kTable)) continue;
       NodeOrdinal t = snap.edge_to[k];
       uint32_t slots = 0;
       for (EdgeOrdinal j = snap.first_edge[t]; j < snap.first_edge[t + 1]; ++j)
-        if (snap.edge_type[j] == EdgeType::kInternal && IsNumeric(snap.edge_name_string(j))) ++slots;
-      return name == "Map" ? slots / 2 : slots;
+        if (snap.edge_type[j] == EdgeType::kInternal && Is(snap.edge_name[j], kNumeric)) ++slots;
+      return Is(name, kMap) ? slots / 2 : slots;
     }
     return 0;
   }
+  const bool array = Is(name, kArray);
   uint32_t count = 0;
   for (EdgeOrdinal k = b; k < e; ++k) {
     EdgeType t = snap.edge_type[k];
     if (t == EdgeType::kElement) {
       ++count;
-    } else if (t == EdgeType::kProperty && name != "Array") {
-      std::string_view p = snap.edge_name_string(k);
-      if (p != "__proto__" && !p.starts_with("<symbol")) ++count;
+    } else if (t == EdgeType::kProperty && !array) {
+      if (Is(snap.edge_name[k], kCountedProperty)) ++count;
     }
   }
   return count;
 }
+
+uint32_t EntryCount(const Snapshot& snap, NodeOrdinal n) { return EntryCounter(snap)(n); }
 
 std::vector<NodeOrdinal> OrdinalsById(const Snapshot& snap) {
   const uint32_t n = snap.node_count();
@@ -233,8 +250,9 @@ bool FillDigest(SnapshotDigest& d, const Snapshot& snap, const Graph& g,
         return UINT32_MAX;
       }))
     return false;
+  const EntryCounter entry_count(snap);
   return emit(d.entries, &where.entries, n, [&](size_t i) {
-    const uint32_t c = EntryCount(snap, order[i]);
+    const uint32_t c = entry_count(order[i]);
     if (c < UINT16_MAX) return static_cast<uint16_t>(c);
     d.big_entries.emplace(static_cast<uint32_t>(i), c);
     return uint16_t{UINT16_MAX};

@@ -239,10 +239,11 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
     bool maybe_bytes;
   };
   std::vector<Candidate> candidates;
+  const EntryCounter entry_count(last);
   for (NodeOrdinal v = 0; v < n; ++v) {
     if (birth[v] != 0 || !CanOwnLeak(last, v)) continue;
     int64_t residual = delta(v) - child_growth(v);
-    uint32_t entries_last = EntryCount(last, v);
+    uint32_t entries_last = entry_count(v);
     bool maybe_bytes = residual >= static_cast<int64_t>(min_bytes);
     if (!maybe_bytes && entries_last < options.min_entry_growth) continue;
     candidates.push_back({v, entries_last, maybe_bytes});

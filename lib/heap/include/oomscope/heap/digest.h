@@ -16,6 +16,27 @@ namespace oomscope::heap {
 
 // Number of entries a collection-like node holds: elements of an Array, entries of a Map or Set
 // (through its backing table), properties of an object used as a dictionary. 0 for others.
+// An EntryCounter answers for every node of one snapshot: it looks at each string once (what
+// the names of the node and its edges are), where a node's count would otherwise compare the
+// strings of all its edges, read at random. EntryCount is one node's answer, for tests.
+class EntryCounter {
+ public:
+  explicit EntryCounter(const Snapshot& snap);
+  uint32_t operator()(NodeOrdinal n) const;
+
+ private:
+  enum Kind : uint8_t {
+    kCountedProperty = 1,  // a property name that is an entry: not __proto__, not a symbol
+    kNumeric = 2,          // a table slot of a Map or Set
+    kMap = 4,
+    kSet = 8,
+    kArray = 16,
+    kTable = 32,  // the internal edge to a Map's or Set's backing table
+  };
+  bool Is(StringId s, Kind k) const { return s < kind_.size() && (kind_[s] & k); }
+  const Snapshot& snap_;
+  std::vector<uint8_t> kind_;  // by string id
+};
 uint32_t EntryCount(const Snapshot& snap, NodeOrdinal n);
 
 // What a series keeps of a snapshot once its full graph is released: per node (sorted by id)
