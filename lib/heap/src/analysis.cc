@@ -40,13 +40,15 @@ int SeriesAnalyzer::SpillFd() {
   return spill_fd_;
 }
 
-SnapshotDigest SeriesAnalyzer::MakeLastDigest(bool identity_only, bool spill) {
+SnapshotDigest SeriesAnalyzer::MakeLastDigest(bool identity_only, bool spill,
+                                              const std::vector<NodeOrdinal>* by_id) {
   Last& L = *last_;
   if (L.node_class.empty()) L.node_class = NodeClasses(L.snap, classes_);  // freed by Finish
   const int fd = spill ? SpillFd() : -1;
-  if (fd < 0) return MakeDigest(L.snap, L.graph, L.node_class, L.classes, identity_only);
+  if (fd < 0) return MakeDigest(L.snap, L.graph, L.node_class, L.classes, identity_only, by_id);
   Status st;
-  SnapshotDigest d = MakeSpilledDigest(L.snap, L.graph, L.node_class, L.classes, identity_only, fd, &spill_end_, &st);
+  SnapshotDigest d = MakeSpilledDigest(L.snap, L.graph, L.node_class, L.classes, identity_only, fd,
+                                       &spill_end_, &st, by_id);
   if (!st.ok()) spill_error_ = st.message();
   return d;
 }
@@ -219,7 +221,9 @@ Report SeriesAnalyzer::Finish() {
     // Needed for the id alignment and the class diff only: released before the suspects (and
     // its room in the spill file given back).
     const uint64_t spill_mark = spill_end_;
-    auto last_digest_owner = std::make_unique<SnapshotDigest>(MakeLastDigest(/*identity_only=*/true, true));
+    // The last snapshot's order by id, sorted once for its digest here and the suspects after.
+    std::vector<NodeOrdinal> by_id = OrdinalsById(L.snap);
+    auto last_digest_owner = std::make_unique<SnapshotDigest>(MakeLastDigest(/*identity_only=*/true, true, &by_id));
     const SnapshotDigest& last_digest = *last_digest_owner;
     // Ids must line up between every pair of neighbours.
     std::vector<const SnapshotDigest*> all;
@@ -266,7 +270,7 @@ Report SeriesAnalyzer::Finish() {
       std::vector<std::optional<double>> times;
       for (const auto& i : infos_) times.push_back(i.captured_at);
       SuspectOptions so = options_.suspects;
-      r.suspects = FindSuspects(earlier, L.snap, L.graph, times, so, &read_error);
+      r.suspects = FindSuspects(earlier, L.snap, L.graph, times, so, &read_error, std::move(by_id));
       if (progress) progress->End();
     }
   } else {

@@ -286,15 +286,19 @@ SnapshotDigest DigestInMemory(const Snapshot& snap, const Graph& g, const std::v
 
 SnapshotDigest MakeDigest(const Snapshot& snap, const Graph& g,
                           const std::vector<uint32_t>& node_class, std::vector<ClassStats> classes,
-                          bool identity_only) {
+                          bool identity_only, const std::vector<NodeOrdinal>* by_id) {
+  if (by_id) return DigestInMemory(snap, g, node_class, *by_id, std::move(classes), identity_only);
   return DigestInMemory(snap, g, node_class, OrdinalsById(snap), std::move(classes), identity_only);
 }
 
 SnapshotDigest MakeSpilledDigest(const Snapshot& snap, const Graph& g,
                                  const std::vector<uint32_t>& node_class, std::vector<ClassStats> classes,
-                                 bool identity_only, int fd, uint64_t* end, Status* status) {
+                                 bool identity_only, int fd, uint64_t* end, Status* status,
+                                 const std::vector<NodeOrdinal>* by_id) {
   SnapshotDigest d = DigestHeader(snap);
-  const std::vector<NodeOrdinal> order = OrdinalsById(snap);
+  std::vector<NodeOrdinal> sorted_here;
+  if (!by_id) sorted_here = OrdinalsById(snap);
+  const std::vector<NodeOrdinal>& order = by_id ? *by_id : sorted_here;
   SnapshotDigest::Spill s;
   s.fd = fd;
   s.n = order.size();

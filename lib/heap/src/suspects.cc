@@ -129,7 +129,8 @@ std::string Classify(const Snapshot& snap, NodeOrdinal v, const RetainerPath& pa
 std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earlier,
                                   const Snapshot& last, Graph& g,
                                   const std::vector<std::optional<double>>& capture_times,
-                                  const SuspectOptions& options, std::string* read_error) {
+                                  const SuspectOptions& options, std::string* read_error,
+                                  std::vector<NodeOrdinal> last_by_id) {
   std::vector<Suspect> out;
   const size_t k = earlier.size();  // snapshots before the last one
   if (k == 0) return out;
@@ -149,12 +150,12 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
   std::vector<uint8_t> birth;
   SizeColumn first_retained;
   {
-    // Allocated once the sort has freed its work arrays, so that the two never add up. (The
-    // diff step sorted the same ids; its order is not kept for this, as holding it through the
-    // diff would raise the series' peak.) The sort's two arrays are this step's peak, beside
-    // the tree: 14 bytes a node, where the dominator array and the tree built after this step
-    // took 15.
-    const std::vector<NodeOrdinal> by_id = OrdinalsById(last);
+    // Allocated once the sort has freed its work arrays, so that the two never add up. A series
+    // hands over the order its class diff sorted (the classes by node, as large, were freed in
+    // between), so this step's peak is the order, the tree and these arrays: 14 bytes a node,
+    // where the dominator array and the tree built after this step took 15.
+    std::vector<NodeOrdinal> by_id = std::move(last_by_id);
+    if (by_id.size() != n) by_id = OrdinalsById(last);
     birth.assign(n, 0);
     first_retained = SizeColumn(n);
     std::vector<size_t> at(k, 0);

@@ -71,8 +71,9 @@ class SeriesAnalyzer {
   // Reduces the whole last snapshot to a digest, freeing its graph; `spill`: moves the digest
   // to the spill file when there is one.
   void DigestLast(bool spill = true);
-  // The last snapshot's digest, written to the spill file when `spill` and there is one.
-  SnapshotDigest MakeLastDigest(bool identity_only, bool spill);
+  // The last snapshot's digest, written to the spill file when `spill` and there is one;
+  // `by_id`: its OrdinalsById, when at hand.
+  SnapshotDigest MakeLastDigest(bool identity_only, bool spill, const std::vector<NodeOrdinal>* by_id = nullptr);
   int SpillFd();  // the spill file, made on first use; -1 without one
   void Spill(SnapshotDigest& d);  // moves an in-memory digest to the spill file
   AnalyzeOptions options_;

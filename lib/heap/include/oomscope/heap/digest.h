@@ -143,16 +143,18 @@ std::vector<NodeOrdinal> OrdinalsById(const Snapshot& snap);
 
 // `identity_only`: keep ids, classes and self sizes (what the class diff and the id alignment
 // read) and leave `retained` and `entries` empty: for the last snapshot of a series, whose full
-// graph is still at hand, at half the memory.
+// graph is still at hand, at half the memory. `by_id`: OrdinalsById(snap), when the caller has
+// it (sorted here otherwise).
 SnapshotDigest MakeDigest(const Snapshot& snap, const Graph& g,
                           const std::vector<uint32_t>& node_class, std::vector<ClassStats> classes,
-                          bool identity_only = false);
+                          bool identity_only = false, const std::vector<NodeOrdinal>* by_id = nullptr);
 // MakeDigest with the per-object arrays written straight to the spill file `fd` at byte offset
 // *end (advanced past them), never whole in memory. When a write fails (a full disk), *status
 // says why and the digest comes back whole in memory instead.
 SnapshotDigest MakeSpilledDigest(const Snapshot& snap, const Graph& g,
                                  const std::vector<uint32_t>& node_class, std::vector<ClassStats> classes,
-                                 bool identity_only, int fd, uint64_t* end, Status* status);
+                                 bool identity_only, int fd, uint64_t* end, Status* status,
+                                 const std::vector<NodeOrdinal>* by_id = nullptr);
 
 // DevTools' "Comparison" view between two snapshots of one process, by class.
 struct ClassDiff {

@@ -30,10 +30,12 @@ struct SuspectOptions {
 // stands in for it (read back from the tree once the tree is done with), so that the tree, the
 // dominator array and the first step's per-node arrays never add up at the peak.
 // `read_error`, when given, gets what went wrong reading a spilled digest (see DigestCursor):
-// the suspects are then incomplete.
+// the suspects are then incomplete. `last_by_id`: OrdinalsById(last), when the caller has it
+// (the series' class diff sorted it); sorted here otherwise. Freed once read.
 std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earlier,
                                   const Snapshot& last, Graph& g,
                                   const std::vector<std::optional<double>>& capture_times,
-                                  const SuspectOptions& options, std::string* read_error = nullptr);
+                                  const SuspectOptions& options, std::string* read_error = nullptr,
+                                  std::vector<NodeOrdinal> last_by_id = {});
 
 }  // namespace oomscope::heap
