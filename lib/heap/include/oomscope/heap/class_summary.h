@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -106,8 +107,10 @@ std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g
 // a second thread while this one builds the dominator tree and the summary walks it. The
 // dominator array is freed meanwhile (the tree stands in for it) and read back from the tree
 // after, so that this step stays below the dominators pass's own peak. The tree is freed
-// before it returns.
+// before it returns. `then`, when given, runs on the BFS's thread after it (the summary takes
+// longer): it may read the snapshot and the retained sizes, not the dominator array.
 std::vector<ClassStats> ComputeClassSummaryAndDistances(const Snapshot& snap, Graph& g, ClassTable& classes,
-                                                        std::vector<uint32_t>* node_class);
+                                                        std::vector<uint32_t>* node_class,
+                                                        const std::function<void()>& then = {});
 
 }  // namespace oomscope::heap
