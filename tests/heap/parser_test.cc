@@ -137,14 +137,21 @@ TEST_CASE("errors carry byte offsets for problems inside the arrays") {
   CHECK(st.message().find("outside meta.node_types") != std::string::npos);
 }
 
-TEST_CASE("numbers of every length parse exactly, whatever the spacing and wherever a read ends") {
-  testing::SnapshotBuilder b;
+// Numbers of every length from 1 to 19 digits: each power of ten, the one below it, and the
+// all-nines of each length (9, 99, ...).
+std::vector<uint64_t> EveryLength() {
   std::vector<uint64_t> sizes;
   for (uint64_t p = 1, k = 0; k < 19; ++k, p *= 10) {
     sizes.push_back(p);
     sizes.push_back(p - 1);
-    sizes.push_back(p * 9 + (p - 1));  // all nines: 9, 99, ...
+    sizes.push_back(p * 9 + (p - 1));
   }
+  return sizes;
+}
+
+TEST_CASE("numbers of every length parse exactly, whatever the spacing and wherever a read ends") {
+  testing::SnapshotBuilder b;
+  const std::vector<uint64_t> sizes = EveryLength();
   std::vector<uint32_t> nodes;
   for (uint64_t v : sizes) nodes.push_back(b.Node("object", "N", v));
   for (uint32_t n : nodes) b.Edge(0, "element", std::to_string(n), n);
@@ -188,12 +195,7 @@ std::string V8Layout(std::string text, const std::string& key, size_t fields) {
 
 TEST_CASE("numbers in V8's own layout: every length, every read size, and errors inside a run") {
   testing::SnapshotBuilder b;
-  std::vector<uint64_t> sizes;
-  for (uint64_t p = 1, k = 0; k < 19; ++k, p *= 10) {
-    sizes.push_back(p);
-    sizes.push_back(p - 1);
-    sizes.push_back(p * 9 + (p - 1));
-  }
+  const std::vector<uint64_t> sizes = EveryLength();
   // Enough records that runs of whole 64-byte windows occur, with every length at every offset.
   std::vector<uint32_t> nodes;
   for (int round = 0; round < 7; ++round)

@@ -123,16 +123,15 @@ TEST_CASE("every node of a small real snapshot: retained size and dominator as D
 
 TEST_CASE("the flags and the essential edges come out the same on two threads as on one") {
   // BuildEdgeIndex's two threads: the flags' search beside every rule but the page one, then
-  // the page rule for the edges out of nodes outside the page. Where the halves of
-  // BuildEssentialEdges meet depends on the snapshot; a cut inside one node's edges is covered
-  // by a hand-built graph in dominators_test.cc.
+  // the page rule for the edges out of nodes outside the page (a hand-built graph in
+  // dominators_test.cc has every kind of edge there).
   for (const char* name : {"/story-3.heapsnapshot", "/map-cache-3.heapsnapshot", "/big.heapsnapshot"}) {
     CAPTURE(name);
     Engine e = Load(kDir + name);
     REQUIRE(e.snap.edge_count() > 10000);
-    Graph one, two, halves;
+    Graph one, two;
     BuildFlags(e.snap, one);
-    BuildEssentialEdges(e.snap, one, /*split_min_edges=*/UINT32_MAX);
+    BuildEssentialEdges(e.snap, one);
     size_t pages = 0, outside_edges = 0;
     for (NodeOrdinal v = 0; v < e.snap.node_count(); ++v) {
       if (one.flags[v] & kPageObject) ++pages;
@@ -145,9 +144,6 @@ TEST_CASE("the flags and the essential edges come out the same on two threads as
       CHECK(two.flags == one.flags);
       CHECK(two.essential == one.essential);
     }
-    halves.flags = one.flags;
-    BuildEssentialEdges(e.snap, halves, /*split_min_edges=*/0);
-    CHECK(halves.essential == one.essential);
     CHECK(one.essential == e.g.essential);  // what BuildGraph gave the engine
   }
 }

@@ -69,8 +69,6 @@ uint32_t EntryCounter::operator()(NodeOrdinal n) const {
   return count;
 }
 
-uint32_t EntryCount(const Snapshot& snap, NodeOrdinal n) { return EntryCounter(snap)(n); }
-
 std::vector<NodeOrdinal> OrdinalsById(const Snapshot& snap) {
   const uint32_t n = snap.node_count();
   // Huge pages: a series sorts four times, and in 4 KiB pages the two arrays were 8,700 page

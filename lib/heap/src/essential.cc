@@ -1,7 +1,5 @@
-#include <algorithm>
 #include <charconv>
 #include <thread>
-#include <unordered_map>
 
 #include "oomscope/heap/passes.h"
 
@@ -59,22 +57,13 @@ bool RetainsAcrossPage(const Snapshot& snap, const Graph& g, NodeOrdinal from, N
   return from == snap.root || !(g.flags[to] & kPageObject) || (g.flags[from] & kPageObject);
 }
 
-// Marks the edges [64 * from_word, 64 * to_word) that pass `retains(v, e)`: whole words, so that
-// two ranges never share one.
+// Sets g.essential to the edges that pass `retains(v, e)`.
 template <typename Retains>
-void MarkEdges(const Snapshot& snap, Graph& g, size_t from_word, size_t to_word, Retains&& retains) {
-  const uint32_t m = snap.edge_count();
-  const EdgeOrdinal lo = static_cast<EdgeOrdinal>(std::min<uint64_t>(64 * from_word, m));
-  const EdgeOrdinal hi = static_cast<EdgeOrdinal>(std::min<uint64_t>(64 * to_word, m));
-  if (lo >= hi) return;
-  // The node that owns edge lo: the last whose first edge is at or before it.
-  NodeOrdinal v = static_cast<NodeOrdinal>(
-      std::upper_bound(snap.first_edge.begin(), snap.first_edge.end() - 1, lo) - snap.first_edge.begin() - 1);
-  for (; v < snap.node_count() && snap.first_edge[v] < hi; ++v) {
-    const EdgeOrdinal end = std::min(snap.first_edge[v + 1], hi);
-    for (EdgeOrdinal e = std::max(snap.first_edge[v], lo); e < end; ++e)
+void MarkEdges(const Snapshot& snap, Graph& g, Retains&& retains) {
+  g.essential.assign((size_t{snap.edge_count()} + 63) / 64, 0);
+  for (NodeOrdinal v = 0; v < snap.node_count(); ++v)
+    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e)
       if (retains(v, e)) g.essential[e >> 6] |= uint64_t{1} << (e & 63);
-  }
 }
 
 }  // namespace
@@ -94,41 +83,25 @@ bool IsEssentialEdge(const Snapshot& snap, const Graph& g, NodeOrdinal from, Edg
          RetainsAcrossPage(snap, g, from, snap.edge_to[e]);
 }
 
-void BuildEssentialEdges(const Snapshot& snap, Graph& g, uint32_t split_min_edges) {
-  const uint32_t m = snap.edge_count();
-  const size_t words = (m + 63) / 64;
-  g.essential.assign(words, 0);
-  auto mark = [&](size_t from_word, size_t to_word) {
-    std::vector<int64_t> table_of_name(snap.strings.size(), -2);
-    MarkEdges(snap, g, from_word, to_word,
-              [&](NodeOrdinal v, EdgeOrdinal e) { return IsEssentialEdge(snap, g, v, e, &table_of_name); });
-  };
-  // Two halves on two threads when there is enough to share (each reads the snapshot only).
-  if (m < split_min_edges) {
-    mark(0, words);
-    return;
-  }
-  std::thread second([&] { mark(words / 2, words); });
-  mark(0, words / 2);
-  second.join();
+void BuildEssentialEdges(const Snapshot& snap, Graph& g) {
+  std::vector<int64_t> table_of_name(snap.strings.size(), -2);
+  MarkEdges(snap, g, [&](NodeOrdinal v, EdgeOrdinal e) { return IsEssentialEdge(snap, g, v, e, &table_of_name); });
 }
 
 void BuildEdgeIndex(const Snapshot& snap, Graph& g, uint32_t parallel_min_edges) {
   if (snap.edge_count() < parallel_min_edges) {
     BuildFlags(snap, g);
-    BuildEssentialEdges(snap, g, UINT32_MAX);
+    BuildEssentialEdges(snap, g);
     return;
   }
   // The flags' search on a second thread while this one applies every rule but the page one to
   // all edges (they take about as long; the search, shared by two threads, scaled badly). The
   // page rule can then only clear edges out of nodes outside the page: a few thousand nodes in
   // a Node.js heap of millions.
-  const size_t words = (size_t{snap.edge_count()} + 63) / 64;
-  g.essential.assign(words, 0);
   {
     std::jthread flags([&] { BuildFlags(snap, g); });
     std::vector<int64_t> table_of_name(snap.strings.size(), -2);
-    MarkEdges(snap, g, 0, words, [&](NodeOrdinal v, EdgeOrdinal e) {
+    MarkEdges(snap, g, [&](NodeOrdinal v, EdgeOrdinal e) {
       return RetainsRegardlessOfPage(snap, v, e, &table_of_name);
     });
   }

@@ -18,7 +18,7 @@ namespace oomscope::heap {
 // (through its backing table), properties of an object used as a dictionary. 0 for others.
 // An EntryCounter answers for every node of one snapshot: it looks at each string once (what
 // the names of the node and its edges are), where a node's count would otherwise compare the
-// strings of all its edges, read at random. EntryCount is one node's answer, for tests.
+// strings of all its edges, read at random.
 class EntryCounter {
  public:
   explicit EntryCounter(const Snapshot& snap);
@@ -37,7 +37,6 @@ class EntryCounter {
   const Snapshot& snap_;
   std::vector<uint8_t> kind_;  // by string id
 };
-uint32_t EntryCount(const Snapshot& snap, NodeOrdinal n);
 
 // What a series keeps of a snapshot once its full graph is released: per node (sorted by id)
 // the class, sizes and entry count. About 18 bytes a node, against ~60 for the full graph; in

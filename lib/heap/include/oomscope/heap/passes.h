@@ -20,9 +20,8 @@ void BuildFlags(const Snapshot& snap, Graph& g);
 // `table_of_name` (optional, one entry per string, initialized to -2) caches a per-name test.
 bool IsEssentialEdge(const Snapshot& snap, const Graph& g, NodeOrdinal from, EdgeOrdinal e,
                      std::vector<int64_t>* table_of_name = nullptr);
-// Marks g.essential by IsEssentialEdge, the flags built. With `split_min_edges` edges or more,
-// two threads take half of the edges each.
-void BuildEssentialEdges(const Snapshot& snap, Graph& g, uint32_t split_min_edges = 1u << 20);
+// Marks g.essential by IsEssentialEdge, the flags built.
+void BuildEssentialEdges(const Snapshot& snap, Graph& g);
 // The flags and the essential edges together, as BuildFlags then BuildEssentialEdges; with
 // `parallel_min_edges` edges or more the flags' search runs on a second thread beside the
 // rules that do not need the flags.
