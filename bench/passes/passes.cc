@@ -3,7 +3,10 @@
 // pass: on a shared, noisy machine the whole `oomscope analyze` varies by a third from run to
 // run, which hides a change of a tenth in one pass.
 //
-//   build/release/bench/passes/heap_passes FILE [RUNS]
+//   build/release/bench/passes/heap_passes FILE [RUNS [PASS...]]
+//
+// With PASS names (as printed, e.g. dominators), only those are timed; the others run once, for
+// what the timed ones read.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -24,8 +27,13 @@ namespace {
 using oomscope::heap::Graph;
 using oomscope::heap::Snapshot;
 
-// Runs `setup` then `pass` `runs` times; only `pass` is timed.
+std::vector<std::string> g_only;  // the passes to time; all when empty
+
+// Runs `setup` then `pass` `runs` times; only `pass` is timed. A pass not asked for runs once,
+// unreported.
 void Time(const char* name, int runs, const std::function<void()>& setup, const std::function<void()>& pass) {
+  const bool shown = g_only.empty() || std::find(g_only.begin(), g_only.end(), name) != g_only.end();
+  if (!shown) runs = 1;
   std::vector<double> ms;
   for (int i = 0; i < runs; ++i) {
     setup();
@@ -33,6 +41,7 @@ void Time(const char* name, int runs, const std::function<void()>& setup, const 
     pass();
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
+  if (!shown) return;
   std::sort(ms.begin(), ms.end());
   std::printf("%-16s min %8.1f ms   median %8.1f ms   (%d runs)\n", name, ms.front(), ms[ms.size() / 2], runs);
 }
@@ -41,12 +50,13 @@ void Time(const char* name, int runs, const std::function<void()>& setup, const 
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s SNAPSHOT [RUNS]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s SNAPSHOT [RUNS [PASS...]]\n", argv[0]);
     return 2;
   }
   oomscope::TuneAllocator();
   oomscope::KeepFreedBlocks(true);
   const int runs = argc > 2 ? std::max(1, std::atoi(argv[2])) : 7;
+  for (int i = 3; i < argc; ++i) g_only.emplace_back(argv[i]);
   Snapshot snap;
   Time("parse", std::max(1, runs / 2), [] {}, [&] {
     auto parsed = oomscope::heap::ParseSnapshotFile(argv[1]);
