@@ -77,6 +77,17 @@ PackedColumn::PackedColumn(size_t n, uint64_t bound)
       size_(n),
       wide_(bound > (uint64_t{1} << 24)) {}
 
+PackedColumn::PackedColumn(size_t n, uint64_t bound, size_t capacity)
+    : size_(n), wide_(bound > (uint64_t{1} << 24)) {
+  ReserveHuge(bytes_, (wide_ ? 4 : 3) * std::max(n, capacity) + 1);
+  bytes_.resize((wide_ ? 4 : 3) * n + 1);
+}
+
+void PackedColumn::Resize(size_t n) {
+  bytes_.resize((wide_ ? 4 : 3) * n + 1);
+  size_ = n;
+}
+
 void U24Column::SetWide(size_t i, uint32_t v) {
   low_[3 * i] = static_cast<uint8_t>(v);
   low_[3 * i + 1] = static_cast<uint8_t>(v >> 8);

@@ -145,6 +145,10 @@ class PackedColumn {
  public:
   PackedColumn() = default;
   PackedColumn(size_t n, uint64_t bound);  // n zeros for values below `bound`; huge pages
+  // The same, with room for `capacity` entries (address space only) to grow into by Resize.
+  PackedColumn(size_t n, uint64_t bound, size_t capacity);
+  // n entries, at most the capacity it was made with: zeros past the old size; nothing moves.
+  void Resize(size_t n);
   uint32_t operator[](size_t i) const {
     uint32_t v;
     std::memcpy(&v, At(i), 4);  // the byte after the last 3-byte entry is padding
