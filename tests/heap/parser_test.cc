@@ -290,6 +290,30 @@ TEST_CASE("packed columns: 3 bytes an entry below 2^24, 4 from there on") {
   CHECK(PackedColumn().empty());
 }
 
+TEST_CASE("packed columns made with room to grow keep their entries as they resize") {
+  for (uint64_t bound : {uint64_t{1} << 24, (uint64_t{1} << 24) + 1}) {
+    PackedColumn c(3, bound, 1000);
+    REQUIRE(c.size() == 3);
+    const uint32_t top = c.wide() ? UINT32_MAX : 0xFFFFFF;
+    for (uint32_t i = 0; i < 3; ++i) c.Set(i, top - i);
+    c.Resize(900);
+    REQUIRE(c.size() == 900);
+    for (uint32_t i = 0; i < 3; ++i) CHECK(c[i] == top - i);
+    CHECK(c[3] == 0);
+    CHECK(c[899] == 0);
+    c.Set(899, top);
+    CHECK(c[899] == top);
+    c.Resize(2);  // down, then up past the old end: the dropped entries come back as zeros
+    c.Resize(4);
+    CHECK(c[1] == top - 1);
+    CHECK(c[2] == 0);
+    CHECK(c[3] == 0);
+    c.Resize(1500);  // past the room it was made with: moves, keeps the entries
+    CHECK(c[0] == top);
+    CHECK(c[1499] == 0);
+  }
+}
+
 TEST_CASE("the string table keeps strings whose offsets pass what its offsets hold") {
   // 4-bit offsets wrap every 16 bytes, as 32-bit ones do every 4 GiB.
   StringTable t(4);

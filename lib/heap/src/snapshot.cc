@@ -84,7 +84,10 @@ PackedColumn::PackedColumn(size_t n, uint64_t bound, size_t capacity)
 }
 
 void PackedColumn::Resize(size_t n) {
+  const size_t old_end = bytes_.size();
   bytes_.resize((wide_ ? 4 : 3) * n + 1);
+  // The old padding byte (the last) becomes the first byte of an entry: a zero, as the rest.
+  if (n > size_ && old_end > 0) bytes_[old_end - 1] = 0;
   size_ = n;
 }
 
