@@ -57,15 +57,18 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
     }
   };
   // The retainers other than the DFS parent (filled in below) are the essential edges but the
-  // DFS tree's, at most one per node: at least essential - (count - 1) of them. On two threads
-  // the second one, idle once the bits are found, faults in that many entries for them while
-  // the DFS runs (24 MB at 4.3M nodes, where the pass reaches its peak anyway), with room for
-  // as many as the essential edges; `ret` below takes them over.
+  // DFS tree's, at most one per node: at least essential - (count - 1) of them. On large graphs
+  // the second thread, idle once the bits are found, faults in that many entries for them
+  // while the DFS runs (24 MB at 4.3M nodes, where the pass reaches its peak anyway), with room
+  // for as many as the essential edges; `ret` below takes them over. (Not below 4Mi edges: the
+  // pages saved are few, and the column's last huge page, faulted whole, would then count
+  // against a peak that has no room to spare.)
   PackedColumn ret_ahead;
   std::jthread retained_thread;
   if (two_threads) {
     retained_thread = std::jthread([&] {
       find_retained();
+      if (edge_count < (1u << 22)) return;
       uint64_t essential = 0;
       for (uint64_t word : g.essential) essential += static_cast<uint64_t>(__builtin_popcountll(word));
       const uint64_t at_least = essential > count - 1 ? essential - (count - 1) : 0;
