@@ -253,6 +253,19 @@ TEST_CASE("the dominator tree lists each node's children and reads back as the d
   const std::vector<NodeOrdinal> dominators = g.g.dominator;
   CHECK(DominatorsFromTree(g.snap, std::move(tree)) == dominators);
   CHECK(tree.children.empty());  // consumed
+  // The summary leaves the dominator array as it found it, whether it frees it meanwhile and
+  // reads it back (small graphs) or keeps it (large ones), and gives the same totals.
+  std::vector<std::vector<ClassStats>> totals;
+  for (uint32_t keep_from : {1u << 22, 0u}) {
+    ClassTable classes;
+    totals.push_back(ComputeClassSummaryAndDistances(g.snap, g.g, classes, nullptr, {}, keep_from));
+    CHECK(g.g.dominator == dominators);
+  }
+  REQUIRE(totals[0].size() == totals[1].size());
+  for (size_t i = 0; i < totals[0].size(); ++i) {
+    CHECK(totals[0][i].class_id == totals[1][i].class_id);
+    CHECK(totals[0][i].retained_size == totals[1][i].retained_size);
+  }
 }
 
 TEST_CASE("a deep chain does not overflow the stack (iterative passes)") {

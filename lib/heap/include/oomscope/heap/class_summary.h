@@ -104,13 +104,15 @@ std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g
                                             const DominatorTree& tree, ClassTable& classes,
                                             std::vector<uint32_t>* node_class);
 // The same, and the distances pass (ComputeDistances), the way an analysis runs them: the BFS on
-// a second thread while this one builds the dominator tree and the summary walks it. The
-// dominator array is freed meanwhile (the tree stands in for it) and read back from the tree
-// after, so that this step stays below the dominators pass's own peak. The tree is freed
-// before it returns. `then`, when given, runs on the BFS's thread after it (the summary takes
-// longer): it may read the snapshot and the retained sizes, not the dominator array.
+// a second thread while this one builds the dominator tree and the summary walks it. Below
+// `keep_dominators_min_edges` edges the dominator array is freed meanwhile (the tree stands in for it) and read back from
+// the tree after, so that this step stays below the dominators pass's own peak; larger graphs
+// keep it. The tree is freed before it returns. `then`, when given, runs on the BFS's thread
+// after it (the summary takes longer): it may read the snapshot and the retained sizes, not
+// the dominator array.
 std::vector<ClassStats> ComputeClassSummaryAndDistances(const Snapshot& snap, Graph& g, ClassTable& classes,
                                                         std::vector<uint32_t>* node_class,
-                                                        const std::function<void()>& then = {});
+                                                        const std::function<void()>& then = {},
+                                                        uint32_t keep_dominators_min_edges = 1u << 22);
 
 }  // namespace oomscope::heap
