@@ -198,7 +198,7 @@ std::vector<ClassStats> ComputeClassSummaryAndDistances(const Snapshot& snap, Gr
     // summary alone). Joined before the dominators are read back, so that its queue is gone
     // when they are allocated.
     std::jthread distances([&] {
-      ComputeDistances(snap, g);
+      if (g.parent.empty()) ComputeDistances(snap, g);  // else BuildGraph ran them
       if (then) then();
     });
     DominatorTree tree = BuildDominatorTree(snap, g);

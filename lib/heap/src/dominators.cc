@@ -31,7 +31,7 @@
 
 namespace oomscope::heap {
 
-void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
+void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const std::function<void()>& beside) {
   const uint32_t count = snap.node_count();
   const size_t len = static_cast<size_t>(count) + 1;
   // Retainers by ordinal (BuildRetainers) are not used: they are rebuilt below, by DFS number,
@@ -60,15 +60,15 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
   // DFS tree's, at most one per node: at least essential - (count - 1) of them. On large graphs
   // the second thread, idle once the bits are found, faults in that many entries for them
   // while the DFS runs (24 MB at 4.3M nodes, where the pass reaches its peak anyway), with room
-  // for as many as the essential edges; `ret` below takes them over. (Not below 4Mi edges: the
-  // pages saved are few, and the column's last huge page, faulted whole, would then count
-  // against a peak that has no room to spare.)
+  // for as many as the essential edges; `ret` below takes them over. (Not below
+  // kLargeGraphEdges: the pages saved are few, and the column's last huge page, faulted whole,
+  // would then count against a peak that has no room to spare.)
   PackedColumn ret_ahead;
   std::jthread retained_thread;
   if (two_threads) {
     retained_thread = std::jthread([&] {
       find_retained();
-      if (edge_count < (1u << 22)) return;
+      if (edge_count < kLargeGraphEdges) return;
       uint64_t essential = 0;
       for (uint64_t word : g.essential) essential += static_cast<uint64_t>(__builtin_popcountll(word));
       const uint64_t at_least = essential > count - 1 ? essential - (count - 1) : 0;
@@ -154,6 +154,8 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress) {
 
   dfs(snap.root, 0);
   if (retained_thread.joinable()) retained_thread.join();
+  std::jthread beside_thread;  // joined when the pass returns
+  if (beside) beside_thread = std::jthread(beside);
   // Orphans: nodes with only weak retainers start their own subtree under the root.
   if (n < count) {
     for (NodeOrdinal v = 0; v < count; ++v)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "oomscope/heap/graph.h"
+#include "oomscope/heap/passes.h"
 #include "oomscope/heap/snapshot.h"
 
 namespace oomscope::heap {
@@ -103,8 +104,9 @@ std::vector<uint32_t> NodeClasses(const Snapshot& snap, ClassTable& classes);
 std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g,
                                             const DominatorTree& tree, ClassTable& classes,
                                             std::vector<uint32_t>* node_class);
-// The same, and the distances pass (ComputeDistances), the way an analysis runs them: the BFS on
-// a second thread while this one builds the dominator tree and the summary walks it. Below
+// The same, and the distances pass (ComputeDistances) unless it ran already (g.parent filled:
+// BuildGraph runs it beside the dominators on large graphs), the way an analysis runs them: the
+// BFS on a second thread while this one builds the dominator tree and the summary walks it. Below
 // `keep_dominators_min_edges` edges the dominator array is freed meanwhile (the tree stands in for it) and read back from
 // the tree after, so that this step stays below the dominators pass's own peak; larger graphs
 // keep it. The tree is freed before it returns. `then`, when given, runs on the BFS's thread
@@ -113,6 +115,6 @@ std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g
 std::vector<ClassStats> ComputeClassSummaryAndDistances(const Snapshot& snap, Graph& g, ClassTable& classes,
                                                         std::vector<uint32_t>* node_class,
                                                         const std::function<void()>& then = {},
-                                                        uint32_t keep_dominators_min_edges = 1u << 22);
+                                                        uint32_t keep_dominators_min_edges = kLargeGraphEdges);
 
 }  // namespace oomscope::heap

@@ -77,8 +77,10 @@ struct Graph {
 uint32_t Distance(const Snapshot& snap, const Graph& g, NodeOrdinal n);
 
 // Runs every pass above on `snap`. `progress` may be null. With `with_distances` false the
-// distances are left to the caller: the series analysis runs them beside the class summary
-// (ComputeClassSummaryAndDistances in class_summary.h).
+// distances are left to the caller (the series analysis runs them beside the class summary,
+// ComputeClassSummaryAndDistances in class_summary.h), except on graphs of kLargeGraphEdges
+// or more (and fewer than 2^24 nodes), where they always run beside the dominators pass, at no
+// cost in time.
 Graph BuildGraph(const Snapshot& snap, Progress* progress, bool with_distances = true);
 
 }  // namespace oomscope::heap
