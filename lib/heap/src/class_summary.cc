@@ -1,6 +1,7 @@
 #include "oomscope/heap/class_summary.h"
 
 #include <algorithm>
+#include <future>
 #include <thread>
 
 #include "oomscope/common/allocator.h"
@@ -130,9 +131,10 @@ void AssignClasses(const Snapshot& snap, ClassTable& classes, std::vector<uint32
   }
 }
 
-// The totals, given the class ids and the dominator tree.
-std::vector<ClassStats> Summarize(const Snapshot& snap, const Graph& g, const DominatorTree& tree,
-                                  const ClassTable& classes, const std::vector<uint32_t>& cls) {
+// Each class's count and shallow size (of the nodes of self size > 0), given the class ids: the
+// part of the totals that needs no dominator tree.
+std::vector<ClassStats> CountClasses(const Snapshot& snap, const ClassTable& classes,
+                                     const std::vector<uint32_t>& cls) {
   const uint32_t n = snap.node_count();
   std::vector<ClassStats> stats(classes.size());
   for (uint32_t c = 0; c < stats.size(); ++c) stats[c].class_id = c;
@@ -143,9 +145,16 @@ std::vector<ClassStats> Summarize(const Snapshot& snap, const Graph& g, const Do
     ++st.count;
     st.self_size += s;
   }
+  return stats;
+}
+
+// The rest of the totals, given the counts and the dominator tree: each class's retained size,
+// then the classes with instances, largest first.
+void AddRetainedAndSort(const Snapshot& snap, const Graph& g, const DominatorTree& tree,
+                        const std::vector<uint32_t>& cls, std::vector<ClassStats>& stats) {
   // Retained size of a class: the instances with no dominator of the same class (DevTools'
   // calculateClassesRetainedSize); `open[c]` counts the instances of c on the current path.
-  std::vector<uint32_t> open(classes.size(), 0);
+  std::vector<uint32_t> open(stats.size(), 0);
   WalkDominatorTree(
       snap, tree,
       [&](NodeOrdinal o) {
@@ -167,7 +176,6 @@ std::vector<ClassStats> Summarize(const Snapshot& snap, const Graph& g, const Do
     return a.retained_size != b.retained_size ? a.retained_size > b.retained_size
                                               : a.class_id < b.class_id;
   });
-  return stats;
 }
 
 }  // namespace
@@ -184,30 +192,52 @@ std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g
   std::vector<uint32_t> local;
   std::vector<uint32_t>& cls = node_class ? *node_class : local;
   AssignClasses(snap, classes, cls);
-  return Summarize(snap, g, tree, classes, cls);
+  std::vector<ClassStats> stats = CountClasses(snap, classes, cls);
+  AddRetainedAndSort(snap, g, tree, cls, stats);
+  return stats;
 }
 
 std::vector<ClassStats> ComputeClassSummaryAndDistances(const Snapshot& snap, Graph& g, ClassTable& classes,
                                                         std::vector<uint32_t>* node_class,
                                                         const std::function<void()>& then,
                                                         uint32_t keep_dominators_min_edges) {
+  std::vector<uint32_t> local;
+  std::vector<uint32_t>& cls = node_class ? *node_class : local;
+  // Small graphs free the dominator array while the tree stands in for it and read it back
+  // after, so that this step stays below the dominators pass's own peak (at 30 MB the peak has
+  // no room to spare). Larger ones keep it: reading it back took 18-27 ms at 300 MB, at the end
+  // of the step, and keeping it costs 0.04 of the file in peak RSS (0.84 -> 0.88 at 300 MB,
+  // 0.82 -> 0.86 at 1 GB; at 2 GB the peak is elsewhere).
+  const bool keep_dominators = snap.edge_count() >= keep_dominators_min_edges;
   std::vector<ClassStats> stats;
+  if (keep_dominators && !g.parent.empty()) {
+    // The BFS ran beside the dominators (BuildGraph): a second thread assigns and counts the
+    // classes while this one builds the tree (13 and 35 ms at 300 MB), then picks the largest
+    // objects while this one walks it. The classes by node, allocated first, then live beside
+    // the tree and the dominator array, as they do in the walk.
+    std::promise<void> counted;
+    std::future<void> counted_f = counted.get_future();
+    std::jthread other([&] {
+      AssignClasses(snap, classes, cls);
+      stats = CountClasses(snap, classes, cls);
+      counted.set_value();
+      if (then) then();
+    });
+    const DominatorTree tree = BuildDominatorTree(snap, g);
+    counted_f.wait();
+    AddRetainedAndSort(snap, g, tree, cls, stats);
+    return stats;
+  }
   {
     // The BFS reads the snapshot and the essential edges and writes g.parent only: it runs
     // beside the tree's build as well as the summary (9 ms less at 300 MB than beside the
     // summary alone). Joined before the dominators are read back, so that its queue is gone
     // when they are allocated.
     std::jthread distances([&] {
-      if (g.parent.empty()) ComputeDistances(snap, g);  // else BuildGraph ran them
+      if (g.parent.empty()) ComputeDistances(snap, g);
       if (then) then();
     });
     DominatorTree tree = BuildDominatorTree(snap, g);
-    // Small graphs free the dominator array while the tree stands in for it and read it back
-    // after, so that this step stays below the dominators pass's own peak (at 30 MB the peak
-    // has no room to spare). From 4Mi edges it is kept: reading it back took 18-27 ms at 300 MB,
-    // at the end of the step, and keeping it costs 0.04 of the file in peak RSS (0.84 -> 0.88
-    // at 300 MB, 0.82 -> 0.86 at 1 GB; at 2 GB the peak is elsewhere).
-    const bool keep_dominators = snap.edge_count() >= keep_dominators_min_edges;
     if (!keep_dominators) std::vector<NodeOrdinal>().swap(g.dominator);
     stats = ComputeClassSummary(snap, g, tree, classes, node_class);
     distances.join();
