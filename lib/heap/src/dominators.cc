@@ -49,12 +49,18 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
   // Nodes with at least one essential retainer (a bit each): the others are orphans. Read only
   // after the DFS from the root.
   std::vector<uint64_t> retained_bit((len + 63) / 64, 0);
+  // And whether every retained size fits 32 bits (all of them together do): the sizes are then
+  // added up by DFS number at the end, in the block the semidominators used.
+  bool sizes_fit = false;
   auto find_retained = [&] {
     for (EdgeOrdinal e = 0; e < edge_count; ++e) {
       if (!g.IsEssential(e)) continue;
       const NodeOrdinal to = snap.edge_to[e];
       retained_bit[to >> 6] |= uint64_t{1} << (to & 63);
     }
+    uint64_t total = 0;
+    for (uint32_t size : snap.node_self_size) total += size;
+    sizes_fit = snap.big_self_sizes.empty() && total < UINT32_MAX;
   };
   // The retainers other than the DFS parent (filled in below) are the essential edges but the
   // DFS tree's, at most one per node: at least essential - (count - 1) of them. On large graphs
@@ -293,6 +299,10 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
   auto idom = [&](uint32_t w) -> uint32_t& { return anc(w); };
   idom(1) = 1;
   cursor = has_retainers(1) ? start_after(0) : 0;  // the retainers of 2 follow those of the root
+  // When the sizes fit 32 bits, the label slots (free now) take each vertex's self size here,
+  // read at random by ordinal as the loop goes, then its retained size.
+  auto size = [&](uint32_t w) -> uint32_t& { return label(w); };
+  if (sizes_fit) size(1) = snap.node_self_size[vert[1]];
   for (uint32_t w = 2; w <= n; ++w) {
     uint32_t d = par[w];
     uint32_t s = w >= first_fiat ? 1 : par[w];
@@ -302,6 +312,10 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
     }
     while (d > s) d = idom(d);
     idom(w) = d;
+    if (sizes_fit) {
+      if (w + kAhead <= n) __builtin_prefetch(&snap.node_self_size[vert[w + kAhead]]);
+      size(w) = snap.node_self_size[vert[w]];
+    }
   }
 
   par = PackedColumn();
@@ -310,27 +324,54 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
   std::vector<uint64_t>().swap(group_start);
   g.dominator = HugeVector<NodeOrdinal>(count);
   g.retained = SizeColumn(count);
-  for (uint32_t w = 1; w <= n; ++w) {
-    if (w + kAhead <= n) {
-      const NodeOrdinal ahead = vert[w + kAhead];
-      vert.Prefetch(idom(w + kAhead));
-      __builtin_prefetch(&g.dominator[ahead], 1);
-      __builtin_prefetch(&snap.node_self_size[ahead]);
-      g.retained.Prefetch(ahead);
+  if (sizes_fit) {
+    // A dominator precedes what it dominates in preorder: accumulate in reverse, by number,
+    // where a vertex's dominator is most often a few slots back (not by ordinal, at random).
+    for (uint32_t w = n; w >= 2; --w) size(idom(w)) += size(w);
+    // Then each vertex's dominator and retained size go to its ordinal: writes at random, to
+    // distinct entries, split between two threads on large graphs.
+    auto scatter = [&](uint32_t from, uint32_t to) {
+      for (uint32_t w = from; w < to; ++w) {
+        if (w + kAhead < to) {
+          const NodeOrdinal ahead = vert[w + kAhead];
+          vert.Prefetch(idom(w + kAhead));
+          __builtin_prefetch(&g.dominator[ahead], 1);
+          g.retained.Prefetch(ahead);
+        }
+        const NodeOrdinal o = vert[w];
+        g.dominator[o] = vert[idom(w)];
+        g.retained.SetSmall(o, size(w));
+      }
+    };
+    if (two_threads) {
+      std::jthread other([&] { scatter(n / 2 + 1, n + 1); });
+      scatter(1, n / 2 + 1);
+    } else {
+      scatter(1, n + 1);
     }
-    const NodeOrdinal o = vert[w];
-    g.dominator[o] = vert[idom(w)];
-    g.retained.Set(o, snap.self_size(o));
-  }
-  // A dominator precedes what it dominates in preorder: accumulate in reverse.
-  for (uint32_t w = n; w >= 2; --w) {
-    if (w >= kAhead + 2) {
-      vert.Prefetch(idom(w - kAhead));
-      g.retained.Prefetch(vert[w - kAhead / 2]);
-      g.retained.Prefetch(vert[idom(w - kAhead / 2)]);
+  } else {
+    for (uint32_t w = 1; w <= n; ++w) {
+      if (w + kAhead <= n) {
+        const NodeOrdinal ahead = vert[w + kAhead];
+        vert.Prefetch(idom(w + kAhead));
+        __builtin_prefetch(&g.dominator[ahead], 1);
+        __builtin_prefetch(&snap.node_self_size[ahead]);
+        g.retained.Prefetch(ahead);
+      }
+      const NodeOrdinal o = vert[w];
+      g.dominator[o] = vert[idom(w)];
+      g.retained.Set(o, snap.self_size(o));
     }
-    const NodeOrdinal d = vert[idom(w)];
-    g.retained.Set(d, g.retained[d] + g.retained[vert[w]]);
+    // A dominator precedes what it dominates in preorder: accumulate in reverse.
+    for (uint32_t w = n; w >= 2; --w) {
+      if (w >= kAhead + 2) {
+        vert.Prefetch(idom(w - kAhead));
+        g.retained.Prefetch(vert[w - kAhead / 2]);
+        g.retained.Prefetch(vert[idom(w - kAhead / 2)]);
+      }
+      const NodeOrdinal d = vert[idom(w)];
+      g.retained.Set(d, g.retained[d] + g.retained[vert[w]]);
+    }
   }
   if (progress) progress->End();
 }

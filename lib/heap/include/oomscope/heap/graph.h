@@ -30,6 +30,9 @@ class SizeColumn {
     if (v >= kBig) big_[static_cast<uint32_t>(i)] = v;
     small_[i] = static_cast<uint32_t>(std::min<uint64_t>(v, kBig));
   }
+  // Set for a value below 2^32 - 1 into an entry that holds one too (as a new column's zeros
+  // do): it only writes the entry, so threads may set distinct entries at once.
+  void SetSmall(size_t i, uint32_t v) { small_[i] = v; }
   // Asks for entry i's cache line ahead of a Set or a read (loops that go at random over it).
   void Prefetch(size_t i) const { __builtin_prefetch(&small_[i], 1); }
   size_t size() const { return small_.size(); }
