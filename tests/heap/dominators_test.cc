@@ -222,6 +222,62 @@ TEST_CASE("class summary: retained size counts only the outermost instance of a 
   CHECK(find("Function").count == 1);
 }
 
+TEST_CASE("class summary on two walkers: the tree cut in subtrees gives the outermost instances' totals") {
+  // Four groups under the root, each holding 8 chains of 3 Node objects (a Node retains the
+  // next), each chain's last Node holding a Leaf; one group also held by a Node at the top, so
+  // that a Node sits above the cut. The walkers cut the heaviest subtrees (above 1/16 of the
+  // whole) into their children: groups and chains are cut, Nodes are found on both sides of it.
+  SnapshotBuilder b;
+  const uint32_t top = b.Node("object", "Node", 1000);
+  b.Edge(0, "element", "0", top);
+  uint64_t node_total = 1000, node_outer = 0, leaf_total = 0;
+  for (int gi = 0; gi < 4; ++gi) {
+    const uint32_t group = b.Node("object", "Group", 50);
+    b.Edge(gi == 0 ? top : 0, "element", std::to_string(gi + 1), group);
+    for (int c = 0; c < 8; ++c) {
+      uint32_t prev = group;
+      uint64_t chain = 0;
+      for (int k = 0; k < 3; ++k) {
+        const uint32_t n = b.Node("object", "Node", 100 + 10 * k);
+        b.Edge(prev, "property", "next", n);
+        node_total += 100 + 10 * k;
+        chain += 100 + 10 * k;
+        prev = n;
+      }
+      const uint32_t leaf = b.Node("object", "Leaf", 7);
+      b.Edge(prev, "property", "leaf", leaf);
+      leaf_total += 7;
+      chain += 7;
+      if (gi != 0) node_outer += chain;  // the outermost Node of a chain, unless under `top`
+    }
+  }
+  Built g = Build(b);
+  const uint64_t top_retained = g.g.retained[top];
+  CHECK(top_retained == 1000 + 50 + 8 * (330 + 7));
+  node_outer += top_retained;
+  std::vector<std::vector<ClassStats>> totals;
+  for (uint32_t keep_from : {1u << 22, 0u}) {  // one walker; two (the dominators kept)
+    ClassTable classes;
+    totals.push_back(ComputeClassSummaryAndDistances(g.snap, g.g, classes, nullptr, {}, keep_from));
+    auto find = [&](const std::string& n) {
+      for (const auto& c : totals.back())
+        if (classes.name(c.class_id) == n) return c;
+      FAIL("no class " << n);
+      return ClassStats{};
+    };
+    CHECK(find("Node").count == 97);
+    CHECK(find("Node").self_size == node_total);
+    CHECK(find("Node").retained_size == node_outer);
+    CHECK(find("Leaf").retained_size == leaf_total);
+    CHECK(find("Group").retained_size == 4 * (50 + 8 * (330 + 7)));
+  }
+  REQUIRE(totals[0].size() == totals[1].size());
+  for (size_t i = 0; i < totals[0].size(); ++i) {
+    CHECK(totals[0][i].class_id == totals[1][i].class_id);
+    CHECK(totals[0][i].retained_size == totals[1][i].retained_size);
+  }
+}
+
 TEST_CASE("the dominator tree lists each node's children and reads back as the dominators") {
   // Holders with 0, 1 or 3 children, over more than one 64-bit word of nodes and of children,
   // and a node shared by two holders (dominated by the root).

@@ -1,6 +1,7 @@
 #include "oomscope/heap/class_summary.h"
 
 #include <algorithm>
+#include <atomic>
 #include <future>
 #include <thread>
 
@@ -148,19 +149,20 @@ std::vector<ClassStats> CountClasses(const Snapshot& snap, const ClassTable& cla
   return stats;
 }
 
-// The rest of the totals, given the counts and the dominator tree: each class's retained size,
-// then the classes with instances, largest first.
-void AddRetainedAndSort(const Snapshot& snap, const Graph& g, const DominatorTree& tree,
-                        const std::vector<uint32_t>& cls, std::vector<ClassStats>& stats) {
+// Adds to by_class[c] the retained size of each instance of c in the subtree of `start` that
+// has no dominator of class c in the subtree nor among the classes `open` counts on entry
+// (those of the nodes above `start`; it holds the same counts again on return).
+void SumOutermostInstances(const Snapshot& snap, const Graph& g, const DominatorTree& tree,
+                           const std::vector<uint32_t>& cls, NodeOrdinal start,
+                           std::vector<uint32_t>& open, std::vector<uint64_t>& by_class) {
   // Retained size of a class: the instances with no dominator of the same class (DevTools'
   // calculateClassesRetainedSize); `open[c]` counts the instances of c on the current path.
-  std::vector<uint32_t> open(stats.size(), 0);
-  WalkDominatorTree(
-      snap, tree,
+  WalkDominatorSubtree(
+      tree, start,
       [&](NodeOrdinal o) {
         if (snap.self_size(o) == 0) return;
         uint32_t c = cls[o];
-        if (open[c] == 0) stats[c].retained_size += g.retained[o];
+        if (open[c] == 0) by_class[c] += g.retained[o];
         ++open[c];
       },
       [&](NodeOrdinal o) {
@@ -171,11 +173,93 @@ void AddRetainedAndSort(const Snapshot& snap, const Graph& g, const DominatorTre
         __builtin_prefetch(&cls[o]);
         g.retained.Prefetch(o);
       });
+}
+
+// The classes with instances, largest retained size first.
+void SortStats(std::vector<ClassStats>& stats) {
   std::erase_if(stats, [](const ClassStats& s) { return s.count == 0; });
   std::sort(stats.begin(), stats.end(), [](const ClassStats& a, const ClassStats& b) {
     return a.retained_size != b.retained_size ? a.retained_size > b.retained_size
                                               : a.class_id < b.class_id;
   });
+}
+
+// The rest of the totals, given the counts and the dominator tree: each class's retained size,
+// then the classes with instances, largest first.
+void AddRetainedAndSort(const Snapshot& snap, const Graph& g, const DominatorTree& tree,
+                        const std::vector<uint32_t>& cls, std::vector<ClassStats>& stats) {
+  std::vector<uint32_t> open(stats.size(), 0);
+  std::vector<uint64_t> by_class(stats.size(), 0);
+  SumOutermostInstances(snap, g, tree, cls, snap.root, open, by_class);
+  for (size_t c = 0; c < stats.size(); ++c) stats[c].retained_size += by_class[c];
+  SortStats(stats);
+}
+
+// The dominator tree cut for two walkers: the nodes `above` (the root first, each after its
+// dominator) and the subtrees hanging from them, heaviest first. The heaviest subtree, by
+// retained size (which the walk's time roughly follows), is cut into its children's until none
+// holds more than 1/kParts of the whole, or a node with too many children would be cut.
+struct TreeCut {
+  std::vector<NodeOrdinal> above;
+  std::vector<NodeOrdinal> subtrees;
+};
+TreeCut CutDominatorTree(const Snapshot& snap, const Graph& g, const DominatorTree& tree) {
+  constexpr uint64_t kParts = 16;
+  constexpr uint32_t kMaxCut = 256, kMaxChildren = 1u << 16;
+  const uint64_t total = g.retained[snap.root];
+  auto lighter = [&](NodeOrdinal a, NodeOrdinal b) { return g.retained[a] < g.retained[b]; };
+  TreeCut cut;
+  std::vector<NodeOrdinal> heap{snap.root};
+  while (!heap.empty() && cut.above.size() < kMaxCut) {
+    const NodeOrdinal top = heap.front();
+    const uint32_t first = tree.first_child[top], end = tree.first_child[top + 1];
+    if (top != snap.root && (g.retained[top] <= total / kParts || end - first > kMaxChildren)) break;
+    std::pop_heap(heap.begin(), heap.end(), lighter);
+    heap.pop_back();
+    cut.above.push_back(top);
+    for (uint32_t k = first; k < end; ++k) {
+      heap.push_back(tree.children[k]);
+      std::push_heap(heap.begin(), heap.end(), lighter);
+    }
+  }
+  std::sort(heap.begin(), heap.end(), [&](NodeOrdinal a, NodeOrdinal b) { return lighter(b, a); });
+  cut.subtrees = std::move(heap);
+  return cut;
+}
+
+// A walker of a TreeCut's subtrees: takes the next one not taken (`next`, shared by the
+// walkers, heaviest first) until none is left, with its own open counts set for the nodes
+// above each subtree (from g.dominator), and adds to its own sums.
+void WalkCutSubtrees(const Snapshot& snap, const Graph& g, const DominatorTree& tree,
+                     const std::vector<uint32_t>& cls, const TreeCut& cut, std::atomic<size_t>& next,
+                     std::vector<uint64_t>& by_class) {
+  std::vector<uint32_t> open(by_class.size(), 0);
+  std::vector<uint32_t> path_classes;
+  for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < cut.subtrees.size();) {
+    const NodeOrdinal start = cut.subtrees[i];
+    path_classes.clear();
+    for (NodeOrdinal a = g.dominator[start];; a = g.dominator[a]) {
+      if (snap.self_size(a) != 0) path_classes.push_back(cls[a]);
+      if (a == snap.root) break;
+    }
+    for (uint32_t c : path_classes) ++open[c];
+    SumOutermostInstances(snap, g, tree, cls, start, open, by_class);
+    for (uint32_t c : path_classes) --open[c];
+  }
+}
+
+// The nodes above a TreeCut's subtrees: each counts unless a node above it has its class.
+void SumCutAbove(const Snapshot& snap, const Graph& g, const std::vector<uint32_t>& cls, const TreeCut& cut,
+                 std::vector<uint64_t>& by_class) {
+  for (NodeOrdinal u : cut.above) {
+    if (snap.self_size(u) == 0) continue;
+    bool outermost = true;
+    for (NodeOrdinal a = u; a != snap.root && outermost;) {
+      a = g.dominator[a];
+      outermost = snap.self_size(a) == 0 || cls[a] != cls[u];
+    }
+    if (outermost) by_class[cls[u]] += g.retained[u];
+  }
 }
 
 }  // namespace
@@ -215,17 +299,33 @@ std::vector<ClassStats> ComputeClassSummaryAndDistances(const Snapshot& snap, Gr
     // classes while this one builds the tree (13 and 35 ms at 300 MB), then picks the largest
     // objects while this one walks it. The classes by node, allocated first, then live beside
     // the tree and the dominator array, as they do in the walk.
-    std::promise<void> counted;
-    std::future<void> counted_f = counted.get_future();
-    std::jthread other([&] {
-      AssignClasses(snap, classes, cls);
-      stats = CountClasses(snap, classes, cls);
-      counted.set_value();
-      if (then) then();
-    });
-    const DominatorTree tree = BuildDominatorTree(snap, g);
-    counted_f.wait();
-    AddRetainedAndSort(snap, g, tree, cls, stats);
+    // Both then walk the tree for the retained sizes, cut in subtrees (CutDominatorTree).
+    std::promise<void> counted, cut_made;
+    std::future<void> counted_f = counted.get_future(), cut_made_f = cut_made.get_future();
+    DominatorTree tree;
+    TreeCut cut;
+    std::atomic<size_t> next{0};
+    std::vector<uint64_t> mine, theirs;
+    {
+      std::jthread other([&] {
+        AssignClasses(snap, classes, cls);
+        stats = CountClasses(snap, classes, cls);
+        theirs.assign(stats.size(), 0);
+        counted.set_value();
+        if (then) then();
+        cut_made_f.wait();
+        WalkCutSubtrees(snap, g, tree, cls, cut, next, theirs);
+      });
+      tree = BuildDominatorTree(snap, g);
+      cut = CutDominatorTree(snap, g, tree);
+      cut_made.set_value();
+      counted_f.wait();
+      mine.assign(stats.size(), 0);
+      WalkCutSubtrees(snap, g, tree, cls, cut, next, mine);
+    }
+    SumCutAbove(snap, g, cls, cut, mine);
+    for (size_t c = 0; c < stats.size(); ++c) stats[c].retained_size += mine[c] + theirs[c];
+    SortStats(stats);
     return stats;
   }
   {

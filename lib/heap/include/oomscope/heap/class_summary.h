@@ -51,17 +51,18 @@ std::vector<NodeOrdinal> DominatorsFromTree(const Snapshot& snap, DominatorTree&
 // after its whole subtree. ahead(n) is called for a node a few siblings before it is entered,
 // to prefetch what on_enter will read of it (most nodes are leaves, so the next siblings come
 // soon); the walk prefetches its own reads (the node's children) with it.
+// WalkDominatorSubtree visits the subtree of `start` the same way.
 template <typename Enter, typename Exit, typename Ahead>
-void WalkDominatorTree(const Snapshot& snap, const DominatorTree& t, Enter&& on_enter, Exit&& on_exit,
-                       Ahead&& ahead) {
+void WalkDominatorSubtree(const DominatorTree& t, NodeOrdinal start, Enter&& on_enter, Exit&& on_exit,
+                          Ahead&& ahead) {
   struct Frame {
     NodeOrdinal node;
     uint32_t next;
   };
   constexpr uint32_t kAhead = 4;
   std::vector<Frame> stack;
-  stack.push_back({snap.root, t.first_child[snap.root]});
-  on_enter(snap.root);
+  stack.push_back({start, t.first_child[start]});
+  on_enter(start);
   while (!stack.empty()) {
     Frame& f = stack.back();
     const uint32_t end = t.first_child[f.node + 1];
@@ -81,6 +82,12 @@ void WalkDominatorTree(const Snapshot& snap, const DominatorTree& t, Enter&& on_
       stack.pop_back();
     }
   }
+}
+
+template <typename Enter, typename Exit, typename Ahead>
+void WalkDominatorTree(const Snapshot& snap, const DominatorTree& t, Enter&& on_enter, Exit&& on_exit,
+                       Ahead&& ahead) {
+  WalkDominatorSubtree(t, snap.root, on_enter, on_exit, ahead);
 }
 
 template <typename Enter, typename Exit>
