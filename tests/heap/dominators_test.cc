@@ -224,9 +224,9 @@ TEST_CASE("class summary: retained size counts only the outermost instance of a 
 
 TEST_CASE("class summary on two walkers: the tree cut in subtrees gives the outermost instances' totals") {
   // Four groups under the root, each holding 8 chains of 3 Node objects (a Node retains the
-  // next), each chain's last Node holding a Leaf; one group also held by a Node at the top, so
-  // that a Node sits above the cut. The walkers cut the heaviest subtrees (above 1/16 of the
-  // whole) into their children: groups and chains are cut, Nodes are found on both sides of it.
+  // next), each chain's last Node holding a Leaf; one group held by a Node at the top, so that
+  // a Node sits above the cut. The walkers cut the subtrees above 1/16 of the whole into their
+  // children: the top Node and the groups are cut, Nodes are found on both sides of it.
   SnapshotBuilder b;
   const uint32_t top = b.Node("object", "Node", 1000);
   b.Edge(0, "element", "0", top);
@@ -251,6 +251,15 @@ TEST_CASE("class summary on two walkers: the tree cut in subtrees gives the oute
       if (gi != 0) node_outer += chain;  // the outermost Node of a chain, unless under `top`
     }
   }
+  // And 3000 light subtrees straight under the root (more than the walkers take one at a time):
+  // an Item holding a Node.
+  for (int i = 0; i < 3000; ++i) {
+    const uint32_t item = b.Node("object", "Item", 3), n = b.Node("object", "Node", 2);
+    b.Edge(0, "element", std::to_string(100 + i), item);
+    b.Edge(item, "property", "n", n);
+    node_total += 2;
+    node_outer += 2;
+  }
   Built g = Build(b);
   const uint64_t top_retained = g.g.retained[top];
   CHECK(top_retained == 1000 + 50 + 8 * (330 + 7));
@@ -265,7 +274,8 @@ TEST_CASE("class summary on two walkers: the tree cut in subtrees gives the oute
       FAIL("no class " << n);
       return ClassStats{};
     };
-    CHECK(find("Node").count == 97);
+    CHECK(find("Node").count == 97 + 3000);
+    CHECK(find("Item").retained_size == 3000 * 5);
     CHECK(find("Node").self_size == node_total);
     CHECK(find("Node").retained_size == node_outer);
     CHECK(find("Leaf").retained_size == leaf_total);

@@ -196,9 +196,11 @@ void AddRetainedAndSort(const Snapshot& snap, const Graph& g, const DominatorTre
 }
 
 // The dominator tree cut for two walkers: the nodes `above` (the root first, each after its
-// dominator) and the subtrees hanging from them, heaviest first. The heaviest subtree, by
-// retained size (which the walk's time roughly follows), is cut into its children's until none
-// holds more than 1/kParts of the whole, or a node with too many children would be cut.
+// dominator) and the subtrees hanging from them, the heaviest first. The heaviest subtree, by
+// retained size (which the walk's time roughly follows), is cut into its children's while it
+// holds more than 1/kParts of the whole, unless it has too many children or there were
+// kMaxCut cuts already. A subtree lighter than that is never cut: it goes straight to the list,
+// however many there are (a root with a million unreachable children costs a pass, no heap).
 struct TreeCut {
   std::vector<NodeOrdinal> above;
   std::vector<NodeOrdinal> subtrees;
@@ -206,45 +208,62 @@ struct TreeCut {
 TreeCut CutDominatorTree(const Snapshot& snap, const Graph& g, const DominatorTree& tree) {
   constexpr uint64_t kParts = 16;
   constexpr uint32_t kMaxCut = 256, kMaxChildren = 1u << 16;
-  const uint64_t total = g.retained[snap.root];
+  constexpr size_t kSorted = 256;  // the heaviest subtrees go first; the rest in tree order
+  const uint64_t light = g.retained[snap.root] / kParts;
   auto lighter = [&](NodeOrdinal a, NodeOrdinal b) { return g.retained[a] < g.retained[b]; };
   TreeCut cut;
-  std::vector<NodeOrdinal> heap{snap.root};
-  while (!heap.empty() && cut.above.size() < kMaxCut) {
-    const NodeOrdinal top = heap.front();
+  std::vector<NodeOrdinal> heavy{snap.root};  // a heap, heaviest on top
+  while (!heavy.empty()) {
+    const NodeOrdinal top = heavy.front();
     const uint32_t first = tree.first_child[top], end = tree.first_child[top + 1];
-    if (top != snap.root && (g.retained[top] <= total / kParts || end - first > kMaxChildren)) break;
-    std::pop_heap(heap.begin(), heap.end(), lighter);
-    heap.pop_back();
+    if (top != snap.root && (cut.above.size() >= kMaxCut || end - first > kMaxChildren)) break;
+    std::pop_heap(heavy.begin(), heavy.end(), lighter);
+    heavy.pop_back();
     cut.above.push_back(top);
     for (uint32_t k = first; k < end; ++k) {
-      heap.push_back(tree.children[k]);
-      std::push_heap(heap.begin(), heap.end(), lighter);
+      const NodeOrdinal c = tree.children[k];
+      if (g.retained[c] <= light) {
+        cut.subtrees.push_back(c);
+      } else {
+        heavy.push_back(c);
+        std::push_heap(heavy.begin(), heavy.end(), lighter);
+      }
     }
   }
-  std::sort(heap.begin(), heap.end(), [&](NodeOrdinal a, NodeOrdinal b) { return lighter(b, a); });
-  cut.subtrees = std::move(heap);
+  cut.subtrees.insert(cut.subtrees.end(), heavy.begin(), heavy.end());
+  const size_t sorted = std::min(kSorted, cut.subtrees.size());
+  std::partial_sort(cut.subtrees.begin(), cut.subtrees.begin() + static_cast<std::ptrdiff_t>(sorted),
+                    cut.subtrees.end(), [&](NodeOrdinal a, NodeOrdinal b) { return lighter(b, a); });
   return cut;
 }
 
-// A walker of a TreeCut's subtrees: takes the next one not taken (`next`, shared by the
-// walkers, heaviest first) until none is left, with its own open counts set for the nodes
-// above each subtree (from g.dominator), and adds to its own sums.
+// A walker of a TreeCut's subtrees: takes the next ones not taken (`next` counts batches,
+// shared by the walkers: one subtree each for the heaviest, then kBatch at a time, so that a
+// million small ones are not a million atomic steps) until none is left, with its own open
+// counts set for the nodes above each subtree (from g.dominator), and adds to its own sums.
 void WalkCutSubtrees(const Snapshot& snap, const Graph& g, const DominatorTree& tree,
                      const std::vector<uint32_t>& cls, const TreeCut& cut, std::atomic<size_t>& next,
                      std::vector<uint64_t>& by_class) {
+  constexpr size_t kSingles = 256, kBatch = 256;
+  const size_t n = cut.subtrees.size();
   std::vector<uint32_t> open(by_class.size(), 0);
   std::vector<uint32_t> path_classes;
-  for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < cut.subtrees.size();) {
-    const NodeOrdinal start = cut.subtrees[i];
-    path_classes.clear();
-    for (NodeOrdinal a = g.dominator[start];; a = g.dominator[a]) {
-      if (snap.self_size(a) != 0) path_classes.push_back(cls[a]);
-      if (a == snap.root) break;
+  for (;;) {
+    const size_t b = next.fetch_add(1, std::memory_order_relaxed);
+    const size_t lo = b < kSingles ? b : kSingles + (b - kSingles) * kBatch;
+    if (lo >= n) break;
+    const size_t hi = b < kSingles ? lo + 1 : std::min(n, lo + kBatch);
+    for (size_t i = lo; i < hi; ++i) {
+      const NodeOrdinal start = cut.subtrees[i];
+      path_classes.clear();
+      for (NodeOrdinal a = g.dominator[start];; a = g.dominator[a]) {
+        if (snap.self_size(a) != 0) path_classes.push_back(cls[a]);
+        if (a == snap.root) break;
+      }
+      for (uint32_t c : path_classes) ++open[c];
+      SumOutermostInstances(snap, g, tree, cls, start, open, by_class);
+      for (uint32_t c : path_classes) --open[c];
     }
-    for (uint32_t c : path_classes) ++open[c];
-    SumOutermostInstances(snap, g, tree, cls, start, open, by_class);
-    for (uint32_t c : path_classes) --open[c];
   }
 }
 
