@@ -52,9 +52,11 @@ void MoveAppend(std::vector<T>& to, std::vector<T>& from) {
   static_assert(std::is_trivially_copyable_v<T>);
   constexpr size_t kStep = (size_t{4} << 20) / sizeof(T);
   for (size_t i = 0; i < from.size(); i += kStep) {
-    const size_t n = std::min(kStep, from.size() - i), at = to.size();
-    to.resize(at + n);
-    std::memcpy(&to[at], &from[i], n * sizeof(T));
+    const size_t n = std::min(kStep, from.size() - i);
+    // Copied straight into the room past the end: one pass over the new pages, where resize()
+    // then memcpy() wrote them twice (zeros, then the data).
+    to.insert(to.end(), from.begin() + static_cast<std::ptrdiff_t>(i),
+              from.begin() + static_cast<std::ptrdiff_t>(i + n));
     ReleasePages(&from[i], n * sizeof(T));
   }
   std::vector<T>().swap(from);
