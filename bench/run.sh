@@ -76,8 +76,9 @@ want() { [[ ",$tools," == *",$1,"* ]]; }
 
 mb_of() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 
-# Result of the last measure(): wall seconds, peak RSS MB, status text.
-R_WALL="" R_CPU="" R_RSS="" R_STATUS=""
+# Result of the last measure(): wall seconds, peak RSS MB, status text; with --repeat, every
+# run's wall seconds in run order (R_RUNS, comma-separated) and the fastest (R_MIN).
+R_WALL="" R_CPU="" R_RSS="" R_STATUS="" R_RUNS="" R_MIN=""
 
 # measure NAME CMD... : runs CMD `repeat` times (see --repeat) and fills R_* with the run of
 # median wall time, or with the first failed run.
@@ -86,14 +87,20 @@ measure() {
   echo "  -> $name" >&2
   if [ "$repeat" -le 1 ]; then
     measure_once "$name" "$@"
+    R_RUNS=$R_WALL R_MIN=$R_WALL
     return
   fi
-  local i runs=()
+  local i runs=() walls=()
   for ((i = 1; i <= repeat; i++)); do
     measure_once "$name.$i" "$@"
+    R_RUNS=$(IFS=,; echo "${walls[*]}${walls[*]:+,}$R_WALL")
+    R_MIN=$R_WALL
     [ "$R_STATUS" = ok ] || return
     runs+=("$R_WALL $R_CPU $R_RSS")
+    walls+=("$R_WALL")
   done
+  R_RUNS=$(IFS=,; echo "${walls[*]}")
+  R_MIN=$(printf '%s\n' "${walls[@]}" | sort -n | head -1)
   read -r R_WALL R_CPU R_RSS < <(printf '%s\n' "${runs[@]}" | sort -n -k1,1 | sed -n "$(( (repeat + 1) / 2 ))p")
   echo "     median of $repeat: wall ${R_WALL}s cpu ${R_CPU}s rss ${R_RSS}MiB" >&2
 }
@@ -184,26 +191,26 @@ run_size() { # run_size MB  -> fills ROWS for that size
   if want oomscope; then
     if [ "$have_oomscope" = 1 ]; then
       measure "$tag-oomscope" "$OOMSCOPE" analyze "$single" --json
-      ROWS+=("single|oomscope analyze|$sname|$sbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS")
+      ROWS+=("single|oomscope analyze|$sname|$sbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")
     else
       ROWS+=("single|oomscope analyze|$sname|$sbytes||||skipped: no binary at ${OOMSCOPE#"$root"/}")
     fi
   fi
   if want json; then
     measure "$tag-json" "${NODEP[@]}" "$here/peers/json_parse.js" "$single"
-    ROWS+=("single|JSON.parse only (floor)|$sname|$sbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS")
+    ROWS+=("single|JSON.parse only (floor)|$sname|$sbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")
   fi
   if want vscode; then
     measure "$tag-vscode" "${NODEP[@]}" "$here/peers/vscode_parser.mjs" "$single"
-    ROWS+=("single|@vscode/v8-heap-parser|$sname|$sbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS")
+    ROWS+=("single|@vscode/v8-heap-parser|$sname|$sbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")
   fi
   if want toolkit; then
     measure "$tag-toolkit" "${NODEP[@]}" "$here/peers/toolkit.mjs" "$single"
-    ROWS+=("single|heap-snapshot-toolkit|$sname|$sbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS")
+    ROWS+=("single|heap-snapshot-toolkit|$sname|$sbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")
   fi
   if want memlab-api; then
     measure "$tag-memlab-api" "${NODEP[@]}" --expose-gc "$here/peers/memlab_api.js" "$single"
-    ROWS+=("single|memlab API (getFullHeapFromFile)|$sname|$sbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS")
+    ROWS+=("single|memlab API (getFullHeapFromFile)|$sname|$sbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")
   fi
 
   if [ "$series_ok" = 1 ]; then
@@ -211,26 +218,26 @@ run_size() { # run_size MB  -> fills ROWS for that size
     if want oomscope-series; then
       if [ "$have_oomscope" = 1 ]; then
         measure "$tag-oomscope-series" "$OOMSCOPE" analyze "${files[@]}" --json
-        ROWS+=("series|oomscope analyze (series)|$names|$maxbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS")
+        ROWS+=("series|oomscope analyze (series)|$names|$maxbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")
       else
         ROWS+=("series|oomscope analyze (series)|$names|$maxbytes||||skipped: no binary at ${OOMSCOPE#"$root"/}")
       fi
     fi
     if want toolkit-series; then
       measure "$tag-toolkit-series" "${NODEP[@]}" "$here/peers/toolkit.mjs" --series "${files[@]}"
-      ROWS+=("series|heap-snapshot-toolkit (parse each + diff)|$names|$maxbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS")
+      ROWS+=("series|heap-snapshot-toolkit (parse each + diff)|$names|$maxbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")
     fi
     if want memlab-unbound; then
       local wd; wd=$(mktemp -d /tmp/memlab-work.XXXXXX)
       measure "$tag-memlab-unbound" "${MEMLAB[@]}" analyze unbound-object --snapshot-dir "$dir" --work-dir "$wd"
       rm -rf "$wd"
-      ROWS+=("series|memlab analyze unbound-object|$names|$maxbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS")
+      ROWS+=("series|memlab analyze unbound-object|$names|$maxbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")
     fi
     if want memlab-find-leaks; then
       local wd; wd=$(mktemp -d /tmp/memlab-work.XXXXXX)
       measure "$tag-memlab-find-leaks" "${MEMLAB[@]}" find-leaks --baseline "${files[0]}" --target "${files[1]}" --final "${files[2]}" --work-dir "$wd"
       rm -rf "$wd"
-      ROWS+=("series|memlab find-leaks|$names|$maxbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS")
+      ROWS+=("series|memlab find-leaks|$names|$maxbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")
     fi
   fi
 }
@@ -238,42 +245,45 @@ run_size() { # run_size MB  -> fills ROWS for that size
 # Prints the markdown table for the current ROWS.
 table() { # table MB
   local mb="$1" ref_single_wall="" ref_single_rss="" ref_series_wall="" ref_series_rss="" row
-  local kind tool input bytes wall cpu rss status
+  local ref_single_min="" ref_series_min=""
+  local kind tool input bytes wall cpu rss status runs min
   for row in "${ROWS[@]}"; do
-    IFS='|' read -r kind tool input bytes wall cpu rss status <<< "$row"
-    if [ "$tool" = "oomscope analyze" ] && [ "$status" = ok ]; then ref_single_wall=$wall; ref_single_rss=$rss; fi
-    if [ "$tool" = "oomscope analyze (series)" ] && [ "$status" = ok ]; then ref_series_wall=$wall; ref_series_rss=$rss; fi
+    IFS='|' read -r kind tool input bytes wall cpu rss status runs min <<< "$row"
+    if [ "$tool" = "oomscope analyze" ] && [ "$status" = ok ]; then ref_single_wall=$wall; ref_single_rss=$rss; ref_single_min=$min; fi
+    if [ "$tool" = "oomscope analyze (series)" ] && [ "$status" = ok ]; then ref_series_wall=$wall; ref_series_rss=$rss; ref_series_min=$min; fi
   done
   echo "### s$mb"
   echo
-  echo "| kind | tool | input | input MiB | wall s | CPU s | peak RSS MiB | RSS / input | time vs oomscope | RSS vs oomscope | status |"
-  echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+  echo "| kind | tool | input | input MiB | wall s | CPU s | peak RSS MiB | RSS / input | time vs oomscope | RSS vs oomscope | status | wall s, each run | fastest vs fastest |"
+  echo "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
   for row in "${ROWS[@]}"; do
-    IFS='|' read -r kind tool input bytes wall cpu rss status <<< "$row"
-    local mib ratio tv rv refw refr
+    IFS='|' read -r kind tool input bytes wall cpu rss status runs min <<< "$row"
+    local mib ratio tv rv bv refw refr refm
     mib=$(mb_of "$bytes")
-    if [ "$kind" = single ]; then refw=$ref_single_wall; refr=$ref_single_rss; else refw=$ref_series_wall; refr=$ref_series_rss; fi
+    if [ "$kind" = single ]; then refw=$ref_single_wall; refr=$ref_single_rss; refm=$ref_single_min
+    else refw=$ref_series_wall; refr=$ref_series_rss; refm=$ref_series_min; fi
     if [ "$status" = ok ]; then
       ratio=$(awk -v r="$rss" -v b="$bytes" 'BEGIN { printf "%.2f", r * 1048576 / 1e6 / (b / 1e6) }')
-      tv="-"; rv="-"
+      tv="-"; rv="-"; bv="-"
       if [ -n "$refw" ]; then
         tv=$(awk -v a="$wall" -v b="$refw" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }')
         rv=$(awk -v a="$rss" -v b="$refr" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }')
+        bv=$(awk -v a="$min" -v b="$refm" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }')
       fi
-      echo "| $kind | $tool | $input | $mib | $wall | $cpu | $rss | $ratio | $tv | $rv | ok |"
+      echo "| $kind | $tool | $input | $mib | $wall | $cpu | $rss | $ratio | $tv | $rv | ok | ${runs//,/, } | $bv |"
     else
       # Failed or skipped: keep what was measured before the failure, but as text.
       local w="${wall:--}" r="${rss:--}"
       [ "$w" != "-" ] && w="($w)"
       [ "$r" != "-" ] && r="($r)"
-      echo "| $kind | $tool | $input | $mib | $w | ${cpu:--} | $r | - | - | - | $status |"
+      echo "| $kind | $tool | $input | $mib | $w | ${cpu:--} | $r | - | - | - | $status | ${runs:--} | - |"
     fi
   done
   echo
   # Series cost per file against the same tool's single-file run.
   local sw="" tw="" mw="" n=3
   for row in "${ROWS[@]}"; do
-    IFS='|' read -r kind tool input bytes wall cpu rss status <<< "$row"
+    IFS='|' read -r kind tool input bytes wall cpu rss status runs min <<< "$row"
     [ "$status" = ok ] || continue
     case "$tool" in
       "heap-snapshot-toolkit") tw=$wall ;;
@@ -282,7 +292,7 @@ table() { # table MB
   done
   local printed=0
   for row in "${ROWS[@]}"; do
-    IFS='|' read -r kind tool input bytes wall cpu rss status <<< "$row"
+    IFS='|' read -r kind tool input bytes wall cpu rss status runs min <<< "$row"
     if [ "$kind" != series ] || [ "$status" != ok ]; then continue; fi
     case "$tool" in
       "oomscope analyze (series)") sw=$ref_single_wall ;;
@@ -318,7 +328,7 @@ main() {
       echo "- oomscope: not built (${OOMSCOPE#"$root"/} missing), rows skipped"
     fi
     echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on the machine inflate wall time; CPU s = user + sys is steadier)"
-    echo "- wall, CPU and peak RSS from /usr/bin/time -v$([ "$repeat" -gt 1 ] && echo ", the run of median wall time of $repeat"); per-command timeout ${tmo} s; page cache warmed before each size; raw logs in results/logs/$stamp/"
+    echo "- wall, CPU and peak RSS from /usr/bin/time -v$([ "$repeat" -gt 1 ] && echo ", the run of median wall time of $repeat ('wall s, each run' lists them in order; 'fastest vs fastest' = the tool's fastest run / oomscope's)"); per-command timeout ${tmo} s; page cache warmed before each size; raw logs in results/logs/$stamp/"
     echo "- single = full analysis of one file (the middle one of the series); series = the 3 files of one process. 'RSS / input' = peak RSS / largest input file; 'x vs oomscope' = peer / oomscope (higher is worse for the peer)"
     echo
   } > "$out"
