@@ -93,14 +93,12 @@ measure() {
   local i runs=() walls=()
   for ((i = 1; i <= repeat; i++)); do
     measure_once "$name.$i" "$@"
-    R_RUNS=$(IFS=,; echo "${walls[*]}${walls[*]:+,}$R_WALL")
-    R_MIN=$R_WALL
+    walls+=("$R_WALL")
+    R_RUNS=$(IFS=,; echo "${walls[*]}")
+    R_MIN=$(printf '%s\n' "${walls[@]}" | sort -n | head -1)
     [ "$R_STATUS" = ok ] || return
     runs+=("$R_WALL $R_CPU $R_RSS")
-    walls+=("$R_WALL")
   done
-  R_RUNS=$(IFS=,; echo "${walls[*]}")
-  R_MIN=$(printf '%s\n' "${walls[@]}" | sort -n | head -1)
   read -r R_WALL R_CPU R_RSS < <(printf '%s\n' "${runs[@]}" | sort -n -k1,1 | sed -n "$(( (repeat + 1) / 2 ))p")
   echo "     median of $repeat: wall ${R_WALL}s cpu ${R_CPU}s rss ${R_RSS}MiB" >&2
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -25,6 +26,22 @@ Built Build(const SnapshotBuilder& b) {
   Built r{b.Parse(), {}};
   r.g = BuildGraph(r.snap, nullptr);
   return r;
+}
+// The class summary of `g` both ways an analysis computes it: with the dominator array freed and
+// read back, one walker (small graphs), and with it kept, two walkers (large ones). `check` sees
+// each with its class names; the two give the same totals.
+void SummaryBothWays(Built& g, const std::function<void(const std::vector<ClassStats>&, const ClassTable&)>& check) {
+  std::vector<std::vector<ClassStats>> totals;
+  for (uint32_t keep_from : {1u << 22, 0u}) {
+    ClassTable classes;
+    totals.push_back(ComputeClassSummaryAndDistances(g.snap, g.g, classes, nullptr, {}, keep_from));
+    check(totals.back(), classes);
+  }
+  REQUIRE(totals[0].size() == totals[1].size());
+  for (size_t i = 0; i < totals[0].size(); ++i) {
+    CHECK(totals[0][i].class_id == totals[1][i].class_id);
+    CHECK(totals[0][i].retained_size == totals[1][i].retained_size);
+  }
 }
 }  // namespace
 
@@ -264,12 +281,9 @@ TEST_CASE("class summary on two walkers: the tree cut in subtrees gives the oute
   const uint64_t top_retained = g.g.retained[top];
   CHECK(top_retained == 1000 + 50 + 8 * (330 + 7));
   node_outer += top_retained;
-  std::vector<std::vector<ClassStats>> totals;
-  for (uint32_t keep_from : {1u << 22, 0u}) {  // one walker; two (the dominators kept)
-    ClassTable classes;
-    totals.push_back(ComputeClassSummaryAndDistances(g.snap, g.g, classes, nullptr, {}, keep_from));
+  SummaryBothWays(g, [&](const std::vector<ClassStats>& stats, const ClassTable& classes) {
     auto find = [&](const std::string& n) {
-      for (const auto& c : totals.back())
+      for (const auto& c : stats)
         if (classes.name(c.class_id) == n) return c;
       FAIL("no class " << n);
       return ClassStats{};
@@ -280,12 +294,7 @@ TEST_CASE("class summary on two walkers: the tree cut in subtrees gives the oute
     CHECK(find("Node").retained_size == node_outer);
     CHECK(find("Leaf").retained_size == leaf_total);
     CHECK(find("Group").retained_size == 4 * (50 + 8 * (330 + 7)));
-  }
-  REQUIRE(totals[0].size() == totals[1].size());
-  for (size_t i = 0; i < totals[0].size(); ++i) {
-    CHECK(totals[0][i].class_id == totals[1][i].class_id);
-    CHECK(totals[0][i].retained_size == totals[1][i].retained_size);
-  }
+  });
 }
 
 TEST_CASE("the dominator tree lists each node's children and reads back as the dominators") {
@@ -321,17 +330,7 @@ TEST_CASE("the dominator tree lists each node's children and reads back as the d
   CHECK(tree.children.empty());  // consumed
   // The summary leaves the dominator array as it found it, whether it frees it meanwhile and
   // reads it back (small graphs) or keeps it (large ones), and gives the same totals.
-  std::vector<std::vector<ClassStats>> totals;
-  for (uint32_t keep_from : {1u << 22, 0u}) {
-    ClassTable classes;
-    totals.push_back(ComputeClassSummaryAndDistances(g.snap, g.g, classes, nullptr, {}, keep_from));
-    CHECK(g.g.dominator == dominators);
-  }
-  REQUIRE(totals[0].size() == totals[1].size());
-  for (size_t i = 0; i < totals[0].size(); ++i) {
-    CHECK(totals[0][i].class_id == totals[1][i].class_id);
-    CHECK(totals[0][i].retained_size == totals[1][i].retained_size);
-  }
+  SummaryBothWays(g, [&](const std::vector<ClassStats>&, const ClassTable&) { CHECK(g.g.dominator == dominators); });
 }
 
 TEST_CASE("the dominators pass runs `beside` on a second thread: the distances computed there match") {

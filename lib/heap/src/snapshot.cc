@@ -72,10 +72,7 @@ std::string_view EdgeTypeName(EdgeType t) {
 
 U24Column::U24Column(size_t n) : low_(HugeVector<uint8_t>(3 * n + 1, 0)) {}
 
-PackedColumn::PackedColumn(size_t n, uint64_t bound)
-    : bytes_(HugeVector<uint8_t>((bound > (uint64_t{1} << 24) ? 4 : 3) * n + 1, 0)),
-      size_(n),
-      wide_(bound > (uint64_t{1} << 24)) {}
+PackedColumn::PackedColumn(size_t n, uint64_t bound) : PackedColumn(n, bound, n) {}
 
 PackedColumn::PackedColumn(size_t n, uint64_t bound, size_t capacity)
     : size_(n), wide_(bound > (uint64_t{1} << 24)) {
