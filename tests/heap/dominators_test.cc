@@ -472,10 +472,25 @@ TEST_CASE("OrdinalsById: large snapshots, sorted on two threads, give the same s
   std::stable_sort(expected.begin(), expected.end(),
                    [&](NodeOrdinal a, NodeOrdinal b) { return snap.node_id[a] < snap.node_id[b]; });
   CHECK(OrdinalsById(snap) == expected);
-  // Ids that differ in one digit only: the passes with a single digit are skipped.
-  for (uint32_t i = 0; i < n; ++i) snap.node_id[i] = 0x7F000000u | (n - i) % 2048;
-  std::iota(expected.begin(), expected.end(), 0);
-  std::stable_sort(expected.begin(), expected.end(),
-                   [&](NodeOrdinal a, NodeOrdinal b) { return snap.node_id[a] < snap.node_id[b]; });
-  CHECK(OrdinalsById(snap) == expected);
+  // Ids that differ in some digits only: a pass with a single digit is skipped, and the pass
+  // after it counts its own digits (the skipped pass's move would have). The low, middle and
+  // high 11-bit digits, in turn, stay the same for all.
+  auto check_with_ids = [&](auto&& id_of) {
+    x = 0x9E3779B97F4A7C15ull;
+    for (uint32_t i = 0; i < n; ++i) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      snap.node_id[i] = id_of(i, static_cast<uint32_t>(x >> 32));
+    }
+    std::iota(expected.begin(), expected.end(), 0);
+    std::stable_sort(expected.begin(), expected.end(),
+                     [&](NodeOrdinal a, NodeOrdinal b) { return snap.node_id[a] < snap.node_id[b]; });
+    CHECK(OrdinalsById(snap) == expected);
+  };
+  check_with_ids([&](uint32_t i, uint32_t) { return 0x7F000000u | (n - i) % 2048; });
+  check_with_ids([](uint32_t, uint32_t r) { return (r & 0xFFFFF800u) | 0x5Au; });
+  check_with_ids([](uint32_t, uint32_t r) { return (r & 0xFFC007FFu) | (0x155u << 11); });
+  check_with_ids([](uint32_t, uint32_t r) { return r >> 10; });
+  check_with_ids([](uint32_t i, uint32_t r) { return i % 3 == 0 ? r % 97 : r; });
 }

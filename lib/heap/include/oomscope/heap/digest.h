@@ -137,7 +137,8 @@ class DigestCursor {
 };
 
 // The node ordinals of `snap` by ascending object id; nodes with equal ids (not in V8's
-// snapshots) keep their order. A radix sort, 11 bits at a time.
+// snapshots) keep their order. A radix sort, 11 bits at a time; each pass counts the next
+// pass's digits as it moves the ids.
 std::vector<NodeOrdinal> OrdinalsById(const Snapshot& snap);
 
 // `identity_only`: keep ids, classes and self sizes (what the class diff and the id alignment
