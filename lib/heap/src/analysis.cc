@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
+#include <thread>
 
 #include "oomscope/heap/graph.h"
 #include "oomscope/heap/parser.h"
@@ -243,9 +245,31 @@ Report SeriesAnalyzer::Finish() {
     std::vector<const SnapshotDigest*> all;
     for (const auto& d : digests_) all.push_back(d.get());
     all.push_back(&last_digest);
+    // Each neighbour pair's alignment, and the class diff of the first and the last as if they
+    // line up (the usual case: done again without ids if not), are merge-joins over the
+    // digests, each through cursors of its own: two threads take them in turn (300 MB, three
+    // snapshots: the step 201-207 -> 159-189 ms). Read errors are kept per join; the first, in
+    // this order, is the one reported.
+    const size_t joins = all.size();  // pairs 1 .. all.size() - 1, then the diff
+    std::vector<IdAlignment> aligned(all.size());
+    std::vector<ClassDiff> diff;
+    std::vector<std::string> join_error(joins);
+    std::atomic<size_t> next_join{1};
+    auto run_joins = [&] {
+      for (size_t i; (i = next_join.fetch_add(1)) <= joins;) {
+        if (i < all.size()) aligned[i] = CheckIdAlignment(*all[i - 1], *all[i], &join_error[i - 1]);
+        else diff = DiffClasses(*all.front(), last_digest, true, &join_error[joins - 1]);
+      }
+    };
+    {
+      std::jthread other(run_joins);
+      run_joins();
+    }
+    for (const std::string& e : join_error)
+      if (read_error.empty()) read_error = e;
     std::vector<std::string> explanations;
     for (size_t i = 1; i < all.size(); ++i) {
-      IdAlignment a = CheckIdAlignment(*all[i - 1], *all[i], &read_error);
+      const IdAlignment& a = aligned[i];
       if (!a.same_process) {
         r.same_process = false;
         explanations.push_back("snapshots " + std::to_string(i) + " and " + std::to_string(i + 1) +
@@ -262,7 +286,8 @@ Report SeriesAnalyzer::Finish() {
       r.notes.push_back("The snapshots do not come from one process: only the class totals are "
                         "compared; no leak suspects are derived from object identity.");
     }
-    for (const ClassDiff& d : DiffClasses(*all.front(), last_digest, r.same_process, &read_error)) {
+    if (!r.same_process) diff = DiffClasses(*all.front(), last_digest, false, &read_error);
+    for (const ClassDiff& d : diff) {
       if (r.class_diff.size() >= std::max<size_t>(top, 20)) break;
       r.class_diff.push_back({classes_.name(d.class_id), d.count_before, d.count_after,
                               d.self_before, d.self_after, d.new_count, d.deleted_count,
