@@ -218,6 +218,63 @@ TEST_CASE("MakeSpilledDigest writes what MakeDigest keeps, and keeps it when the
   CHECK(kept.big_entries == want.big_entries);
 }
 
+TEST_CASE("from 2^20 objects the columns are written on two threads, to the same places") {
+  // A snapshot of nodes only (the entry counts are then 0), ids not in node order, a few
+  // retained sizes past 32 bits.
+  const uint32_t n = (1u << 20) + 77;
+  Snapshot snap;
+  snap.node_type.assign(n, NodeType::kObject);
+  snap.node_name = U24Column(n);
+  snap.node_id.resize(n);
+  snap.node_self_size.resize(n);
+  snap.first_edge.assign(size_t{n} + 1, 0);
+  snap.strings.Append("X");
+  Graph g;
+  g.retained = SizeColumn(n);
+  std::vector<uint32_t> node_class(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    snap.node_id[i] = 2 * ((i * 7919u) % n) + 1;
+    snap.node_self_size[i] = i % 1000;
+    g.retained.Set(i, i % 5 == 0 ? (uint64_t{1} << 33) + i : uint64_t{i} * 3);
+    node_class[i] = i % 13;
+  }
+  const SnapshotDigest want = MakeDigest(snap, g, node_class, {});
+  for (bool identity_only : {false, true}) {
+    INFO("identity_only " << identity_only);
+    TempFile f;
+    uint64_t end = 100;
+    Status st;
+    SnapshotDigest d = MakeSpilledDigest(snap, g, node_class, {}, identity_only, f.fd, &end, &st);
+    REQUIRE(st.ok());
+    REQUIRE(d.spill.has_value());
+    CHECK(end == 100 + uint64_t{n} * (identity_only ? 12 : 18));
+    CHECK(d.total_size == want.total_size);
+    CHECK(d.max_id == want.max_id);
+    DigestCursor c(d), w(want);
+    size_t wrong = 0;
+    for (size_t i = 0; i < n; ++i) {
+      wrong += c.id(i) != want.ids[i] || c.cls(i) != want.cls[i] || c.self_size(i) != want.self_size[i];
+      if (!identity_only) wrong += c.retained(i) != w.retained(i) || c.entries(i) != w.entries(i);
+    }
+    CHECK(wrong == 0);
+  }
+  // The second thread's columns, past the first's, cannot be written: all stays in memory.
+  TempFile f;
+  uint64_t end = 0;
+  Status st;
+  SnapshotDigest kept;
+  {
+    FileSizeLimit full(12 * uint64_t{n});
+    kept = MakeSpilledDigest(snap, g, node_class, {}, false, f.fd, &end, &st);
+  }
+  CHECK_FALSE(st.ok());
+  CHECK(end == 0);
+  CHECK_FALSE(kept.spill.has_value());
+  CHECK(kept.ids == want.ids);
+  CHECK(kept.retained == want.retained);
+  CHECK(kept.big_retained == want.big_retained);
+}
+
 TEST_SUITE("real") {
 TEST_CASE("a series spilled to disk reports exactly what it reports from memory") {
   const std::filesystem::path dir = std::filesystem::temp_directory_path() / "oomscope-spill-series";
