@@ -256,9 +256,8 @@ namespace {
 // failed. Each column is a gather at random over one node array, in order of id: from 2^20
 // objects a second thread takes the last columns (retained sizes and entry counts, or self
 // sizes for an identity digest) while this one takes the first (300 MB series: the digest
-// steps 89-95 and 111-117 -> 70-75 and 85-98 ms). The
-// columns' bytes follow one another: ids, classes, self sizes (4 bytes each), retained sizes
-// (4), entry counts (2).
+// steps 89-95 and 111-117 -> 70-75 and 85-98 ms). The columns' bytes follow one another: ids,
+// classes, self sizes, retained sizes (4 bytes each), entry counts (2).
 template <typename Emit>
 bool FillDigest(SnapshotDigest& d, const Snapshot& snap, const Graph& g,
                 const std::vector<uint32_t>& node_class, const std::vector<NodeOrdinal>& order,
