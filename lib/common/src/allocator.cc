@@ -131,6 +131,15 @@ void AdviseHugePages(void* p, size_t bytes) {
 #endif
 }
 
+void PrefaultPages(void* p, size_t bytes) {
+#if defined(__linux__) && defined(MADV_POPULATE_WRITE)
+  AdviseWholeUnits(p, bytes, static_cast<uintptr_t>(sysconf(_SC_PAGESIZE)), MADV_POPULATE_WRITE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
 void ReleasePages(void* p, size_t bytes) {
 #if defined(__linux__)
   AdviseWholeUnits(p, bytes, static_cast<uintptr_t>(sysconf(_SC_PAGESIZE)), MADV_DONTNEED);

@@ -772,7 +772,11 @@ class Parser {
     if (i < v.size()) return;
     size_t want = v.size() + v.size() / 2 + 1024;
     if (i < v.capacity()) want = std::min(v.capacity(), v.size() + (size_t{1} << 16));
-    v.resize(std::max<size_t>(i + 1, want));
+    if constexpr (std::is_same_v<V, U24Column>) {
+      v.resize(std::max<size_t>(i + 1, want));
+    } else {
+      GrowPrefaulted(v, std::max<size_t>(i + 1, want));
+    }
   }
 
   // Values are gathered one record (one node: meta.node_fields) at a time and then stored by

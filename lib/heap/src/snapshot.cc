@@ -77,12 +77,12 @@ PackedColumn::PackedColumn(size_t n, uint64_t bound) : PackedColumn(n, bound, n)
 PackedColumn::PackedColumn(size_t n, uint64_t bound, size_t capacity)
     : size_(n), wide_(bound > (uint64_t{1} << 24)) {
   ReserveHuge(bytes_, (wide_ ? 4 : 3) * std::max(n, capacity) + 1);
-  bytes_.resize((wide_ ? 4 : 3) * n + 1);
+  GrowPrefaulted(bytes_, (wide_ ? 4 : 3) * n + 1);
 }
 
 void PackedColumn::Resize(size_t n) {
   const size_t old_end = bytes_.size();
-  bytes_.resize((wide_ ? 4 : 3) * n + 1);
+  GrowPrefaulted(bytes_, (wide_ ? 4 : 3) * n + 1);
   // The old padding byte (the last) becomes the first byte of an entry: a zero, as the rest.
   if (n > size_ && old_end > 0) bytes_[old_end - 1] = 0;
   size_ = n;
@@ -97,7 +97,7 @@ void U24Column::SetWide(size_t i, uint32_t v) {
 }
 
 void U24Column::resize(size_t n) {
-  low_.resize(3 * n + 1);  // the padding byte is never read as a value (see operator[])
+  GrowPrefaulted(low_, 3 * n + 1);  // the padding byte is never read as a value (see operator[])
   if (!high_.empty()) high_.resize(n);
 }
 
