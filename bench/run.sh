@@ -4,7 +4,7 @@
 # bench/results/heap-<date>.md; raw logs go to bench/results/logs/<stamp>/).
 #
 # usage: bash bench/run.sh [--sizes 30,300,1000] [--with-2g] [--tools LIST]
-#                          [--timeout SECONDS] [--repeat N]
+#                          [--timeout SECONDS] [--repeat N] [--warmup N]
 #
 #   --sizes     series under bench/data/s<MB>/ to measure (make them with gen.sh)
 #   --with-2g   also run the single-file tools on data/s2000/s1.heapsnapshot
@@ -13,6 +13,9 @@
 #   --timeout   per-command limit in seconds (default 1800)
 #   --repeat    run each command N times and report the run with the median
 #               wall time (default 1; a failed run ends the repeats)
+#   --warmup    run each command N times first, unmeasured (default 0): on a VM
+#               that hands freed memory back to its host, the first run after a
+#               peer freed gigabytes pays for the host backing its memory again
 #
 # Environment: OOMSCOPE=path to the oomscope binary (default
 # build/release/cli/oomscope at the repo root; skipped if missing),
@@ -26,6 +29,7 @@ with2g=0
 tools="oomscope,oomscope-series,json,vscode,toolkit,memlab-api,toolkit-series,memlab-unbound,memlab-find-leaks"
 tmo=1800
 repeat=1
+warmup=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --sizes) sizes="$2"; shift 2 ;;
@@ -37,7 +41,9 @@ while [ $# -gt 0 ]; do
     --timeout=*) tmo="${1#*=}"; shift ;;
     --repeat) repeat="$2"; shift 2 ;;
     --repeat=*) repeat="${1#*=}"; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --warmup) warmup="$2"; shift 2 ;;
+    --warmup=*) warmup="${1#*=}"; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -85,6 +91,10 @@ R_WALL="" R_CPU="" R_RSS="" R_STATUS="" R_RUNS="" R_MIN=""
 measure() {
   local name="$1"; shift
   echo "  -> $name" >&2
+  local w
+  for ((w = 1; w <= warmup; w++)); do
+    "$TIME" -v -o "$logdir/$name.warmup$w.time" timeout -k 30 "$tmo" "$@" > /dev/null 2> "$logdir/$name.warmup$w.err"
+  done
   if [ "$repeat" -le 1 ]; then
     measure_once "$name" "$@"
     R_RUNS=$R_WALL R_MIN=$R_WALL
@@ -329,7 +339,7 @@ main() {
       echo "- oomscope: not built (${OOMSCOPE#"$root"/} missing), rows skipped"
     fi
     echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on the machine inflate wall time; CPU s = user + sys is steadier)"
-    echo "- wall time from the shell's clock around each command (ms), CPU and peak RSS from /usr/bin/time -v$([ "$repeat" -gt 1 ] && echo ", the run of median wall time of $repeat ('wall s, each run' lists them in order; 'fastest vs fastest' = the tool's fastest run / oomscope's)"); per-command timeout ${tmo} s; page cache warmed before each size; raw logs in results/logs/$stamp/"
+    echo "- wall time from the shell's clock around each command (ms), CPU and peak RSS from /usr/bin/time -v$([ "$repeat" -gt 1 ] && echo ", the run of median wall time of $repeat ('wall s, each run' lists them in order; 'fastest vs fastest' = the tool's fastest run / oomscope's)"); per-command timeout ${tmo} s;$([ "$warmup" -gt 0 ] && echo " each command run $warmup time(s) unmeasured first;") page cache warmed before each size; raw logs in results/logs/$stamp/"
     echo "- single = full analysis of one file (the middle one of the series); series = the 3 files of one process. 'RSS / input' = peak RSS / largest input file; 'x vs oomscope' = peer / oomscope (higher is worse for the peer)"
     echo
   } > "$out"
