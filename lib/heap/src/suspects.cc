@@ -143,8 +143,9 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
   // large graphs a second thread builds it while this one finds the births below (41 and 68 ms
   // at 4.3M nodes), and later walks it for the clusters while this one picks the candidates
   // (61 and 48 ms). The dominator array then lives beside the births' arrays until the tree
-  // stands: 4 bytes a node more at this step's peak, which stays below the series' own, in
-  // the dominators pass (at 30 MB, below kLargeGraphEdges, it would not: one thread there).
+  // stands, and this step becomes the series' peak: 0.92 -> 0.93 of the largest file at 300 MB,
+  // 0.89 -> 0.90 at 1 GB. Below kLargeGraphEdges, one thread: at 30 MB the series' peak, in
+  // the diff step, is within 1% of the file.
   const bool two_threads = last.edge_count() >= kLargeGraphEdges;
   DominatorTree tree;
   auto build_tree = [&] {
