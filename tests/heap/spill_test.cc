@@ -81,6 +81,27 @@ struct FileSizeLimit {
   }
 };
 
+// MakeSpilledDigest with writes past `room` bytes failing (a full disk): it says so, moves
+// the spill file's end nowhere, and keeps the whole digest in memory, equal to `want`.
+void CheckKeptWhenDiskFull(const Snapshot& snap, const Graph& g, const std::vector<uint32_t>& node_class,
+                           const std::vector<ClassStats>& stats, const SnapshotDigest& want, rlim_t room) {
+  TempFile f;
+  uint64_t end = 0;
+  Status st;
+  SnapshotDigest kept;
+  {
+    FileSizeLimit full(room);
+    kept = MakeSpilledDigest(snap, g, node_class, stats, false, f.fd, &end, &st);
+  }
+  CHECK_FALSE(st.ok());
+  CHECK(end == 0);
+  CHECK_FALSE(kept.spill.has_value());
+  CHECK(kept.ids == want.ids);
+  CHECK(kept.retained == want.retained);
+  CHECK(kept.big_retained == want.big_retained);
+  CHECK(kept.big_entries == want.big_entries);
+}
+
 std::vector<std::string> Series(const std::string& scenario) {
   std::vector<std::string> files;
   for (int i = 1; i <= 3; ++i)
@@ -201,21 +222,7 @@ TEST_CASE("MakeSpilledDigest writes what MakeDigest keeps, and keeps it when the
     }
   }
 
-  TempFile f;
-  uint64_t end = 0;
-  Status st;
-  SnapshotDigest kept;
-  {
-    FileSizeLimit full(4);
-    kept = MakeSpilledDigest(snap, g, node_class, stats, false, f.fd, &end, &st);
-  }
-  CHECK_FALSE(st.ok());
-  CHECK(end == 0);
-  CHECK_FALSE(kept.spill.has_value());
-  CHECK(kept.ids == want.ids);
-  CHECK(kept.retained == want.retained);
-  CHECK(kept.big_retained == want.big_retained);
-  CHECK(kept.big_entries == want.big_entries);
+  CheckKeptWhenDiskFull(snap, g, node_class, stats, want, 4);
 }
 
 TEST_CASE("from 2^20 objects the columns are written on two threads, to the same places") {
@@ -259,20 +266,7 @@ TEST_CASE("from 2^20 objects the columns are written on two threads, to the same
     CHECK(wrong == 0);
   }
   // The second thread's columns, past the first's, cannot be written: all stays in memory.
-  TempFile f;
-  uint64_t end = 0;
-  Status st;
-  SnapshotDigest kept;
-  {
-    FileSizeLimit full(12 * uint64_t{n});
-    kept = MakeSpilledDigest(snap, g, node_class, {}, false, f.fd, &end, &st);
-  }
-  CHECK_FALSE(st.ok());
-  CHECK(end == 0);
-  CHECK_FALSE(kept.spill.has_value());
-  CHECK(kept.ids == want.ids);
-  CHECK(kept.retained == want.retained);
-  CHECK(kept.big_retained == want.big_retained);
+  CheckKeptWhenDiskFull(snap, g, node_class, {}, want, 12 * uint64_t{n});
 }
 
 TEST_SUITE("real") {
