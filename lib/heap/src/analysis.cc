@@ -10,6 +10,7 @@
 #include <cstring>
 #include <numeric>
 #include <thread>
+#include <unordered_map>
 
 #include "oomscope/heap/graph.h"
 #include "oomscope/heap/parser.h"
@@ -45,6 +46,22 @@ std::vector<NodeOrdinal> LargestCandidates(const Snapshot& snap, const Graph& g,
   return order;
 }
 
+// For each of `candidates`, the positions in it of the others that dominate it (its
+// ancestors in the dominator tree, the root left out), read while the dominator array is
+// there: the report's largest objects leave out one held by another already listed.
+std::vector<std::vector<uint32_t>> CandidatesAbove(const Snapshot& snap, const Graph& g,
+                                                   const std::vector<NodeOrdinal>& candidates) {
+  std::unordered_map<NodeOrdinal, uint32_t> position;
+  for (uint32_t i = 0; i < candidates.size(); ++i) position.emplace(candidates[i], i);
+  std::vector<std::vector<uint32_t>> above(candidates.size());
+  for (uint32_t i = 0; i < candidates.size(); ++i) {
+    for (NodeOrdinal d = g.dominator[candidates[i]]; d != snap.root; d = g.dominator[d]) {
+      if (auto it = position.find(d); it != position.end()) above[i].push_back(it->second);
+    }
+  }
+  return above;
+}
+
 }  // namespace
 
 struct SeriesAnalyzer::Last {
@@ -53,6 +70,12 @@ struct SeriesAnalyzer::Last {
   std::vector<uint32_t> node_class;
   std::vector<ClassStats> classes;
   std::vector<NodeOrdinal> largest;  // LargestCandidates, for the report's largest objects
+  std::vector<std::vector<uint32_t>> largest_above;  // CandidatesAbove(largest)
+  // Below kLargeGraphEdges the class summary hands over the dominator tree and leaves
+  // graph.dominator empty: a single snapshot's report does not need the array (largest_above
+  // was read from it), and a series' earlier snapshots drop it for their digests. Finish reads
+  // it back from the tree for a series' suspects: once, for the last snapshot.
+  DominatorTree tree;
 };
 
 SeriesAnalyzer::SeriesAnalyzer(AnalyzeOptions options) : options_(std::move(options)) {}
@@ -104,6 +127,7 @@ void SeriesAnalyzer::DigestLast(bool spill) {
     std::vector<NodeOrdinal>().swap(g.parent);
     std::vector<NodeOrdinal>().swap(g.dominator);
     std::vector<uint64_t>().swap(g.essential);
+    last_->tree = DominatorTree();
   }
   if (spill)
     for (auto& d : digests_) Spill(*d);  // one kept in memory for DigestNewest, or by AddDigest
@@ -120,14 +144,19 @@ Status SeriesAnalyzer::Add(Snapshot snapshot, SnapshotInfo info) {
   auto last = std::make_unique<Last>();
   last->snap = std::move(snapshot);
   last->graph = BuildGraph(last->snap, progress, /*with_distances=*/false);
-  // The dominator tree is built and freed in there; only the suspects walk it again, at the end
-  // of a series, and build it for that.
+  // The dominator tree is built in the class summary; below kLargeGraphEdges it is kept (see
+  // Last::tree), above it freed, and the suspects build it again at the end of a series.
   if (progress) progress->Begin("class summary and distances", 0);
-  // The largest objects' candidates are chosen on the BFS's thread, which would otherwise wait
-  // for the summary (13-15 ms at 4.3M nodes, off the critical path there).
+  // The largest objects' candidates, and which of them dominate which, are found on the BFS's
+  // thread, which would otherwise wait for the summary (13-15 ms at 4.3M nodes, off the critical
+  // path there).
   last->classes = ComputeClassSummaryAndDistances(
       last->snap, last->graph, classes_, &last->node_class,
-      [&, keep = options_.top * 8] { last->largest = LargestCandidates(last->snap, last->graph, keep); });
+      [&, keep = options_.top * 8] {
+        last->largest = LargestCandidates(last->snap, last->graph, keep);
+        last->largest_above = CandidatesAbove(last->snap, last->graph, last->largest);
+      },
+      kLargeGraphEdges, &last->tree);
   if (progress) progress->End();
   info.node_count = last->snap.node_count();
   info.edge_count = last->snap.edge_count();
@@ -205,20 +234,14 @@ Report SeriesAnalyzer::Finish() {
   // internals), skipping one whose dominator is already listed, so the rows are distinct leaks.
   {
     const std::vector<NodeOrdinal>& order = L.largest;
-    std::vector<NodeOrdinal> chosen;
-    for (size_t i = 0; i < order.size() && chosen.size() < top; ++i) {
+    std::vector<bool> chosen(order.size(), false);
+    size_t chosen_count = 0;
+    for (size_t i = 0; i < order.size() && chosen_count < top; ++i) {
       NodeOrdinal o = order[i];
-      bool nested = false;
-      for (NodeOrdinal c : chosen) {
-        for (NodeOrdinal d = L.graph.dominator[o]; d != L.snap.root; d = L.graph.dominator[d])
-          if (d == c) {
-            nested = true;
-            break;
-          }
-        if (nested) break;
-      }
-      if (nested) continue;
-      chosen.push_back(o);
+      if (std::any_of(L.largest_above[i].begin(), L.largest_above[i].end(), [&](uint32_t j) { return chosen[j]; }))
+        continue;
+      chosen[i] = true;
+      ++chosen_count;
       ObjectRow row;
       row.id = L.snap.node_id[o];
       row.class_name = ClassName(L.snap, o);
@@ -232,6 +255,11 @@ Report SeriesAnalyzer::Finish() {
 
   std::string read_error;  // from reading spilled digests back
   if (r.series) {
+    // The suspects walk the dominators: the array back from the tree that stood in for it,
+    // first, so that the diff's digests are built beside the array as ever, not the tree (at
+    // 30 MB this step is the series' peak).
+    if (L.graph.dominator.empty() && !L.tree.first_child.empty())
+      L.graph.dominator = DominatorsFromTree(L.snap, std::move(L.tree));
     Progress* progress = options_.progress;
     if (progress) progress->Begin("diff", 0);
     // Needed for the id alignment and the class diff only: released before the suspects (and

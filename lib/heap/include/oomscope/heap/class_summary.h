@@ -114,14 +114,17 @@ std::vector<ClassStats> ComputeClassSummary(const Snapshot& snap, const Graph& g
 // The same, and the distances pass (ComputeDistances) unless it ran already (g.parent filled:
 // BuildGraph runs it beside the dominators on large graphs), the way an analysis runs them: the
 // BFS on a second thread while this one builds the dominator tree and the summary walks it. Below
-// `keep_dominators_min_edges` edges the dominator array is freed meanwhile (the tree stands in for it) and read back from
-// the tree after, so that this step stays below the dominators pass's own peak; larger graphs
-// keep it. The tree is freed before it returns. `then`, when given, runs on the BFS's thread
-// after it (the summary takes longer): it may read the snapshot and the retained sizes, not
-// the dominator array.
+// `keep_dominators_min_edges` edges the dominator array is freed meanwhile (the tree stands in
+// for it), so that this step stays below the dominators pass's own peak, and read back from the
+// tree after; or, with `tree_out`, the tree is handed over instead and g.dominator stays empty
+// (DominatorsFromTree reads it back when it is wanted). Larger graphs keep the array, and the
+// tree is freed before this returns. `then`, when given, runs on the second thread (the summary
+// takes longer) while the dominator array is still there: it may read the snapshot, the
+// retained sizes and the dominators.
 std::vector<ClassStats> ComputeClassSummaryAndDistances(const Snapshot& snap, Graph& g, ClassTable& classes,
                                                         std::vector<uint32_t>* node_class,
                                                         const std::function<void()>& then = {},
-                                                        uint32_t keep_dominators_min_edges = kLargeGraphEdges);
+                                                        uint32_t keep_dominators_min_edges = kLargeGraphEdges,
+                                                        DominatorTree* tree_out = nullptr);
 
 }  // namespace oomscope::heap
