@@ -46,17 +46,22 @@ std::vector<NodeOrdinal> LargestCandidates(const Snapshot& snap, const Graph& g,
   return order;
 }
 
-// For each of `candidates`, the positions in it of the others that dominate it (its
-// ancestors in the dominator tree, the root left out), read while the dominator array is
-// there: the report's largest objects leave out one held by another already listed.
-std::vector<std::vector<uint32_t>> CandidatesAbove(const Snapshot& snap, const Graph& g,
-                                                   const std::vector<NodeOrdinal>& candidates) {
+// For each of `candidates`, the position in it of the nearest other candidate that dominates
+// it (kNoCandidate if none: only the root above), read while the dominator array is there.
+// Following these links gives every candidate that dominates it: the report's largest objects
+// leave out one held by another already listed.
+constexpr uint32_t kNoCandidate = UINT32_MAX;
+std::vector<uint32_t> NearestCandidateAbove(const Snapshot& snap, const Graph& g,
+                                            const std::vector<NodeOrdinal>& candidates) {
   std::unordered_map<NodeOrdinal, uint32_t> position;
   for (uint32_t i = 0; i < candidates.size(); ++i) position.emplace(candidates[i], i);
-  std::vector<std::vector<uint32_t>> above(candidates.size());
+  std::vector<uint32_t> above(candidates.size(), kNoCandidate);
   for (uint32_t i = 0; i < candidates.size(); ++i) {
     for (NodeOrdinal d = g.dominator[candidates[i]]; d != snap.root; d = g.dominator[d]) {
-      if (auto it = position.find(d); it != position.end()) above[i].push_back(it->second);
+      if (auto it = position.find(d); it != position.end()) {
+        above[i] = it->second;
+        break;
+      }
     }
   }
   return above;
@@ -70,7 +75,7 @@ struct SeriesAnalyzer::Last {
   std::vector<uint32_t> node_class;
   std::vector<ClassStats> classes;
   std::vector<NodeOrdinal> largest;  // LargestCandidates, for the report's largest objects
-  std::vector<std::vector<uint32_t>> largest_above;  // CandidatesAbove(largest)
+  std::vector<uint32_t> largest_above;  // NearestCandidateAbove(largest)
   // Below kLargeGraphEdges the class summary hands over the dominator tree and leaves
   // graph.dominator empty: a single snapshot's report does not need the array (largest_above
   // was read from it), and a series' earlier snapshots drop it for their digests. Finish reads
@@ -154,7 +159,7 @@ Status SeriesAnalyzer::Add(Snapshot snapshot, SnapshotInfo info) {
       last->snap, last->graph, classes_, &last->node_class,
       [&, keep = options_.top * 8] {
         last->largest = LargestCandidates(last->snap, last->graph, keep);
-        last->largest_above = CandidatesAbove(last->snap, last->graph, last->largest);
+        last->largest_above = NearestCandidateAbove(last->snap, last->graph, last->largest);
       },
       kLargeGraphEdges, &last->tree);
   if (progress) progress->End();
@@ -238,8 +243,9 @@ Report SeriesAnalyzer::Finish() {
     size_t chosen_count = 0;
     for (size_t i = 0; i < order.size() && chosen_count < top; ++i) {
       NodeOrdinal o = order[i];
-      if (std::any_of(L.largest_above[i].begin(), L.largest_above[i].end(), [&](uint32_t j) { return chosen[j]; }))
-        continue;
+      bool nested = false;
+      for (uint32_t j = L.largest_above[i]; j != kNoCandidate && !nested; j = L.largest_above[j]) nested = chosen[j];
+      if (nested) continue;
       chosen[i] = true;
       ++chosen_count;
       ObjectRow row;

@@ -310,9 +310,9 @@ std::vector<ClassStats> ComputeClassSummaryAndDistances(const Snapshot& snap, Gr
   // Small graphs free the dominator array while the tree stands in for it, so that this step
   // stays below the dominators pass's own peak (at 30 MB the peak has no room to spare), and
   // read it back after, or hand the tree over (tree_out: a single snapshot's analysis never
-  // reads the array again, 2 ms of 30 MB's 83). Larger ones keep it: reading it back took 18-27 ms at 300 MB, at the end
-  // of the step, and keeping it costs 0.04 of the file in peak RSS (0.84 -> 0.88 at 300 MB,
-  // 0.82 -> 0.86 at 1 GB; at 2 GB the peak is elsewhere).
+  // reads the array again, 2 ms of 30 MB's 83). Larger ones keep it: reading it back took
+  // 18-27 ms at 300 MB, at the end of the step, and keeping it costs 0.04 of the file in peak
+  // RSS (0.84 -> 0.88 at 300 MB, 0.82 -> 0.86 at 1 GB; at 2 GB the peak is elsewhere).
   const bool keep_dominators = snap.edge_count() >= keep_dominators_min_edges;
   std::vector<ClassStats> stats;
   if (keep_dominators && !g.parent.empty()) {
