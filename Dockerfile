@@ -10,7 +10,9 @@
 # tests/chart/image_test.js checks that the build stage runs exactly what CI runs, that the
 # runtime packages cover `ldd` of the built programs, and that the copied paths are the targets'.
 
-# ---- build: the same scripts CI runs (.ci/run -> scripts/test.sh -> setup.sh, build.sh release)
+# ---- build: the same scripts CI runs (.ci/run -> scripts/test.sh -> setup.sh, build.sh release).
+# build.sh release trains the heap engine's profile (PGO) on snapshots from the Node that setup.sh
+# installs, as CI does.
 FROM debian:12 AS build
 WORKDIR /src
 COPY . .

@@ -7,14 +7,45 @@ cd "$(dirname "$0")/.."
 kind=${1:-release}
 shift || true
 jobs=${JOBS:-$(nproc)}
+ccache=()
+command -v ccache >/dev/null && ccache=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+
+# The heap engine's profile for the release tree (cmake/Pgo.cmake): an instrumented `oomscope` in
+# build/pgo-gen, trained by scripts/pgo-train.sh (real Node snapshots, kept in build/pgo-train).
+# Trained again only when the engine's sources, the training or the compiler change.
+pgo_profile() {
+  local gen=build/pgo-gen profile=$PWD/build/pgo-gen/profile sum
+  sum=$( (c++ --version; find CMakeLists.txt cmake lib/common lib/heap cli scripts/pgo-train.sh \
+           bench/gen_series.js tests/fixtures/tiny.heapsnapshot -type f | LC_ALL=C sort | xargs cat) |
+        sha256sum | cut -d' ' -f1)
+  [ "$(cat "$profile/profile.stamp" 2>/dev/null)" = "$sum" ] && return 0
+  echo "build: training the heap engine's profile (PGO)"
+  rm -rf "$profile"
+  cmake -S . -B "$gen" -G Ninja -DOOMSCOPE_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DOOMSCOPE_PGO=generate -DOOMSCOPE_PGO_DIR="$profile" -DOOMSCOPE_BUILD_TESTS=OFF \
+    -DOOMSCOPE_BUILD_BENCH=OFF "${ccache[@]}" >/dev/null
+  cmake --build "$gen" -j "$jobs" --target oomscope
+  scripts/pgo-train.sh "$gen/cli/oomscope" build/pgo-train
+  echo "$sum" > "$profile/profile.stamp"
+}
+
 case "$kind" in
-  release) args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+  release)
+    args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+    # OOMSCOPE_PGO=off (environment) builds without the profile; so does a machine without node.
+    if [ "${OOMSCOPE_PGO:-on}" != off ] && command -v node >/dev/null; then
+      pgo_profile
+      args+=(-DOOMSCOPE_PGO=use -DOOMSCOPE_PGO_DIR="$PWD/build/pgo-gen/profile")
+    else
+      echo "build: release without PGO (OOMSCOPE_PGO=off or no node)"
+      args+=(-DOOMSCOPE_PGO=)
+    fi
+    ;;
   asan)    args=(-DCMAKE_BUILD_TYPE=Debug -DOOMSCOPE_SANITIZE=ON -DCMAKE_CXX_FLAGS=-O1) ;;
   fuzz)    args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DOOMSCOPE_FUZZ=ON -DOOMSCOPE_BUILD_TESTS=OFF
                  -DCMAKE_CXX_COMPILER=clang++) ;;
   *) echo "usage: $0 [release|asan|fuzz]" >&2; exit 2 ;;
 esac
 dir=${BUILD_DIR:-build/$kind}
-command -v ccache >/dev/null && args+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-cmake -S . -B "$dir" -G Ninja -DOOMSCOPE_WERROR=ON "${args[@]}" >/dev/null
+cmake -S . -B "$dir" -G Ninja -DOOMSCOPE_WERROR=ON "${args[@]}" "${ccache[@]}" >/dev/null
 cmake --build "$dir" -j "$jobs" "$@"
