@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
-#include <thread>
 #include <unordered_map>
 
+#include "oomscope/common/thread.h"
 #include "oomscope/heap/graph.h"
 #include "oomscope/heap/parser.h"
 
@@ -296,7 +296,7 @@ Report SeriesAnalyzer::Finish() {
       }
     };
     {
-      std::jthread other(run_joins);
+      Thread other(run_joins);
       run_joins();
     }
     for (const std::string& e : join_error)

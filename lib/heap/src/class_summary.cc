@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <future>
-#include <thread>
 
 #include "oomscope/common/allocator.h"
+#include "oomscope/common/thread.h"
 #include "oomscope/heap/passes.h"
 
 namespace oomscope::heap {
@@ -328,7 +328,7 @@ std::vector<ClassStats> ComputeClassSummaryAndDistances(const Snapshot& snap, Gr
     std::atomic<size_t> next{0};
     std::vector<uint64_t> mine, theirs;
     {
-      std::jthread other([&] {
+      Thread other([&] {
         AssignClasses(snap, classes, cls);
         stats = CountClasses(snap, classes, cls);
         theirs.assign(stats.size(), 0);
@@ -357,7 +357,7 @@ std::vector<ClassStats> ComputeClassSummaryAndDistances(const Snapshot& snap, Gr
     // that it can still read the dominator array.
     std::promise<void> then_done;
     std::future<void> then_done_f = then_done.get_future();
-    std::jthread distances([&] {
+    Thread distances([&] {
       if (then) then();
       then_done.set_value();
       if (g.parent.empty()) ComputeDistances(snap, g);

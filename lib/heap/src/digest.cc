@@ -7,11 +7,11 @@
 #include <cstring>
 #include <mutex>
 #include <numeric>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 
 #include "oomscope/common/allocator.h"
+#include "oomscope/common/thread.h"
 
 namespace oomscope::heap {
 
@@ -102,7 +102,7 @@ std::vector<NodeOrdinal> OrdinalsById(const Snapshot& snap) {
       for (uint32_t i = from; i < to; ++i) ++c[snap.node_id[i] & kMask];
     };
     if (parts == 2) {
-      std::jthread second([&] { count(1, half, n); });
+      Thread second([&] { count(1, half, n); });
       count(0, 0, half);
     } else {
       count(0, 0, n);
@@ -133,7 +133,7 @@ std::vector<NodeOrdinal> OrdinalsById(const Snapshot& snap) {
       for (uint32_t d = 0; d < kDigits; ++d)
         for (size_t p = 0; p < parts; ++p) sum += std::exchange(start[p * kDigits + d], sum);
       if (parts == 2) {
-        std::jthread second([&] { move(1, 1, half, n); });
+        Thread second([&] { move(1, 1, half, n); });
         move(0, 0, 0, half);
       } else {
         move(0, 0, 0, n);
@@ -154,7 +154,7 @@ std::vector<NodeOrdinal> OrdinalsById(const Snapshot& snap) {
         }
       };
       if (parts == 2) {
-        std::jthread second([&] { count(1, half, n); });
+        Thread second([&] { count(1, half, n); });
         count(0, 0, half);
       } else {
         count(0, 0, n);
@@ -301,7 +301,7 @@ bool FillDigest(SnapshotDigest& d, const Snapshot& snap, const Graph& g,
   auto last = [&] { return identity_only ? self_sizes() : retained() && entries(); };
   if (n < (1u << 20)) return first() && last();
   bool last_ok = false;
-  std::jthread other([&] { last_ok = last(); });
+  Thread other([&] { last_ok = last(); });
   const bool first_ok = first();
   other.join();
   return first_ok && last_ok;

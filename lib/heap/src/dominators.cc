@@ -24,9 +24,9 @@
 // which vertices they will touch next (the edges of a vertex, a vertex's retainers) prefetch
 // them a few steps ahead, so that the misses overlap instead of queueing one after another.
 #include <algorithm>
-#include <thread>
 
 #include "oomscope/common/allocator.h"
+#include "oomscope/common/thread.h"
 #include "oomscope/heap/passes.h"
 
 namespace oomscope::heap {
@@ -70,9 +70,9 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
   // kLargeGraphEdges: the pages saved are few, and the column's last huge page, faulted whole,
   // would then count against a peak that has no room to spare.)
   PackedColumn ret_ahead;
-  std::jthread retained_thread;
+  Thread retained_thread;
   if (two_threads) {
-    retained_thread = std::jthread([&] {
+    retained_thread = Thread([&] {
       find_retained();
       if (edge_count < kLargeGraphEdges) return;
       uint64_t essential = 0;
@@ -160,8 +160,8 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
 
   dfs(snap.root, 0);
   if (retained_thread.joinable()) retained_thread.join();
-  std::jthread beside_thread;  // joined when the pass returns
-  if (beside) beside_thread = std::jthread(beside);
+  Thread beside_thread;  // joined when the pass returns
+  if (beside) beside_thread = Thread(beside);
   // Orphans: nodes with only weak retainers start their own subtree under the root.
   if (n < count) {
     for (NodeOrdinal v = 0; v < count; ++v)
@@ -344,7 +344,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
       }
     };
     if (two_threads) {
-      std::jthread other([&] { scatter(n / 2 + 1, n + 1); });
+      Thread other([&] { scatter(n / 2 + 1, n + 1); });
       scatter(1, n / 2 + 1);
     } else {
       scatter(1, n + 1);

@@ -1,6 +1,6 @@
 #include <charconv>
-#include <thread>
 
+#include "oomscope/common/thread.h"
 #include "oomscope/heap/passes.h"
 
 namespace oomscope::heap {
@@ -99,7 +99,7 @@ void BuildEdgeIndex(const Snapshot& snap, Graph& g, uint32_t parallel_min_edges)
   // page rule can then only clear edges out of nodes outside the page: a few thousand nodes in
   // a Node.js heap of millions.
   {
-    std::jthread flags([&] { BuildFlags(snap, g); });
+    Thread flags([&] { BuildFlags(snap, g); });
     std::vector<int64_t> table_of_name(snap.strings.size(), -2);
     MarkEdges(snap, g, [&](NodeOrdinal v, EdgeOrdinal e) {
       return RetainsRegardlessOfPage(snap, v, e, &table_of_name);

@@ -14,7 +14,6 @@
 #include <functional>
 #include <future>
 #include <optional>
-#include <thread>
 #include <string>
 #include <vector>
 
@@ -25,6 +24,7 @@
 #endif
 
 #include "oomscope/common/allocator.h"
+#include "oomscope/common/thread.h"
 #include "oomscope/common/utf8.h"
 
 namespace oomscope::heap {
@@ -300,7 +300,7 @@ class Parser {
     // Most of the time goes to faulting in this part's pages for the tail's edges (0.37 s at
     // 1 GB on one thread): two threads, each half of the bytes.
     {
-      std::jthread to([&] { snap_.edge_to.MoveAppend(t.edge_to); });
+      Thread to([&] { snap_.edge_to.MoveAppend(t.edge_to); });
       MoveAppend(snap_.edge_type, t.edge_type);
       snap_.edge_name.MoveAppend(t.edge_name);
     }
@@ -1349,7 +1349,7 @@ std::optional<Result<Snapshot>> ParseFileInTwo(const std::string& path, const Pa
   Status tail_status = FailedPrecondition("the header was not read");
   std::promise<bool> header_ready;
   std::future<bool> header_ready_f = header_ready.get_future();
-  std::thread worker([&] {
+  Thread worker([&] {
     if (header_ready_f.get()) tail_status = tail.RunTail(head, *size - cut->offset, cut->at_record);
   });
   bool signalled = false;

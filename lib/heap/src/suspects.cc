@@ -4,10 +4,10 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
-#include <thread>
 #include <unordered_map>
 
 #include "oomscope/common/format.h"
+#include "oomscope/common/thread.h"
 
 namespace oomscope::heap {
 namespace {
@@ -152,8 +152,8 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
     tree = BuildDominatorTree(last, g);
     std::vector<NodeOrdinal>().swap(g.dominator);
   };
-  std::jthread tree_thread;
-  if (two_threads) tree_thread = std::jthread(build_tree);
+  Thread tree_thread;
+  if (two_threads) tree_thread = Thread(build_tree);
   else build_tree();
 
   // 1. Birth: the first snapshot of the unbroken run of presence that ends in the last one.
@@ -237,8 +237,8 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
         });
   };
   // Reads the tree, the births and the retained sizes only, as the candidates below do.
-  std::jthread cluster_thread;
-  if (two_threads) cluster_thread = std::jthread(find_clusters);
+  Thread cluster_thread;
+  if (two_threads) cluster_thread = Thread(find_clusters);
   else find_clusters();
 
   const uint64_t total = std::max<uint64_t>(1, [&] {
