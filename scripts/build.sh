@@ -23,9 +23,17 @@ pgo_profile() {
   rm -rf "$profile"
   cmake -S . -B "$gen" -G Ninja -DOOMSCOPE_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DOOMSCOPE_PGO=generate -DOOMSCOPE_PGO_DIR="$profile" -DOOMSCOPE_BUILD_TESTS=OFF \
-    -DOOMSCOPE_BUILD_BENCH=OFF "${ccache[@]}" >/dev/null
-  cmake --build "$gen" -j "$jobs" --target oomscope
-  scripts/pgo-train.sh "$gen/cli/oomscope" build/pgo-train
+    -DOOMSCOPE_BUILD_BENCH=OFF "${ccache[@]}" >/dev/null || exit 1
+  # A compile error here stops the build (this is a -Werror tree at -O2, as the release one is
+  # not; see cmake/Pgo.cmake). `|| exit`: set -e does not act inside an `if` condition.
+  cmake --build "$gen" -j "$jobs" --target oomscope || exit 1
+  # The training needs ~600 MB for Node to write its 100 MB snapshots: a machine that cannot
+  # run it still gets a release build, without the profile.
+  if ! scripts/pgo-train.sh "$gen/cli/oomscope" build/pgo-train; then
+    echo "build: the PGO training failed (above); building the release tree without it" >&2
+    rm -rf "$profile"
+    return 1
+  fi
   echo "$sum" > "$profile/profile.stamp"
 }
 
@@ -33,11 +41,10 @@ case "$kind" in
   release)
     args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
     # OOMSCOPE_PGO=off (environment) builds without the profile; so does a machine without node.
-    if [ "${OOMSCOPE_PGO:-on}" != off ] && command -v node >/dev/null; then
-      pgo_profile
+    if [ "${OOMSCOPE_PGO:-on}" != off ] && command -v node >/dev/null && pgo_profile; then
       args+=(-DOOMSCOPE_PGO=use -DOOMSCOPE_PGO_DIR="$PWD/build/pgo-gen/profile")
     else
-      echo "build: release without PGO (OOMSCOPE_PGO=off or no node)"
+      echo "build: release without PGO"
       args+=(-DOOMSCOPE_PGO=)
     fi
     ;;
