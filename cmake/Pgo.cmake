@@ -46,11 +46,9 @@ function(oomscope_pgo target)
   # profile (-Wno-coverage-mismatch); scripts/build.sh release trains again. Warnings stay
   # warnings here (-Wno-error): GCC's "missing counts" for a stale profile has no flag of its own,
   # and would stop a `cmake --build` after an edit. The instrumented tree compiles the same code
-  # at the same -O2 with -Werror, and so does every other tree. -Wno-maybe-uninitialized: the
-  # profile's inlining makes GCC 12 see std::jthread's stop_source as maybe uninitialized.
+  # at the same -O2 with -Werror, and so does every other tree.
   target_compile_options(${target} PRIVATE -fprofile-use=${OOMSCOPE_PGO_DIR} -fprofile-partial-training
-                                           -Wno-missing-profile -Wno-coverage-mismatch -Wno-error
-                                           -Wno-maybe-uninitialized ${common})
+                                           -Wno-missing-profile -Wno-coverage-mismatch -Wno-error ${common})
   # A new profile rebuilds the target's objects. ccache would not see it (it cannot find the
   # renamed profile files), so these objects are compiled without it.
   get_target_property(sources ${target} SOURCES)

@@ -13,8 +13,10 @@ command -v ccache >/dev/null && ccache=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 # The heap engine's profile for the release tree (cmake/Pgo.cmake): an instrumented `oomscope` in
 # build/pgo-gen, trained by scripts/pgo-train.sh (real Node snapshots, kept in build/pgo-train).
 # Trained again only when the engine's sources, the training or the compiler change.
+pgo_gen=build/pgo-gen
+pgo_dir=$PWD/$pgo_gen/profile
 pgo_profile() {
-  local gen=build/pgo-gen profile=$PWD/build/pgo-gen/profile sum
+  local gen=$pgo_gen profile=$pgo_dir sum
   sum=$( (c++ --version; find CMakeLists.txt cmake lib/common lib/heap cli scripts/pgo-train.sh \
            bench/gen_series.js tests/fixtures/tiny.heapsnapshot -type f | LC_ALL=C sort | xargs cat) |
         sha256sum | cut -d' ' -f1)
@@ -42,7 +44,7 @@ case "$kind" in
     args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
     # OOMSCOPE_PGO=off (environment) builds without the profile; so does a machine without node.
     if [ "${OOMSCOPE_PGO:-on}" != off ] && command -v node >/dev/null && pgo_profile; then
-      args+=(-DOOMSCOPE_PGO=use -DOOMSCOPE_PGO_DIR="$PWD/build/pgo-gen/profile")
+      args+=(-DOOMSCOPE_PGO=use -DOOMSCOPE_PGO_DIR="$pgo_dir")
     else
       echo "build: release without PGO"
       args+=(-DOOMSCOPE_PGO=)

@@ -1,6 +1,7 @@
 #include <sched.h>
 
 #include <atomic>
+#include <chrono>
 #include <doctest/doctest.h>
 #include <thread>
 #include <vector>
