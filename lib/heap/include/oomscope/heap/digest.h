@@ -137,8 +137,9 @@ class DigestCursor {
 };
 
 // The node ordinals of `snap` by ascending object id; nodes with equal ids (not in V8's
-// snapshots) keep their order. A radix sort, 11 bits at a time; each pass counts the next
-// pass's digits as it moves the ids.
+// snapshots) keep their order. A radix sort in place (no second array of n entries: it runs
+// at a series' peak), most significant digit first, parts of up to 8Ki entries sorted in a
+// small buffer; large snapshots sort the parts on two threads.
 std::vector<NodeOrdinal> OrdinalsById(const Snapshot& snap);
 
 // `identity_only`: keep ids, classes and self sizes (what the class diff and the id alignment
