@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
     return oomscope::cli::kExitOk;
   }
   if (cmd == "analyze") {
-    oomscope::KeepFreedBlocks(true);  // one job: its passes reuse each other's arrays
+    oomscope::UseBlockArena(true);  // one job on a few large arrays
     return oomscope::cli::AnalyzeCommand(argc - 1, argv + 1);
   }
   if (cmd == "capture" || cmd == "demo") return RunNetCommand(argv);

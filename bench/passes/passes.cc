@@ -54,7 +54,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   oomscope::TuneAllocator();
-  oomscope::KeepFreedBlocks(true);
+  oomscope::UseBlockArena(true);
   const int runs = argc > 2 ? std::max(1, std::atoi(argv[2])) : 7;
   for (int i = 3; i < argc; ++i) g_only.emplace_back(argv[i]);
   Snapshot snap;

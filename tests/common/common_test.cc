@@ -5,6 +5,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "oomscope/common/allocator.h"
 #include "oomscope/common/backoff.h"
 #include "oomscope/common/sha256.h"
@@ -69,33 +72,19 @@ TEST_CASE("MoveAppend: the destination gets every entry in order, the source end
 }
 
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
-TEST_CASE("freed blocks of 1 MiB or more are reused while KeepFreedBlocks is on, else given back") {
+TEST_CASE("while UseBlockArena is on, large blocks are packed in one range and freed pages go back at once") {
   oomscope::TuneAllocator();
-  oomscope::KeepFreedBlocks(true);
-  uintptr_t first = 0;  // addresses, not pointers: the blocks are freed
-  {
-    std::vector<uint8_t> a(size_t{8} << 20, 1);
-    first = reinterpret_cast<uintptr_t>(a.data());
-  }
-  {
-    // A smaller request takes the kept block (the best fit, shrunk in place), and a vector's
-    // elements are initialised as always, whatever the block held.
-    std::vector<uint32_t> b(size_t{1} << 20, 0);
-    CHECK(reinterpret_cast<uintptr_t>(b.data()) == first);
-    CHECK(b.front() == 0);
-    CHECK(b[b.size() / 2] == 0);
-    CHECK(b.back() == 0);
-    // Small blocks never go through the cache.
-    std::vector<uint8_t> small(100, 3);
-    CHECK(reinterpret_cast<uintptr_t>(small.data()) != first);
-  }
-  // A request no kept block fits gives them all back first; a larger one then maps fresh.
-  {
-    std::vector<uint8_t> big(size_t{32} << 20, 2);
-    CHECK(big[12345] == 2);
-  }
-  // A kept block stays mapped; turning the cache off gives it back, and a block freed after
-  // that is unmapped at once (glibc's own behaviour above the mmap threshold).
+  const long page = sysconf(_SC_PAGESIZE);
+  // How many of the pages of [at, at + bytes) are resident (mincore).
+  auto resident = [&](uintptr_t at, size_t bytes) {
+    const uintptr_t lo = at & ~static_cast<uintptr_t>(page - 1);
+    const size_t pages = (at + bytes - lo + static_cast<size_t>(page) - 1) / static_cast<size_t>(page);
+    std::vector<unsigned char> vec(pages);
+    REQUIRE(mincore(reinterpret_cast<void*>(lo), at + bytes - lo, vec.data()) == 0);
+    size_t n = 0;
+    for (unsigned char v : vec) n += v & 1;
+    return n;
+  };
   auto mapped = [](uintptr_t at) {
     std::ifstream maps("/proc/self/maps");
     for (std::string line; std::getline(maps, line);) {
@@ -104,17 +93,43 @@ TEST_CASE("freed blocks of 1 MiB or more are reused while KeepFreedBlocks is on,
     }
     return false;
   };
-  uintptr_t kept = 0;
+  oomscope::UseBlockArena(true);
+  constexpr size_t kMiB = size_t{1} << 20;
+  uintptr_t first = 0, second = 0;  // addresses, not pointers: the blocks are freed
   {
-    std::vector<uint8_t> c(size_t{8} << 20, 1);
-    kept = reinterpret_cast<uintptr_t>(c.data());
+    std::vector<uint8_t> a(3 * kMiB, 1), b(2 * kMiB + 12345, 2);
+    first = reinterpret_cast<uintptr_t>(a.data());
+    second = reinterpret_cast<uintptr_t>(b.data());
+    // Side by side, the second past the first's last page.
+    CHECK(second == first + 3 * kMiB);
+    CHECK(resident(first, a.size()) == a.size() / static_cast<size_t>(page));
+    // Small blocks never come from the range.
+    std::vector<uint8_t> small(100, 3);
+    const uintptr_t s = reinterpret_cast<uintptr_t>(small.data());
+    CHECK((s < first || s >= second + b.size()));
   }
-  CHECK(mapped(kept));
-  oomscope::KeepFreedBlocks(false);
-  CHECK_FALSE(mapped(kept));
+  // Freed: the pages are given back at once, and the range stays reserved for the next block.
+  CHECK(resident(first, 3 * kMiB) == 0);
+  CHECK(resident(second, 2 * kMiB) == 0);
+  CHECK(mapped(first));
+  {
+    // A smaller request takes the freed range (the two merged, the best fit), and a vector's
+    // elements are initialised as always.
+    std::vector<uint32_t> c(kMiB, 0);
+    CHECK(reinterpret_cast<uintptr_t>(c.data()) == first);
+    CHECK(c.front() == 0);
+    CHECK(c[c.size() / 2] == 0);
+    CHECK(c.back() == 0);
+    // One that no freed range fits comes from the range's end.
+    std::vector<uint8_t> big(32 * kMiB, 4);
+    CHECK(reinterpret_cast<uintptr_t>(big.data()) >= second + 2 * kMiB);
+    CHECK(big[12345] == 4);
+  }
+  // Off: the next large block is glibc's own mapping, unmapped once freed.
+  oomscope::UseBlockArena(false);
   uintptr_t freed = 0;
   {
-    std::vector<uint8_t> d(size_t{8} << 20, 1);
+    std::vector<uint8_t> d(8 * kMiB, 1);
     freed = reinterpret_cast<uintptr_t>(d.data());
   }
   CHECK_FALSE(mapped(freed));

@@ -15,6 +15,7 @@
 #include <future>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -546,7 +547,6 @@ class Parser {
         location_fields_ok_ = lf[i] == want[i];
     }
     have_header_ = true;
-    if (on_header_) on_header_();
     return Status::Ok();
   }
 
@@ -792,12 +792,21 @@ class Parser {
     const size_t d_off = OffsetOf(node_roles_, NodeRole::kDetachedness);
     size_t cap = ReserveHint(snap_.meta.declared_node_count, 2 * nf);
     Snapshot& s = snap_;
-    s.node_type = HugeVector<NodeType>(cap);
+    // The columns' blocks are taken before the other part of a split file starts (on_header_),
+    // so that its blocks come after them: the same layout, and so the same peak memory, in
+    // every run (with huge pages, UseBlockArena, the layout decides which units are shared).
+    ReserveHuge(s.node_type, cap);
     s.node_name = U24Column(cap);
-    s.node_id = HugeVector<uint32_t>(cap);
-    s.node_self_size = HugeVector<uint32_t>(cap);
-    s.first_edge = HugeVector<EdgeOrdinal>(cap + 1);
-    if (d_off != kNoField) s.node_detachedness = HugeVector<uint8_t>(cap);
+    ReserveHuge(s.node_id, cap);
+    ReserveHuge(s.node_self_size, cap);
+    ReserveHuge(s.first_edge, cap + 1);
+    if (d_off != kNoField) ReserveHuge(s.node_detachedness, cap);
+    if (on_header_) std::exchange(on_header_, nullptr)();
+    GrowPrefaulted(s.node_type, cap);
+    GrowPrefaulted(s.node_id, cap);
+    GrowPrefaulted(s.node_self_size, cap);
+    GrowPrefaulted(s.first_edge, cap + 1);
+    if (d_off != kNoField) GrowPrefaulted(s.node_detachedness, cap);
     uint64_t rec[64];
     size_t field = 0, count = 0;
     uint64_t edges_total = 0;
@@ -1189,7 +1198,10 @@ class Parser {
       c = in_.PeekNonSpace();
       if (c < 0) return Truncated("\"strings\"");
       in_.Set(in_.p() + 1);
-      if (c == ']') return Status::Ok();
+      if (c == ']') {
+        snap_.strings.ShrinkReserve();
+        return Status::Ok();
+      }
       if (c != ',') return Error("expected ',' or ']' in \"strings\", found " + Describe(c));
     }
   }
@@ -1255,7 +1267,8 @@ class Parser {
   bool have_header_ = false, have_nodes_ = false, has_detachedness_ = false;
   bool seen_edges_ = false, seen_strings_ = false;
  public:
-  std::function<void()> on_header_;  // called once the header's meta is known
+  // Called once the header's meta is known and the node columns' blocks are taken (ParseNodes).
+  std::function<void()> on_header_;
  private:
   // Split edges: the first part (cut_at_end_) ends inside the array after edges_parsed_ records
   // and edge_carry_count_ numbers of the next; the tail part (resume_in_edges_) keeps the rest.

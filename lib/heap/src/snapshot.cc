@@ -70,6 +70,12 @@ std::string_view EdgeTypeName(EdgeType t) {
   return "unknown";
 }
 
+void StringTable::ShrinkReserve() {
+  // Past the blob's terminating NUL, and past the last offset.
+  ReleasePages(blob_.data() + blob_.size() + 1, blob_.capacity() - blob_.size());
+  ReleasePages(offsets_.data() + offsets_.size(), (offsets_.capacity() - offsets_.size()) * sizeof(uint32_t));
+}
+
 U24Column::U24Column(size_t n) : low_(HugeVector<uint8_t>(3 * n + 1, 0)) {}
 
 PackedColumn::PackedColumn(size_t n, uint64_t bound) : PackedColumn(n, bound, n) {}

@@ -74,6 +74,10 @@ class StringTable {
     offsets_.reserve(n + 1);
     blob_.reserve(bytes);
   }
+  // Gives back the pages of the room Reserve left unused, once the table is complete: pages are
+  // resident only once written, except where memory is backed by huge pages (see
+  // UseBlockArena), which are resident whole.
+  void ShrinkReserve();
 
  private:
   uint64_t Offset(size_t i) const {
