@@ -72,7 +72,7 @@ TEST_CASE("MoveAppend: the destination gets every entry in order, the source end
 }
 
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
-TEST_CASE("while UseBlockArena is on, large blocks are packed in one range and freed pages go back at once") {
+TEST_CASE("while UseBlockArena is on, large blocks are packed in one range, kept for reuse within the peak") {
   oomscope::TuneAllocator();
   const long page = sysconf(_SC_PAGESIZE);
   // How many of the pages of [at, at + bytes) are resident (mincore).
@@ -83,7 +83,7 @@ TEST_CASE("while UseBlockArena is on, large blocks are packed in one range and f
     REQUIRE(mincore(reinterpret_cast<void*>(lo), at + bytes - lo, vec.data()) == 0);
     size_t n = 0;
     for (unsigned char v : vec) n += v & 1;
-    return n;
+    return n * static_cast<size_t>(page);
   };
   auto mapped = [](uintptr_t at) {
     std::ifstream maps("/proc/self/maps");
@@ -102,35 +102,58 @@ TEST_CASE("while UseBlockArena is on, large blocks are packed in one range and f
     second = reinterpret_cast<uintptr_t>(b.data());
     // Side by side, the second past the first's last page.
     CHECK(second == first + 3 * kMiB);
-    CHECK(resident(first, a.size()) == a.size() / static_cast<size_t>(page));
+    CHECK(resident(first, a.size()) == a.size());
     // Small blocks never come from the range.
     std::vector<uint8_t> small(100, 3);
     const uintptr_t s = reinterpret_cast<uintptr_t>(small.data());
     CHECK((s < first || s >= second + b.size()));
   }
-  // Freed: the pages are given back at once, and the range stays reserved for the next block.
-  CHECK(resident(first, 3 * kMiB) == 0);
-  CHECK(resident(second, 2 * kMiB) == 0);
+  // Freed, written whole: kept resident for the next block.
+  CHECK(resident(first, 3 * kMiB) == 3 * kMiB);
   CHECK(mapped(first));
   {
-    // A smaller request takes the freed range (the two merged, the best fit), and a vector's
-    // elements are initialised as always.
-    std::vector<uint32_t> c(kMiB, 0);
+    // A smaller request takes a kept range (the two merged), and a vector's elements are
+    // initialised as always, whatever the range held.
+    std::vector<uint32_t> c(kMiB / 2, 0);
     CHECK(reinterpret_cast<uintptr_t>(c.data()) == first);
     CHECK(c.front() == 0);
     CHECK(c[c.size() / 2] == 0);
     CHECK(c.back() == 0);
-    // One that no freed range fits comes from the range's end.
-    std::vector<uint8_t> big(32 * kMiB, 4);
+  }
+  // Fresh memory that would take the process past the most it has held: the kept ranges are
+  // given back first.
+  {
+    std::vector<uint8_t> big(64 * kMiB, 4);
     CHECK(reinterpret_cast<uintptr_t>(big.data()) >= second + 2 * kMiB);
     CHECK(big[12345] == 4);
+    CHECK(resident(first, 3 * kMiB) == 0);
   }
+  // A block written in part only (its owner gave its pages back, or never wrote them) is not
+  // kept. (From fresh memory: a kept range would be resident already.)
+  oomscope::ReleaseKeptBlocks();
+  uintptr_t partial = 0;
+  {
+    std::vector<uint8_t> d;
+    d.reserve(8 * kMiB);
+    d.resize(kMiB, 5);
+    partial = reinterpret_cast<uintptr_t>(d.data());
+  }
+  CHECK(resident(partial, 8 * kMiB) == 0);
+  // ReleaseKeptBlocks gives back what is kept.
+  uintptr_t kept = 0;
+  {
+    std::vector<uint8_t> e(4 * kMiB, 6);
+    kept = reinterpret_cast<uintptr_t>(e.data());
+  }
+  CHECK(resident(kept, 4 * kMiB) == 4 * kMiB);
+  oomscope::ReleaseKeptBlocks();
+  CHECK(resident(kept, 4 * kMiB) == 0);
   // Off: the next large block is glibc's own mapping, unmapped once freed.
   oomscope::UseBlockArena(false);
   uintptr_t freed = 0;
   {
-    std::vector<uint8_t> d(8 * kMiB, 1);
-    freed = reinterpret_cast<uintptr_t>(d.data());
+    std::vector<uint8_t> f(8 * kMiB, 1);
+    freed = reinterpret_cast<uintptr_t>(f.data());
   }
   CHECK_FALSE(mapped(freed));
 }

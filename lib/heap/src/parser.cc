@@ -1294,6 +1294,7 @@ class Parser {
 }  // namespace
 
 Result<Snapshot> ParseSnapshot(ByteSource& source, const ParseOptions& options) {
+  ReleaseKeptBlocks();  // as ParseSnapshotFile
   Parser parser(source, options);
   return parser.Run();
 }
@@ -1385,6 +1386,9 @@ std::optional<Result<Snapshot>> ParseFileInTwo(const std::string& path, const Pa
 }  // namespace
 
 Result<Snapshot> ParseSnapshotFile(const std::string& path, const ParseOptions& options) {
+  // The columns are reserved for what the file declares and filled as it is read: from fresh
+  // memory, whose unwritten pages are not resident.
+  ReleaseKeptBlocks();
   std::optional<Result<Snapshot>> split = ParseFileInTwo(path, options);
   if (options.used_two_threads) *options.used_two_threads = split.has_value();
   if (split) return std::move(*split);
