@@ -240,14 +240,17 @@ class Arena {
 
   // The process's resident memory in bytes (/proc/self/statm), 0 where unknown.
   size_t Resident() {
-    if (statm_ == -2) statm_ = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (statm_ == -2) {
+      statm_ = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+      page_bytes_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    }
     if (statm_ < 0) return 0;
     char buf[128];
     const ssize_t r = pread(statm_, buf, sizeof buf - 1, 0);
     if (r <= 0) return 0;
     buf[r] = '\0';
     const char* second = std::strchr(buf, ' ');
-    return second ? std::strtoull(second + 1, nullptr, 10) * static_cast<size_t>(sysconf(_SC_PAGESIZE)) : 0;
+    return second ? std::strtoull(second + 1, nullptr, 10) * page_bytes_ : 0;
   }
 
   void Drop(size_t off, size_t len) { (void)madvise(Base() + off, len, MADV_DONTNEED); }
@@ -269,6 +272,7 @@ class Arena {
   size_t peak_ = 0;     // the most resident memory seen outside kept ranges (Give, MakeRoom)
   size_t pending_ = 0;  // bytes handed out fresh since the last Give
   int statm_ = -2;                 // /proc/self/statm, once opened
+  size_t page_bytes_ = 0;          // the unit of its figures
   std::vector<unsigned char> pages_;  // mincore's answer
   std::map<size_t, size_t> used_;  // offset -> length
   std::map<size_t, Free> free_;    // offset -> range; no two adjacent of one residency
@@ -354,9 +358,9 @@ void ReleasePages(void* p, size_t bytes) {
 
 #if defined(OOMSCOPE_BLOCK_ARENA)
 // The replaceable global allocation functions, routed through the arena when a process asked
-// for it (UseBlockArena); blocks from the arena go back to it whenever they are freed. Everything else is plain malloc and free, as in libstdc++'s own
-// versions; the array, nothrow and aligned forms are libstdc++'s, which call these or malloc
-// themselves.
+// for it (UseBlockArena); blocks from the arena go back to it whenever they are freed.
+// Everything else is plain malloc and free, as in libstdc++'s own versions; the array, nothrow
+// and aligned forms are libstdc++'s, which call these or malloc themselves.
 void* operator new(std::size_t n) {
   if (n >= oomscope::kBigBlock && oomscope::g_use_arena.load(std::memory_order_relaxed)) {
     oomscope::Arena& arena = oomscope::TheArena();

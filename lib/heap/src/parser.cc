@@ -1291,12 +1291,18 @@ class Parser {
   std::vector<EdgeType> edge_type_map_;
 };
 
+Result<Snapshot> ParseSequentially(ByteSource& source, const ParseOptions& options) {
+  Parser parser(source, options);
+  return parser.Run();
+}
+
 }  // namespace
 
 Result<Snapshot> ParseSnapshot(ByteSource& source, const ParseOptions& options) {
-  ReleaseKeptBlocks();  // as ParseSnapshotFile
-  Parser parser(source, options);
-  return parser.Run();
+  // The columns are reserved for what the file declares and filled as it is read: from fresh
+  // memory, whose unwritten pages are not resident.
+  ReleaseKeptBlocks();
+  return ParseSequentially(source, options);
 }
 
 namespace {
@@ -1386,15 +1392,13 @@ std::optional<Result<Snapshot>> ParseFileInTwo(const std::string& path, const Pa
 }  // namespace
 
 Result<Snapshot> ParseSnapshotFile(const std::string& path, const ParseOptions& options) {
-  // The columns are reserved for what the file declares and filled as it is read: from fresh
-  // memory, whose unwritten pages are not resident.
-  ReleaseKeptBlocks();
+  ReleaseKeptBlocks();  // as ParseSnapshot
   std::optional<Result<Snapshot>> split = ParseFileInTwo(path, options);
   if (options.used_two_threads) *options.used_two_threads = split.has_value();
   if (split) return std::move(*split);
   Result<std::unique_ptr<ByteSource>> src = OpenFileSource(path);
   if (!src.ok()) return src.status();
-  return ParseSnapshot(**src, options);
+  return ParseSequentially(**src, options);
 }
 
 }  // namespace oomscope::heap
