@@ -35,8 +35,10 @@ void BuildRetainers(const Snapshot& snap, Graph& g);
 void ComputeDistances(const Snapshot& snap, Graph& g);
 
 // dominators.cc: immediate dominators (Lengauer–Tarjan) and retained sizes. `beside`, when
-// given, runs on a second thread from the end of the DFS (where the pass has one thread busy
-// and the other idle) to the end of the pass; it must leave g.dominator and g.retained alone
+// given, runs on a second thread, on graphs of 2^20 edges or more as soon as that thread has
+// found which nodes have an essential retainer (early in the DFS: from there to the end of the
+// pass one thread is busy and the other idle), otherwise from the end of the DFS; it must
+// read only the snapshot and the essential edges, and leave g.dominator and g.retained alone
 // (the distances pass does).
 void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress,
                        const std::function<void()>& beside = {});
