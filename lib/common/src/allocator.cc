@@ -345,6 +345,41 @@ void PrefaultPages(void* p, size_t bytes) {
 #endif
 }
 
+size_t PageShiftToMove(const void* to, const void* from, size_t bytes) {
+#if defined(OOMSCOPE_BLOCK_ARENA) && defined(MREMAP_DONTUNMAP)
+  // Below a few huge pages the copy costs little, and the mappings would split for nothing.
+  if (bytes < (size_t{8} << 20) || ArenaOf(to) == nullptr || ArenaOf(from) == nullptr) return SIZE_MAX;
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  return static_cast<size_t>((reinterpret_cast<uintptr_t>(to) - reinterpret_cast<uintptr_t>(from)) & (page - 1));
+#else
+  (void)to;
+  (void)from;
+  (void)bytes;
+  return SIZE_MAX;
+#endif
+}
+
+void MovePages(void* to, void* from, size_t bytes) {
+  char* t = static_cast<char*>(to);
+  char* f = static_cast<char*>(from);
+#if defined(OOMSCOPE_BLOCK_ARENA) && defined(MREMAP_DONTUNMAP)
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  // The first page of `to` also holds what is before it: that part is copied.
+  const size_t head = std::min<size_t>(bytes, (page - (reinterpret_cast<uintptr_t>(t) & (page - 1))) & (page - 1));
+  const size_t middle = (bytes - head) & ~static_cast<size_t>(page - 1);
+  if (middle > 0 && (reinterpret_cast<uintptr_t>(f + head) & (page - 1)) == 0) {
+    // The source range stays mapped (MREMAP_DONTUNMAP), empty: the arena's block is intact.
+    void* r = mremap(f + head, middle, middle, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, t + head);
+    if (r != MAP_FAILED) {
+      std::memcpy(t, f, head);
+      std::memcpy(t + head + middle, f + head + middle, bytes - head - middle);
+      return;
+    }
+  }
+#endif
+  std::memcpy(t, f, bytes);
+}
+
 void ReleasePages(void* p, size_t bytes) {
 #if defined(__linux__)
   AdviseWholeUnits(p, bytes, static_cast<uintptr_t>(sysconf(_SC_PAGESIZE)), MADV_DONTNEED);

@@ -76,7 +76,11 @@ void StringTable::ShrinkReserve() {
   ReleasePages(offsets_.data() + offsets_.size(), (offsets_.capacity() - offsets_.size()) * sizeof(uint32_t));
 }
 
-U24Column::U24Column(size_t n) : low_(HugeVector<uint8_t>(3 * n + 1, 0)) {}
+U24Column::U24Column(size_t n) {
+  ReserveHuge(low_, 3 * n + 1);
+  PrefaultPages(low_.data(), 3 * n + 1);
+  low_.assign(3 * n + 1, 0);
+}
 
 PackedColumn::PackedColumn(size_t n, uint64_t bound) : PackedColumn(n, bound, n) {}
 
@@ -103,7 +107,10 @@ void U24Column::SetWide(size_t i, uint32_t v) {
 }
 
 void U24Column::resize(size_t n) {
+  const size_t old_bytes = low_.size();
   GrowPrefaulted(low_, 3 * n + 1);  // the padding byte is never read as a value (see operator[])
+  // RawVector leaves the new room as it was; the old padding byte (a zero) starts an entry.
+  if (low_.size() > old_bytes) std::memset(low_.data() + old_bytes, 0, low_.size() - old_bytes);
   if (!high_.empty()) high_.resize(n);
 }
 

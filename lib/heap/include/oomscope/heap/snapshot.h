@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "oomscope/common/allocator.h"
+
 namespace oomscope::heap {
 
 // Vocabulary (as in DevTools' HeapSnapshot.ts, kept strict):
@@ -137,7 +139,7 @@ class U24Column {
  private:
   void SetWide(size_t i, uint32_t v);  // Set for a column with (or about to have) a top byte
 
-  std::vector<uint8_t> low_;   // 3 bytes per entry, little-endian, then one byte of padding
+  RawVector<uint8_t> low_;     // 3 bytes per entry, little-endian, then one byte of padding
   std::vector<uint8_t> high_;  // the top byte of each entry; empty while every value fits 24 bits
 };
 
