@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -70,6 +71,68 @@ TEST_CASE("MoveAppend: the destination gets every entry in order, the source end
   CHECK(bytes.back() == 0xAB);
   CHECK(bytes[bytes.size() / 2] == 0);
 }
+
+// MoveAppend of two RawVectors: `to` holding a few bytes first, so that the two sides'
+// offsets within a page differ and the source must be shifted before its pages can move.
+static void CheckRawMoveAppend() {
+  const size_t n = (size_t{20} << 20) + 777;
+  auto pattern = [](size_t i) { return static_cast<uint8_t>((i * 2654435761u) >> 13); };
+  oomscope::RawVector<uint8_t> to, from;
+  to.reserve(5 + n + 100);
+  from.reserve(n + 8192);
+  to.resize(5);
+  for (size_t i = 0; i < 5; ++i) to[i] = static_cast<uint8_t>(200 + i);
+  from.resize(n);
+  for (size_t i = 0; i < n; ++i) from[i] = pattern(i);
+  oomscope::MoveAppend(to, from);
+  CHECK(from.empty());
+  CHECK(from.capacity() == 0);
+  REQUIRE(to.size() == 5 + n);
+  for (size_t i = 0; i < 5; ++i) CHECK(to[i] == 200 + i);
+  size_t wrong = 0;
+  for (size_t i = 0; i < n; ++i) wrong += to[5 + i] != pattern(i);
+  CHECK(wrong == 0);
+}
+
+TEST_CASE("MoveAppend of RawVectors: every byte in order; elsewhere than the arena, a copy") {
+  oomscope::RawVector<uint8_t> a, b;
+  a.reserve(size_t{16} << 20);
+  b.reserve(size_t{16} << 20);
+  CHECK(oomscope::PageShiftToMove(a.data(), b.data(), size_t{12} << 20) == SIZE_MAX);  // malloc's
+  CheckRawMoveAppend();
+}
+
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
+TEST_CASE("MoveAppend of RawVectors in the arena moves the pages: the source's leave it") {
+  oomscope::UseBlockArena(true);
+  {
+    oomscope::RawVector<uint8_t> a, b;
+    a.reserve(size_t{16} << 20);
+    b.reserve(size_t{16} << 20);
+    // Both blocks start on a page: the source moves 5 bytes on to line up with a.data() + 5.
+    const size_t shift = oomscope::PageShiftToMove(a.data() + 5, b.data(), size_t{12} << 20);
+#if defined(MREMAP_DONTUNMAP)
+    CHECK(shift == 5);
+#endif
+    CHECK(oomscope::PageShiftToMove(a.data(), b.data(), size_t{1} << 20) == SIZE_MAX);  // not worth it
+    // The whole pages between the ends change place: the source then reads as zeros there.
+    if (oomscope::PageShiftToMove(a.data(), b.data(), size_t{12} << 20) == 0) {
+      b.resize(size_t{12} << 20);
+      std::memset(b.data(), 0x5A, b.size());
+      a.resize(b.size());
+      oomscope::MovePages(a.data(), b.data(), b.size());
+      CHECK(a[0] == 0x5A);
+      CHECK(a[a.size() / 2] == 0x5A);
+      CHECK(a.back() == 0x5A);
+#if defined(MREMAP_DONTUNMAP)
+      CHECK(b[b.size() / 2] == 0);
+#endif
+    }
+  }
+  CheckRawMoveAppend();
+  oomscope::UseBlockArena(false);
+}
+#endif
 
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
 TEST_CASE("while UseBlockArena is on, large blocks are packed in one range, kept for reuse within the peak") {
