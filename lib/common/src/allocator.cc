@@ -39,6 +39,14 @@ namespace {
 
 constexpr size_t kBigBlock = size_t{1} << 20;
 
+#if defined(__linux__)
+// The system's page size, read once.
+uintptr_t PageBytes() {
+  static const uintptr_t bytes = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  return bytes;
+}
+#endif
+
 #if defined(OOMSCOPE_BLOCK_ARENA)
 // Where the large blocks live while UseBlockArena is on: one range of address space, reserved
 // once and advised for transparent huge pages, carved into blocks one after another (at its
@@ -240,17 +248,14 @@ class Arena {
 
   // The process's resident memory in bytes (/proc/self/statm), 0 where unknown.
   size_t Resident() {
-    if (statm_ == -2) {
-      statm_ = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-      page_bytes_ = static_cast<size_t>(sysconf(_SC_PAGESIZE));
-    }
+    if (statm_ == -2) statm_ = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     if (statm_ < 0) return 0;
     char buf[128];
     const ssize_t r = pread(statm_, buf, sizeof buf - 1, 0);
     if (r <= 0) return 0;
     buf[r] = '\0';
     const char* second = std::strchr(buf, ' ');
-    return second ? std::strtoull(second + 1, nullptr, 10) * page_bytes_ : 0;
+    return second ? std::strtoull(second + 1, nullptr, 10) * PageBytes() : 0;
   }
 
   void Drop(size_t off, size_t len) { (void)madvise(Base() + off, len, MADV_DONTNEED); }
@@ -272,7 +277,6 @@ class Arena {
   size_t peak_ = 0;     // the most resident memory seen outside kept ranges (Give, MakeRoom)
   size_t pending_ = 0;  // bytes handed out fresh since the last Give
   int statm_ = -2;                 // /proc/self/statm, once opened
-  size_t page_bytes_ = 0;          // the unit of its figures
   std::vector<unsigned char> pages_;  // mincore's answer
   std::map<size_t, size_t> used_;  // offset -> length
   std::map<size_t, Free> free_;    // offset -> range; no two adjacent of one residency
@@ -338,7 +342,7 @@ void AdviseHugePages(void* p, size_t bytes) {
 
 void PrefaultPages(void* p, size_t bytes) {
 #if defined(__linux__) && defined(MADV_POPULATE_WRITE)
-  AdviseWholeUnits(p, bytes, static_cast<uintptr_t>(sysconf(_SC_PAGESIZE)), MADV_POPULATE_WRITE);
+  AdviseWholeUnits(p, bytes, PageBytes(), MADV_POPULATE_WRITE);
 #else
   (void)p;
   (void)bytes;
@@ -349,7 +353,7 @@ size_t PageShiftToMove(const void* to, const void* from, size_t bytes) {
 #if defined(OOMSCOPE_BLOCK_ARENA) && defined(MREMAP_DONTUNMAP)
   // Below a few huge pages the copy costs little, and the mappings would split for nothing.
   if (bytes < (size_t{8} << 20) || ArenaOf(to) == nullptr || ArenaOf(from) == nullptr) return SIZE_MAX;
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t page = PageBytes();
   return static_cast<size_t>((reinterpret_cast<uintptr_t>(to) - reinterpret_cast<uintptr_t>(from)) & (page - 1));
 #else
   (void)to;
@@ -363,7 +367,7 @@ void MovePages(void* to, void* from, size_t bytes) {
   char* t = static_cast<char*>(to);
   char* f = static_cast<char*>(from);
 #if defined(OOMSCOPE_BLOCK_ARENA) && defined(MREMAP_DONTUNMAP)
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t page = PageBytes();
   // The first page of `to` also holds what is before it: that part is copied.
   const size_t head = std::min<size_t>(bytes, (page - (reinterpret_cast<uintptr_t>(t) & (page - 1))) & (page - 1));
   const size_t middle = (bytes - head) & ~static_cast<size_t>(page - 1);
@@ -382,7 +386,7 @@ void MovePages(void* to, void* from, size_t bytes) {
 
 void ReleasePages(void* p, size_t bytes) {
 #if defined(__linux__)
-  AdviseWholeUnits(p, bytes, static_cast<uintptr_t>(sysconf(_SC_PAGESIZE)), MADV_DONTNEED);
+  AdviseWholeUnits(p, bytes, PageBytes(), MADV_DONTNEED);
 #else
   (void)p;
   (void)bytes;

@@ -177,8 +177,11 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
   retained_found.wait();  // the bits are read below
   // With nothing beside, the helper is done: joined now, as before it ran `beside`, so that the
   // thread made later in the pass can reuse its stack (glibc keeps those of joined threads).
-  if (!beside) helper.join();
-  if (beside && !two_threads) helper = Thread(beside);
+  if (!beside) {
+    helper.join();
+  } else if (!two_threads) {
+    helper = Thread(beside);
+  }
   // Orphans: nodes with only weak retainers start their own subtree under the root.
   if (n < count) {
     for (NodeOrdinal v = 0; v < count; ++v)

@@ -17,8 +17,8 @@ Graph BuildGraph(const Snapshot& snap, Progress* progress, bool with_distances) 
   // The retainers are built inside ComputeDominators, by DFS number, after its DFS. On large
   // graphs the BFS runs beside it, on its second thread, idle otherwise from early in the DFS
   // on (at 300 MB: the class summary 40-50 ms shorter, which waited for the BFS, for 0.03 of
-  // the file more at the peak). Not from 2^24 nodes, where the pass's columns take 4 bytes an entry, not 3: its
-  // peak is then 0.91 of the file, and 0.98 with the BFS beside (2 GB).
+  // the file more at the peak). Not from 2^24 nodes, where the pass's columns take 4 bytes an
+  // entry, not 3: its peak is then 0.91 of the file, and 0.98 with the BFS beside (2 GB).
   if (snap.edge_count() >= kLargeGraphEdges && snap.node_count() < (1u << 24)) {
     ComputeDominators(snap, g, progress, [&] { ComputeDistances(snap, g); });
     return g;

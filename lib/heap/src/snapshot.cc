@@ -76,11 +76,7 @@ void StringTable::ShrinkReserve() {
   ReleasePages(offsets_.data() + offsets_.size(), (offsets_.capacity() - offsets_.size()) * sizeof(uint32_t));
 }
 
-U24Column::U24Column(size_t n) {
-  ReserveHuge(low_, 3 * n + 1);
-  PrefaultPages(low_.data(), 3 * n + 1);
-  low_.assign(3 * n + 1, 0);
-}
+U24Column::U24Column(size_t n) : low_(HugeVector<uint8_t, DefaultInitAllocator<uint8_t>>(3 * n + 1, 0)) {}
 
 PackedColumn::PackedColumn(size_t n, uint64_t bound) : PackedColumn(n, bound, n) {}
 

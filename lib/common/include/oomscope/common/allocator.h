@@ -145,7 +145,8 @@ void ReserveHuge(std::vector<T, A>& v, size_t n) {
 }
 
 // Resizes v to n entries; when it grows within its capacity, the new room's pages are mapped
-// in one call first (PrefaultPages): resize() writes them whole.
+// in one call first (PrefaultPages): resize() writes them whole (zeros; a RawVector's resize()
+// writes nothing, and its owner fills the room).
 template <typename T, typename A>
 void GrowPrefaulted(std::vector<T, A>& v, size_t n) {
   if (n > v.size() && n <= v.capacity()) PrefaultPages(v.data() + v.size(), (n - v.size()) * sizeof(T));
@@ -154,9 +155,9 @@ void GrowPrefaulted(std::vector<T, A>& v, size_t n) {
 
 // A vector of n copies of `value` whose buffer is advised as above before it is filled. Only
 // for arrays that are written whole (a partly used one would hold whole 2 MiB pages).
-template <typename T>
-std::vector<T> HugeVector(size_t n, const T& value = T{}) {
-  std::vector<T> v;
+template <typename T, typename A = std::allocator<T>>
+std::vector<T, A> HugeVector(size_t n, const T& value = T{}) {
+  std::vector<T, A> v;
   ReserveHuge(v, n);
   PrefaultPages(v.data(), n * sizeof(T));
   v.assign(n, value);
