@@ -332,6 +332,13 @@ static void AdviseWholeUnits(void* p, size_t bytes, uintptr_t unit, int advice) 
 #endif
 
 void AdviseHugePages(void* p, size_t bytes) {
+#if defined(OOMSCOPE_BLOCK_ARENA)
+  // The arena advised its whole range when it made it writable (Commit). Advising again would
+  // change nothing but take the address space's lock for writing, which waits for any
+  // MADV_POPULATE_WRITE another thread is in, and stops every page fault meanwhile: at 300 MB
+  // the dominators' first arrays waited for the helper's while both faulted in pages.
+  if (ArenaOf(p) != nullptr) return;
+#endif
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
   AdviseWholeUnits(p, bytes, uintptr_t{2} << 20, MADV_HUGEPAGE);
 #else
@@ -417,6 +424,10 @@ void* operator new(std::size_t n) {
 }
 
 namespace {
+// GCC, inlining the arena's own std::map nodes' new and delete into one another here, takes the
+// free() below for a mismatch: operator new above does return malloc's blocks.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void FreeBlock(void* p) noexcept {
   if (oomscope::Arena* arena = oomscope::ArenaOf(p)) {
     arena->Give(p);
@@ -424,6 +435,7 @@ void FreeBlock(void* p) noexcept {
   }
   std::free(p);
 }
+#pragma GCC diagnostic pop
 }  // namespace
 
 void operator delete(void* p) noexcept { FreeBlock(p); }
