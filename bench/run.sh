@@ -83,8 +83,16 @@ want() { [[ ",$tools," == *",$1,"* ]]; }
 mb_of() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 
 # Result of the last measure(): wall seconds, peak RSS MB, status text; with --repeat, every
-# run's wall seconds in run order (R_RUNS, comma-separated) and the fastest (R_MIN).
-R_WALL="" R_CPU="" R_RSS="" R_STATUS="" R_RUNS="" R_MIN=""
+# run's wall seconds in run order (R_RUNS, comma-separated, '*' after a run the host's page
+# reporting ran in) and the fastest (R_MIN). R_HOST: the host's reporting passes during the
+# last run ("" where the kernel does not count them).
+R_WALL="" R_CPU="" R_RSS="" R_STATUS="" R_RUNS="" R_MIN="" R_HOST=""
+
+# The count of the host's free page reporting passes so far (a VM whose balloon takes back free
+# memory; this kernel counts them in /sys/module/page_reporting/parameters/passes), or nothing.
+# A run during which one ran got memory the host had to back afresh (bench/README.md).
+host_passes() { cat /sys/module/page_reporting/parameters/passes 2>/dev/null || true; }
+marked() { if [ "${R_HOST:-0}" -gt 0 ]; then echo "$R_WALL*"; else echo "$R_WALL"; fi; }
 
 # measure NAME CMD... : runs CMD `repeat` times (see --repeat) and fills R_* with the run of
 # median wall time, or with the first failed run.
@@ -97,14 +105,15 @@ measure() {
   done
   if [ "$repeat" -le 1 ]; then
     measure_once "$name" "$@"
-    R_RUNS=$R_WALL R_MIN=$R_WALL
+    R_RUNS=$(marked) R_MIN=$R_WALL
     return
   fi
-  local i runs=() walls=()
+  local i runs=() walls=() shown=()
   for ((i = 1; i <= repeat; i++)); do
     measure_once "$name.$i" "$@"
     walls+=("$R_WALL")
-    R_RUNS=$(IFS=,; echo "${walls[*]}")
+    shown+=("$(marked)")
+    R_RUNS=$(IFS=,; echo "${shown[*]}")
     R_MIN=$(printf '%s\n' "${walls[@]}" | sort -n | head -1)
     [ "$R_STATUS" = ok ] || return
     runs+=("$R_WALL $R_CPU $R_RSS")
@@ -121,19 +130,24 @@ measure_once() {
   # Wall time to the millisecond from bash's clock around the command: time -v gives hundredths,
   # a tenth of a 30 MB analysis. It includes starting time and timeout (about a millisecond,
   # the same for every tool).
+  local passes_before passes_after
+  passes_before=$(host_passes)
   local start=$EPOCHREALTIME
   "$TIME" -v -o "$base.time" timeout -k 30 "$tmo" "$@" > "$base.out" 2> "$base.err"
   local rc=$? end=$EPOCHREALTIME
+  passes_after=$(host_passes)
+  R_HOST=""
+  [ -n "$passes_before" ] && [ -n "$passes_after" ] && R_HOST=$((passes_after - passes_before))
   local rss
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$base.time")
   R_WALL=$(awk -v a="${start/,/.}" -v b="${end/,/.}" 'BEGIN { printf "%.3f", b - a }')
   R_CPU=$(awk -F': ' '/User time \(seconds\)|System time \(seconds\)/ { s += $2 } END { printf "%.2f", s }' "$base.time")
-  R_RSS=$(awk -v k="${rss:-0}" 'BEGIN { printf "%.0f", k / 1024 }')
+  R_RSS=$(awk -v k="${rss:-0}" 'BEGIN { printf "%.1f", k / 1024 }')
   R_STATUS=ok
   if [ "$rc" -ne 0 ] || grep -qE 'Invalid string length|heap out of memory|Reached heap limit|RangeError' "$base.err"; then
     R_STATUS=$(classify "$rc" "$base")
   fi
-  echo "     wall ${R_WALL}s cpu ${R_CPU}s rss ${R_RSS}MiB $R_STATUS" >&2
+  echo "     wall ${R_WALL}s cpu ${R_CPU}s rss ${R_RSS}MiB $R_STATUS${R_HOST:+ (host reporting passes: $R_HOST)}" >&2
 }
 
 classify() { # classify RC BASE -> short failure text
@@ -339,6 +353,7 @@ main() {
       echo "- oomscope: not built (${OOMSCOPE#"$root"/} missing), rows skipped"
     fi
     echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on the machine inflate wall time; CPU s = user + sys is steadier)"
+    [ -n "$(host_passes)" ] && echo "- '*' after a run in 'wall s, each run': the host's free page reporting ran during it (the count in /sys/module/page_reporting/parameters/passes went up), so memory the run took may have had to be backed afresh by the host: such runs are the slow ones of a short tool (bench/README.md)"
     echo "- wall time from the shell's clock around each command (ms), CPU and peak RSS from /usr/bin/time -v$([ "$repeat" -gt 1 ] && echo ", the run of median wall time of $repeat ('wall s, each run' lists them in order; 'fastest vs fastest' = the tool's fastest run / oomscope's)"); per-command timeout ${tmo} s;$([ "$warmup" -gt 0 ] && echo " each command run $warmup time(s) unmeasured first;") page cache warmed before each size; raw logs in results/logs/$stamp/"
     echo "- single = full analysis of one file (the middle one of the series); series = the 3 files of one process. 'RSS / input' = peak RSS / largest input file; 'x vs oomscope' = peer / oomscope (higher is worse for the peer)"
     echo
