@@ -90,8 +90,11 @@ R_WALL="" R_CPU="" R_RSS="" R_STATUS="" R_RUNS="" R_MIN="" R_HOST=""
 
 # The count of the host's free page reporting passes so far (a VM whose balloon takes back free
 # memory; this kernel counts them in /sys/module/page_reporting/parameters/passes), or nothing.
-# A run during which one ran got memory the host had to back afresh (bench/README.md).
+# A run during which one ran, or just before which one ran (it reports what the run before
+# freed), may have had memory the host had to back afresh (bench/README.md). PASSES_SEEN: the
+# count at the end of the last run.
 host_passes() { cat /sys/module/page_reporting/parameters/passes 2>/dev/null || true; }
+PASSES_SEEN=""
 marked() { if [ "${R_HOST:-0}" -gt 0 ]; then echo "$R_WALL*"; else echo "$R_WALL"; fi; }
 
 # measure NAME CMD... : runs CMD `repeat` times (see --repeat) and fills R_* with the run of
@@ -103,6 +106,7 @@ measure() {
   for ((w = 1; w <= warmup; w++)); do
     "$TIME" -v -o "$logdir/$name.warmup$w.time" timeout -k 30 "$tmo" "$@" > /dev/null 2> "$logdir/$name.warmup$w.err"
   done
+  PASSES_SEEN=$(host_passes)  # the first run's count starts here, not at the warmups' start
   if [ "$repeat" -le 1 ]; then
     measure_once "$name" "$@"
     R_RUNS=$(marked) R_MIN=$R_WALL
@@ -137,7 +141,11 @@ measure_once() {
   local rc=$? end=$EPOCHREALTIME
   passes_after=$(host_passes)
   R_HOST=""
+  # Counted from the end of the run before (the gap between two runs included), where there was
+  # one: a pass in that gap reports what the run before freed, which this run then takes.
+  [ -n "$PASSES_SEEN" ] && passes_before=$PASSES_SEEN
   [ -n "$passes_before" ] && [ -n "$passes_after" ] && R_HOST=$((passes_after - passes_before))
+  PASSES_SEEN=$passes_after
   local rss
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$base.time")
   R_WALL=$(awk -v a="${start/,/.}" -v b="${end/,/.}" 'BEGIN { printf "%.3f", b - a }')
@@ -353,7 +361,7 @@ main() {
       echo "- oomscope: not built (${OOMSCOPE#"$root"/} missing), rows skipped"
     fi
     echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on the machine inflate wall time; CPU s = user + sys is steadier)"
-    [ -n "$(host_passes)" ] && echo "- '*' after a run in 'wall s, each run': the host's free page reporting ran during it (the count in /sys/module/page_reporting/parameters/passes went up), so memory the run took may have had to be backed afresh by the host: such runs are the slow ones of a short tool (bench/README.md)"
+    [ -n "$(host_passes)" ] && echo "- '*' after a run in 'wall s, each run': the host's free page reporting ran during it or since the command before ended (the count in /sys/module/page_reporting/parameters/passes went up), so memory the run took may have had to be backed afresh by the host (the run after one as well): a short tool's slow runs are among these or right after them (bench/README.md)"
     echo "- wall time from the shell's clock around each command (ms), CPU and peak RSS from /usr/bin/time -v$([ "$repeat" -gt 1 ] && echo ", the run of median wall time of $repeat ('wall s, each run' lists them in order; 'fastest vs fastest' = the tool's fastest run / oomscope's)"); per-command timeout ${tmo} s;$([ "$warmup" -gt 0 ] && echo " each command run $warmup time(s) unmeasured first;") page cache warmed before each size; raw logs in results/logs/$stamp/"
     echo "- single = full analysis of one file (the middle one of the series); series = the 3 files of one process. 'RSS / input' = peak RSS / largest input file; 'x vs oomscope' = peer / oomscope (higher is worse for the peer)"
     echo
