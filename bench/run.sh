@@ -134,17 +134,15 @@ measure_once() {
   # Wall time to the millisecond from bash's clock around the command: time -v gives hundredths,
   # a tenth of a 30 MB analysis. It includes starting time and timeout (about a millisecond,
   # the same for every tool).
-  local passes_before passes_after
-  passes_before=$(host_passes)
   local start=$EPOCHREALTIME
   "$TIME" -v -o "$base.time" timeout -k 30 "$tmo" "$@" > "$base.out" 2> "$base.err"
   local rc=$? end=$EPOCHREALTIME
+  # Passes counted from the end of the run before, or from the warmups' end (measure): a pass
+  # in the gap reports what the run before freed, which this run then takes.
+  local passes_after
   passes_after=$(host_passes)
   R_HOST=""
-  # Counted from the end of the run before (the gap between two runs included), where there was
-  # one: a pass in that gap reports what the run before freed, which this run then takes.
-  [ -n "$PASSES_SEEN" ] && passes_before=$PASSES_SEEN
-  [ -n "$passes_before" ] && [ -n "$passes_after" ] && R_HOST=$((passes_after - passes_before))
+  [ -n "$PASSES_SEEN" ] && [ -n "$passes_after" ] && R_HOST=$((passes_after - PASSES_SEEN))
   PASSES_SEEN=$passes_after
   local rss
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$base.time")

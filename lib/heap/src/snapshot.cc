@@ -103,10 +103,8 @@ void U24Column::SetWide(size_t i, uint32_t v) {
 }
 
 void U24Column::resize(size_t n) {
-  const size_t old_bytes = low_.size();
-  GrowPrefaulted(low_, 3 * n + 1);  // the padding byte is never read as a value (see operator[])
-  // RawVector leaves the new room as it was; the old padding byte (a zero) starts an entry.
-  if (low_.size() > old_bytes) std::memset(low_.data() + old_bytes, 0, low_.size() - old_bytes);
+  // New entries are zero; the old padding byte (a zero, never written) starts the first.
+  GrowPrefaulted(low_, 3 * n + 1);
   if (!high_.empty()) high_.resize(n);
 }
 

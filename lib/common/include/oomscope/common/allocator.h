@@ -144,13 +144,13 @@ void ReserveHuge(std::vector<T, A>& v, size_t n) {
   AdviseHugePages(v.data(), n * sizeof(T));
 }
 
-// Resizes v to n entries; when it grows within its capacity, the new room's pages are mapped
-// in one call first (PrefaultPages): resize() writes them whole (zeros; a RawVector's resize()
-// writes nothing, and its owner fills the room).
+// Resizes v to n entries, the new ones zero (a RawVector's too); when it grows within its
+// capacity, the new room's pages are mapped in one call first (PrefaultPages), then written
+// whole.
 template <typename T, typename A>
 void GrowPrefaulted(std::vector<T, A>& v, size_t n) {
   if (n > v.size() && n <= v.capacity()) PrefaultPages(v.data() + v.size(), (n - v.size()) * sizeof(T));
-  v.resize(n);
+  v.resize(n, T{});
 }
 
 // A vector of n copies of `value` whose buffer is advised as above before it is filled. Only
