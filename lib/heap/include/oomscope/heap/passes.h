@@ -39,9 +39,13 @@ void ComputeDistances(const Snapshot& snap, Graph& g);
 // found which nodes have an essential retainer (early in the DFS: from there to the end of the
 // pass one thread is busy and the other idle), otherwise from the end of the DFS; it must
 // read only the snapshot and the essential edges, and leave g.dominator and g.retained alone
-// (the distances pass does).
+// (the distances pass does). On the same graphs, the semidominator search over the retainers
+// of a node with `shared_min_retainers` or more of them (a hidden class's instances) is shared
+// with a second thread once the first is done; the result does not depend on it.
+inline constexpr uint32_t kSharedScanMinRetainers = 1u << 14;
 void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress,
-                       const std::function<void()>& beside = {});
+                       const std::function<void()>& beside = {},
+                       uint32_t shared_min_retainers = kSharedScanMinRetainers);
 
 // From this many edges (a 150 MB snapshot) the passes spend memory on speed where the peak RSS
 // has room: below it, at 30 MB, the peak is within 1% of the file and nothing gains much.
