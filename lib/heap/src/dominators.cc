@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <cstring>
 #include <functional>
 #include <latch>
 #include <memory>
@@ -165,11 +166,40 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
   // kLargeGraphEdges: the pages saved are few, and the column's last huge page, faulted whole,
   // would then count against a peak that has no room to spare.)
   PackedColumn ret_ahead;
-  std::latch retained_found(1);
+
+  // By vertex (ordinal), side by side: its DFS number (0 while unvisited) and its count of
+  // retainers other than its DFS parent, which then becomes the cursor where the next of them
+  // is filled in. An edge's target is looked up by ordinal, and its number and count (or
+  // cursor) are then one cache miss, not two. The block then becomes the semidominator loop's
+  // label/ancestor pairs (2 * len words too), so that loop does not map fresh memory.
+  // By DFS number 1..n: the vertex and its DFS parent's number, in 3 bytes each below 2^24
+  // nodes (PackedColumn): they live through the whole pass, beside its largest arrays.
+  // The DFS tree's edges, a bit per edge ordinal: set where the DFS descends, so that the loops
+  // below tell a tree edge by a bit read in edge order, not by the target's parent slot (a
+  // random read per edge).
+  // All four are placed here, in this order (the same layout in every run), and zeroed next, on
+  // two threads on large graphs: 61 MB at 300 MB, the pages mostly fresh, whose faults are the
+  // most of the time before the DFS (10 ms alone; 100 ms in a run whose memory the host has
+  // taken back, bench/README.md).
+  RawVector<uint32_t> work;
+  ReserveHuge(work, 2 * len);
+  work.resize(2 * len);  // written below
+  PackedColumn vert(0, count, len), par(0, len, len);
+  const size_t tree_words = (static_cast<size_t>(edge_count) + 63) / 64;
+  std::vector<uint64_t> tree_bit;
+  ReserveHuge(tree_bit, tree_words);
+  auto zero_upper = [&] {
+    std::memset(work.data() + len, 0, len * sizeof(uint32_t));
+    par.Resize(len);
+    GrowPrefaulted(tree_bit, tree_words);
+  };
+  std::latch arrays_ready(1), retained_found(1);
   std::atomic<bool> helper_done{false};  // its work all done: the CPU is free for SharedScan
   Thread helper;  // joined when the pass returns
   if (two_threads) {
     helper = Thread([&] {
+      zero_upper();
+      arrays_ready.count_down();
       find_retained();
       if (edge_count >= kLargeGraphEdges) {
         uint64_t essential = 0;
@@ -182,32 +212,23 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
       helper_done.store(true, std::memory_order_release);
     });
   } else {
+    zero_upper();
+    arrays_ready.count_down();
     find_retained();
     retained_found.count_down();
   }
+  std::memset(work.data(), 0, len * sizeof(uint32_t));
+  vert.Resize(len);
+  arrays_ready.wait();
   auto has_retainer = [&](NodeOrdinal v) { return (retained_bit[v >> 6] >> (v & 63)) & 1; };
-
-  // By vertex (ordinal), side by side: its DFS number (0 while unvisited) and its count of
-  // retainers other than its DFS parent, which then becomes the cursor where the next of them
-  // is filled in. An edge's target is looked up by ordinal, and its number and count (or
-  // cursor) are then one cache miss, not two. The block then becomes the semidominator loop's
-  // label/ancestor pairs (2 * len words too), so that loop does not map fresh memory.
-  std::vector<uint32_t> work = HugeVector<uint32_t>(2 * len, 0);
   auto num = [&](NodeOrdinal v) -> uint32_t& { return work[2 * size_t{v}]; };
   auto cnt = [&](NodeOrdinal v) -> uint32_t& { return work[2 * size_t{v} + 1]; };
-  // By DFS number 1..n: the vertex and its DFS parent's number, in 3 bytes each below 2^24
-  // nodes (PackedColumn): they live through the whole pass, beside its largest arrays.
-  PackedColumn vert(len, count), par(len, len);
   uint32_t n = 0;
   // Retainers over essential edges by DFS number, without the DFS tree's own edges (the parent
   // is a predecessor of every vertex, and the semidominator search starts from it): in a heap
   // most objects have one owner, so most vertices keep no entries at all. The DFS looks at
   // every essential edge of the vertices it reaches once, so it counts them (cnt); the edges
   // of vertices it does not reach are counted after it.
-  // The DFS tree's edges, a bit per edge ordinal: set where the DFS descends, so that the loops
-  // below tell a tree edge by a bit read in edge order, not by the target's parent slot (a
-  // random read per edge).
-  std::vector<uint64_t> tree_bit = HugeVector<uint64_t>((static_cast<size_t>(edge_count) + 63) / 64, 0);
   auto is_tree_edge = [&](EdgeOrdinal e) { return (tree_bit[e >> 6] >> (e & 63)) & 1; };
   // How far ahead the edge loops prefetch the target's number.
   constexpr EdgeOrdinal kAhead = 16;
@@ -356,7 +377,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
   // root, for an orphan's start or a node in an unreachable cycle).
   // Side by side (la[2v], la[2v + 1]): EVAL reads both of a vertex at each step (one cache
   // line, not two).
-  std::vector<uint32_t> la = std::move(work);
+  RawVector<uint32_t> la = std::move(work);
   std::fill(la.begin(), la.end(), 0);
   auto label = [&](uint32_t v) -> uint32_t& { return la[2 * size_t{v}]; };
   auto anc = [&](uint32_t v) -> uint32_t& { return la[2 * size_t{v} + 1]; };
