@@ -521,3 +521,50 @@ TEST_CASE("a file read on two threads parses exactly as a sequential read" * doc
   st = ParseSnapshotFile(kFixtures + "bad/edge-out-of-range.heapsnapshot", split).status();
   CHECK(st.message().find("outside the nodes array") != std::string::npos);
 }
+
+TEST_CASE("detachedness: all 0 drops the column; states spread to native children, attached first") {
+  using oomscope::heap::testing::SnapshotBuilder;
+  SnapshotBuilder b;
+  std::vector<uint32_t> js;
+  for (int i = 0; i < 9; ++i) {
+    js.push_back(b.Node("object", "Plain", 8));
+    b.Edge(0, "element", std::to_string(i + 1), js.back());
+  }
+  const uint32_t detached = b.Node("native", "HTMLDivElement", 8), child = b.Node("native", "Text", 8),
+                 hidden_child = b.Node("native", "Text", 8), attached = b.Node("native", "HTMLBodyElement", 8),
+                 shared = b.Node("native", "Text", 8), behind_js = b.Node("native", "Text", 8),
+                 last = b.Node("native", "HTMLSpanElement", 8), last_child = b.Node("native", "Text", 8);
+  b.Edge(0, "element", "20", detached);
+  b.Edge(0, "element", "21", attached);
+  b.Edge(detached, "property", "firstChild", child);
+  b.Edge(detached, "hidden", "1", hidden_child);
+  b.Edge(detached, "property", "shared", shared);
+  b.Edge(attached, "property", "shared", shared);
+  b.Edge(detached, "property", "wrapper", js[0]);
+  b.Edge(js[0], "property", "text", behind_js);
+  b.Edge(0, "element", "22", last);
+  b.Edge(last, "property", "firstChild", last_child);
+  Snapshot snap = b.Parse();
+  // The builder writes every state as 0 (Node.js): the column is dropped.
+  CHECK(snap.node_detachedness.empty());
+  // States as V8 writes them for the nodes that know theirs: one in the first 8 bytes, the
+  // others further on, and one past the last whole 8 bytes (18 nodes).
+  REQUIRE(snap.node_count() == 18);
+  REQUIRE(last == 16);
+  snap.node_detachedness.assign(snap.node_count(), 0);
+  snap.node_detachedness[detached] = 2;
+  snap.node_detachedness[attached] = 1;
+  snap.node_detachedness[last] = 2;
+  snap.node_detachedness[js[1]] = 1;  // a JavaScript object keeps its own, and spreads nothing
+  PropagateDetachedness(snap);
+  REQUIRE(snap.node_detachedness.size() == snap.node_count());
+  CHECK(snap.node_detachedness[detached] == 2);
+  CHECK(snap.node_detachedness[child] == 2);
+  CHECK(snap.node_detachedness[hidden_child] == 0);  // not over hidden edges
+  CHECK(snap.node_detachedness[shared] == 1);        // attached wins
+  CHECK(snap.node_detachedness[behind_js] == 0);     // JavaScript objects stop it
+  CHECK(snap.node_detachedness[last] == 2);
+  CHECK(snap.node_detachedness[last_child] == 2);
+  CHECK(snap.node_detachedness[attached] == 1);
+  CHECK(snap.node_detachedness[js[0]] == 0);
+}
