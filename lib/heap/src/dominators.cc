@@ -90,21 +90,28 @@ class SharedScan {
       const uint64_t word = next_.fetch_add(kChunk);
       const uint64_t at = word & ((uint64_t{1} << kIndexBits) - 1);
       if ((word >> kIndexBits) != job || at >= end) return best;
-      const uint32_t from = static_cast<uint32_t>(at);
-      best = std::min(best, body_(from, std::min(end, from + kChunk)));
+      const auto to = static_cast<uint32_t>(std::min<uint64_t>(end, at + kChunk));
+      best = std::min(best, body_(static_cast<uint32_t>(at), to));
     }
   }
 
   void Help() {
-    uint32_t seen = 0;
+    uint32_t seen = 0, last = 0;
     for (;;) {
       posted_.wait(seen, std::memory_order_acquire);
       seen = posted_.load(std::memory_order_acquire);
       if (stop_.load(std::memory_order_acquire)) return;
       const uint32_t job = static_cast<uint32_t>(next_.load() >> kIndexBits);
-      if (job == 0) continue;  // closed before this thread woke
+      // Closed before this thread woke, or the one it has just helped with: a job is opened
+      // before it is posted, so this thread can take part in it, then wake for its post.
+      if (job == 0 || job == last) continue;
       busy_.store(job);
-      if ((next_.load() >> kIndexBits) == job) helper_min_.store(Claim(job, end_), std::memory_order_relaxed);
+      if ((next_.load() >> kIndexBits) == job) {
+        last = job;
+        // Only this thread writes it while the job is open (the caller resets it before).
+        const uint32_t mine = Claim(job, end_);
+        helper_min_.store(std::min(mine, helper_min_.load(std::memory_order_relaxed)), std::memory_order_relaxed);
+      }
       busy_.store(0, std::memory_order_release);
       busy_.notify_one();
     }
