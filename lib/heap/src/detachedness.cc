@@ -16,16 +16,17 @@ void PropagateDetachedness(Snapshot& snap) {
   // at a time and a byte per node marked visited, 0.45 ms so.)
   const std::vector<uint8_t>& given = snap.node_detachedness;
   std::vector<NodeOrdinal> seeds;
+  auto seed = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i)
+      if (given[i] != 0) seeds.push_back(static_cast<NodeOrdinal>(i));
+  };
   const size_t whole = given.size() / 8 * 8;
   for (size_t at = 0; at < whole; at += 8) {
     uint64_t word;
     std::memcpy(&word, given.data() + at, 8);
-    if (word == 0) continue;
-    for (size_t i = at; i < at + 8; ++i)
-      if (given[i] != 0) seeds.push_back(static_cast<NodeOrdinal>(i));
+    if (word != 0) seed(at, at + 8);
   }
-  for (size_t i = whole; i < given.size(); ++i)
-    if (given[i] != 0) seeds.push_back(static_cast<NodeOrdinal>(i));
+  seed(whole, given.size());
   if (seeds.empty()) {
     std::vector<uint8_t>().swap(snap.node_detachedness);
     return;
