@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,11 +38,12 @@ constexpr const char* kHelp =
     "exit status: 0 ok, 2 bad usage or an unreadable/invalid snapshot, 3 leak found\n"
     "(with --fail-on-leak), 1 other errors.\n";
 
+// Writes `data` to `path` (created or truncated). stdio, not a stream: see cli/CMakeLists.txt.
 bool WriteFile(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
-  out.close();
-  return static_cast<bool>(out);
+  std::FILE* out = std::fopen(path.c_str(), "wb");
+  if (out == nullptr) return false;
+  const bool written = std::fwrite(data.data(), 1, data.size(), out) == data.size();
+  return std::fclose(out) == 0 && written;
 }
 
 }  // namespace

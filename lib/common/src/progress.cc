@@ -1,9 +1,11 @@
 #include "oomscope/common/progress.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
+#include <cstdlib>
+#include <cstring>
 
 #include "oomscope/common/format.h"
 
@@ -13,14 +15,18 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // The process's peak resident set so far (VmHWM), 0 where /proc is not there. Printed with each
-// step's end so a log shows which pass set the peak.
+// step's end so a log shows which pass set the peak. Read with open/read, not a stream: the
+// `oomscope` binary is static, and a stream would link in (and fault in) the locale machinery.
 uint64_t PeakRssBytes() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
-  }
-  return 0;
+  const int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[4096];
+  const ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  const char* hwm = std::strstr(buf, "\nVmHWM:");
+  return hwm ? std::strtoull(hwm + 7, nullptr, 10) * 1024 : 0;
 }
 
 class StreamProgress final : public Progress {
