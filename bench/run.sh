@@ -227,6 +227,19 @@ run_size() { # run_size MB  -> fills ROWS for that size
       ROWS+=("single|oomscope analyze|$sname|$sbytes||||skipped: no binary at ${OOMSCOPE#"$root"/}")
     fi
   fi
+  # oomscope's series runs right after its single file, before any peer: the "series per file
+  # vs single file" ratio compares the two, so they are measured in the same state of the
+  # host. After the peers' runs (memlab frees gigabytes), the host takes memory back, and the
+  # runs that follow fault it in again slowly: a series measured there paid for memlab's runs.
+  local names="s1-s${#files[@]}" series_row=""
+  if [ "$series_ok" = 1 ] && want oomscope-series; then
+    if [ "$have_oomscope" = 1 ]; then
+      measure "$tag-oomscope-series" "$OOMSCOPE" analyze "${files[@]}" --json
+      series_row="series|oomscope analyze (series)|$names|$maxbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN"
+    else
+      series_row="series|oomscope analyze (series)|$names|$maxbytes||||skipped: no binary at ${OOMSCOPE#"$root"/}"
+    fi
+  fi
   if want json; then
     measure "$tag-json" "${NODEP[@]}" "$here/peers/json_parse.js" "$single"
     ROWS+=("single|JSON.parse only (floor)|$sname|$sbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")
@@ -245,15 +258,7 @@ run_size() { # run_size MB  -> fills ROWS for that size
   fi
 
   if [ "$series_ok" = 1 ]; then
-    local names="s1-s${#files[@]}"
-    if want oomscope-series; then
-      if [ "$have_oomscope" = 1 ]; then
-        measure "$tag-oomscope-series" "$OOMSCOPE" analyze "${files[@]}" --json
-        ROWS+=("series|oomscope analyze (series)|$names|$maxbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")
-      else
-        ROWS+=("series|oomscope analyze (series)|$names|$maxbytes||||skipped: no binary at ${OOMSCOPE#"$root"/}")
-      fi
-    fi
+    [ -n "$series_row" ] && ROWS+=("$series_row")  # measured above, beside the single file
     if want toolkit-series; then
       measure "$tag-toolkit-series" "${NODEP[@]}" "$here/peers/toolkit.mjs" --series "${files[@]}"
       ROWS+=("series|heap-snapshot-toolkit (parse each + diff)|$names|$maxbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")
