@@ -153,7 +153,7 @@ inline const char* ScanWindow(const char* p, OnNumber&& on_number, bool* stopped
 class Reader {
  public:
   Reader(ByteSource& src, Progress* progress, uint64_t base = 0)
-      : src_(src), progress_(progress), buf_(kBufferSize + kPad), base_(base) {
+      : src_(src), progress_(progress), buf_(BufferBytes(src) + kPad), base_(base) {
     p_ = end_ = buf_.data();
     *end_ = '\0';
     if (progress_) progress_->Begin("parse", src.SizeHint().value_or(0));
@@ -170,7 +170,7 @@ class Reader {
     p_ = buf_.data();
     end_ = p_ + have;
     while (static_cast<size_t>(end_ - p_) < n && !eof_) {
-      size_t room = kBufferSize - static_cast<size_t>(end_ - buf_.data());
+      size_t room = buf_.size() - kPad - static_cast<size_t>(end_ - buf_.data());
       if (room == 0) break;
       Result<size_t> r = src_.Read(end_, room);
       if (!r.ok()) {
@@ -212,6 +212,16 @@ class Reader {
   static bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
 
  private:
+  // kBufferSize, or less for a source known to be smaller: a small snapshot's analysis does not
+  // take a MiB (a whole huge page, from the block arena) to read a few KiB. Never below
+  // kMinBufferSize, far more than the longest Ensure() asks for.
+  static size_t BufferBytes(const ByteSource& src) {
+    constexpr size_t kMinBufferSize = size_t{64} << 10;
+    const std::optional<uint64_t> size = src.SizeHint();
+    if (!size || *size >= kBufferSize) return kBufferSize;
+    return std::max(kMinBufferSize, static_cast<size_t>(*size) + 1);
+  }
+
   ByteSource& src_;
   Progress* progress_;
   std::vector<char> buf_;
