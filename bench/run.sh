@@ -75,8 +75,7 @@ NODEP=("$NODE" --max-old-space-size="$PEER_HEAP_MB")
 stamp="$(date +%Y%m%d-%H%M%S)"
 logdir="$here/results/logs/$stamp"
 mkdir -p "$logdir"
-out="$here/results/heap-$(date +%F).md"
-[ -e "$out" ] && out="$here/results/heap-$(date +%F-%H%M).md"
+out="$here/results/heap-$(date +%F-%H%M).md"  # the run's start, as its header says
 
 want() { [[ ",$tools," == *",$1,"* ]]; }
 
@@ -194,8 +193,12 @@ classify() { # classify RC BASE -> short failure text
 # Rows are collected per size as lines "kind|tool|input|bytes|wall|cpu|rss|status".
 declare -a ROWS
 
-run_size() { # run_size MB  -> fills ROWS for that size
-  local mb="$1" dir="$here/data/s$1"
+# oomscope's rows per size, measured before any peer runs (main): OOM_ROWS[MB] holds them,
+# newline-separated, for run_size's peers part to put first.
+declare -A OOM_ROWS
+
+run_size() { # run_size MB oomscope|peers -> oomscope: OOM_ROWS[MB]; peers: fills ROWS for that size
+  local mb="$1" part="$2" dir="$here/data/s$1"
   ROWS=()
   local files=() f
   for f in "$dir"/s1.heapsnapshot "$dir"/s2.heapsnapshot "$dir"/s3.heapsnapshot; do
@@ -215,10 +218,15 @@ run_size() { # run_size MB  -> fills ROWS for that size
   local series_ok=0
   [ "${#files[@]}" -ge 3 ] && series_ok=1
 
-  echo "== size $mb: single=$sname ($(mb_of "$sbytes") MiB), series=${#files[@]} file(s), largest $(mb_of "$maxbytes") MiB" >&2
+  echo "== size $mb ($part): single=$sname ($(mb_of "$sbytes") MiB), series=${#files[@]} file(s), largest $(mb_of "$maxbytes") MiB" >&2
   # Warm the page cache so every tool reads the files from memory.
   cat "${files[@]}" > /dev/null
 
+  local names="s1-s${#files[@]}"
+  if [ "$part" = peers ]; then
+    run_peers
+    return
+  fi
   if want oomscope; then
     if [ "$have_oomscope" = 1 ]; then
       measure "$tag-oomscope" "$OOMSCOPE" analyze "$single" --json
@@ -227,19 +235,30 @@ run_size() { # run_size MB  -> fills ROWS for that size
       ROWS+=("single|oomscope analyze|$sname|$sbytes||||skipped: no binary at ${OOMSCOPE#"$root"/}")
     fi
   fi
-  # oomscope's series runs right after its single file, before any peer: the "series per file
-  # vs single file" ratio compares the two, so they are measured in the same state of the
-  # host. After the peers' runs (memlab frees gigabytes), the host takes memory back, and the
-  # runs that follow fault it in again slowly: a series measured there paid for memlab's runs.
-  local names="s1-s${#files[@]}" series_row=""
+  # oomscope's series runs right after its single file: the "series per file vs single file"
+  # ratio compares the two, so they are measured in the same state of the host.
   if [ "$series_ok" = 1 ] && want oomscope-series; then
     if [ "$have_oomscope" = 1 ]; then
       measure "$tag-oomscope-series" "$OOMSCOPE" analyze "${files[@]}" --json
-      series_row="series|oomscope analyze (series)|$names|$maxbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN"
+      ROWS+=("series|oomscope analyze (series)|$names|$maxbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")
     else
-      series_row="series|oomscope analyze (series)|$names|$maxbytes||||skipped: no binary at ${OOMSCOPE#"$root"/}"
+      ROWS+=("series|oomscope analyze (series)|$names|$maxbytes||||skipped: no binary at ${OOMSCOPE#"$root"/}")
     fi
   fi
+  OOM_ROWS[$mb]=$(printf '%s\n' "${ROWS[@]}")
+}
+
+# The peers' part of run_size (its locals in scope): oomscope's rows from OOM_ROWS, the single
+# ones first, then the peers', single-file then series.
+run_peers() {
+  local row series_row=""
+  while IFS= read -r row; do
+    [ -z "$row" ] && continue
+    case "$row" in
+      single\|*) ROWS+=("$row") ;;
+      *) series_row=$row ;;
+    esac
+  done <<< "${OOM_ROWS[$mb]:-}"
   if want json; then
     measure "$tag-json" "${NODEP[@]}" "$here/peers/json_parse.js" "$single"
     ROWS+=("single|JSON.parse only (floor)|$sname|$sbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")
@@ -371,21 +390,28 @@ main() {
   } > "$out"
 
   IFS=',' read -r -a size_list <<< "$sizes"
-  for mb in "${size_list[@]}"; do
-    if run_size "$mb"; then
-      table "$mb" | tee -a "$out"
-    fi
-  done
   if [ "$with2g" = 1 ]; then
     if [ -s "$here/data/s2000/s1.heapsnapshot" ]; then
-      # One file only: the single-file tools run on it, the series tools are skipped.
-      if run_size 2000; then
-        table 2000 | tee -a "$out"
-      fi
+      size_list+=(2000)  # one file only: the single-file tools run on it, the series tools are skipped
     else
       echo "run.sh: data/s2000/s1.heapsnapshot missing (bash bench/gen.sh --with-2g)" >&2
     fi
   fi
+  # oomscope at every size first, then the peers at every size. A run of a third of a second
+  # that needs 300 MB of fresh memory is slowed by a third or more when the host has just taken
+  # free memory back (its free page reporting, after each GiB or so freed: bench/README.md);
+  # after the peers' runs, which free gigabytes, the first few oomscope runs were such runs.
+  # So oomscope is measured in the state its own runs leave, as each peer is in the state the
+  # runs before it leave (all of memlab's runs at 300 MB are marked '*' either way).
+  local ok=()
+  for mb in "${size_list[@]}"; do
+    run_size "$mb" oomscope && ok+=("$mb")
+  done
+  for mb in "${ok[@]}"; do
+    if run_size "$mb" peers; then
+      table "$mb" | tee -a "$out"
+    fi
+  done
   echo "results written to ${out#"$root"/}" >&2
 }
 
