@@ -522,6 +522,49 @@ TEST_CASE("a file read on two threads parses exactly as a sequential read" * doc
   CHECK(st.message().find("outside the nodes array") != std::string::npos);
 }
 
+// In the "real" suite, for the same fixture. The reader's buffer follows the source's size hint
+// below 1 MiB (64 KiB at least); a hint that says less than the source holds only means more
+// refills: the whole snapshot still parses, as read through the default buffer.
+TEST_CASE("a source smaller than its data says parses through the small buffer" * doctest::test_suite("real")) {
+  const std::string series = std::string(OOMSCOPE_FIXTURE_DIR) + "/story-3.heapsnapshot";
+  std::ifstream text(series, std::ios::binary);
+  std::ostringstream read;
+  read << text.rdbuf();
+  const std::string all = read.str();
+  REQUIRE(all.size() > (size_t{1} << 20));
+  auto parse = [&](std::optional<uint64_t> hint, size_t piece) {
+    size_t pos = 0;
+    auto src = MakeCallbackSource(
+        [&](char* buf, size_t n) -> Result<size_t> {
+          const size_t k = std::min<size_t>({n, piece, all.size() - pos});
+          std::memcpy(buf, all.data() + pos, k);
+          pos += k;
+          return k;
+        },
+        "hinted", hint);
+    return ParseSnapshot(*src);
+  };
+  Result<Snapshot> whole = parse(std::nullopt, all.size());
+  REQUIRE_MESSAGE(whole.ok(), whole.status().ToString());
+  for (uint64_t hint : {uint64_t{1000}, uint64_t{100000}, uint64_t{(1 << 20) - 1}}) {
+    for (size_t piece : {size_t{4093}, all.size()}) {
+      CAPTURE(hint);
+      CAPTURE(piece);
+      Result<Snapshot> r = parse(hint, piece);
+      REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+      CHECK(r->node_id == whole->node_id);
+      CHECK(r->node_self_size == whole->node_self_size);
+      CHECK(r->first_edge == whole->first_edge);
+      CHECK(r->edge_type == whole->edge_type);
+      CHECK(r->edge_name == whole->edge_name);
+      CHECK(r->edge_to == whole->edge_to);
+      REQUIRE(r->strings.size() == whole->strings.size());
+      CHECK(r->strings.at(static_cast<StringId>(r->strings.size() - 1)) ==
+            whole->strings.at(static_cast<StringId>(whole->strings.size() - 1)));
+    }
+  }
+}
+
 TEST_CASE("detachedness: all 0 drops the column; states spread to native children, attached first") {
   using oomscope::heap::testing::SnapshotBuilder;
   SnapshotBuilder b;
