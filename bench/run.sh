@@ -193,11 +193,11 @@ classify() { # classify RC BASE -> short failure text
 # Rows are collected per size as lines "kind|tool|input|bytes|wall|cpu|rss|status".
 declare -a ROWS
 
-# oomscope's rows per size, measured before any peer runs (main): OOM_ROWS[MB] holds them,
-# newline-separated, for run_size's peers part to put first.
-declare -A OOM_ROWS
+# oomscope's rows per size, measured before any peer runs (main), for run_size's peers part:
+# its single-file row and its series row.
+declare -A OOM_SINGLE OOM_SERIES
 
-run_size() { # run_size MB oomscope|peers -> oomscope: OOM_ROWS[MB]; peers: fills ROWS for that size
+run_size() { # run_size MB oomscope|peers -> oomscope: OOM_SINGLE/OOM_SERIES[MB]; peers: fills ROWS
   local mb="$1" part="$2" dir="$here/data/s$1"
   ROWS=()
   local files=() f
@@ -230,9 +230,9 @@ run_size() { # run_size MB oomscope|peers -> oomscope: OOM_ROWS[MB]; peers: fill
   if want oomscope; then
     if [ "$have_oomscope" = 1 ]; then
       measure "$tag-oomscope" "$OOMSCOPE" analyze "$single" --json
-      ROWS+=("single|oomscope analyze|$sname|$sbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")
+      OOM_SINGLE[$mb]="single|oomscope analyze|$sname|$sbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN"
     else
-      ROWS+=("single|oomscope analyze|$sname|$sbytes||||skipped: no binary at ${OOMSCOPE#"$root"/}")
+      OOM_SINGLE[$mb]="single|oomscope analyze|$sname|$sbytes||||skipped: no binary at ${OOMSCOPE#"$root"/}"
     fi
   fi
   # oomscope's series runs right after its single file: the "series per file vs single file"
@@ -240,25 +240,17 @@ run_size() { # run_size MB oomscope|peers -> oomscope: OOM_ROWS[MB]; peers: fill
   if [ "$series_ok" = 1 ] && want oomscope-series; then
     if [ "$have_oomscope" = 1 ]; then
       measure "$tag-oomscope-series" "$OOMSCOPE" analyze "${files[@]}" --json
-      ROWS+=("series|oomscope analyze (series)|$names|$maxbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")
+      OOM_SERIES[$mb]="series|oomscope analyze (series)|$names|$maxbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN"
     else
-      ROWS+=("series|oomscope analyze (series)|$names|$maxbytes||||skipped: no binary at ${OOMSCOPE#"$root"/}")
+      OOM_SERIES[$mb]="series|oomscope analyze (series)|$names|$maxbytes||||skipped: no binary at ${OOMSCOPE#"$root"/}"
     fi
   fi
-  OOM_ROWS[$mb]=$(printf '%s\n' "${ROWS[@]}")
 }
 
-# The peers' part of run_size (its locals in scope): oomscope's rows from OOM_ROWS, the single
-# ones first, then the peers', single-file then series.
+# The peers' part of run_size (its locals in scope): oomscope's single-file row first, then the
+# peers', single-file then series, oomscope's series row first among those.
 run_peers() {
-  local row series_row=""
-  while IFS= read -r row; do
-    [ -z "$row" ] && continue
-    case "$row" in
-      single\|*) ROWS+=("$row") ;;
-      *) series_row=$row ;;
-    esac
-  done <<< "${OOM_ROWS[$mb]:-}"
+  [ -n "${OOM_SINGLE[$mb]:-}" ] && ROWS+=("${OOM_SINGLE[$mb]}")
   if want json; then
     measure "$tag-json" "${NODEP[@]}" "$here/peers/json_parse.js" "$single"
     ROWS+=("single|JSON.parse only (floor)|$sname|$sbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")
@@ -277,7 +269,7 @@ run_peers() {
   fi
 
   if [ "$series_ok" = 1 ]; then
-    [ -n "$series_row" ] && ROWS+=("$series_row")  # measured above, beside the single file
+    [ -n "${OOM_SERIES[$mb]:-}" ] && ROWS+=("${OOM_SERIES[$mb]}")  # measured beside the single file
     if want toolkit-series; then
       measure "$tag-toolkit-series" "${NODEP[@]}" "$here/peers/toolkit.mjs" --series "${files[@]}"
       ROWS+=("series|heap-snapshot-toolkit (parse each + diff)|$names|$maxbytes|$R_WALL|$R_CPU|$R_RSS|$R_STATUS|$R_RUNS|$R_MIN")

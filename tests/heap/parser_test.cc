@@ -22,8 +22,10 @@ Status ParseError(const std::string& path) {
   return r.ok() ? Status::Ok() : r.status();
 }
 
-// Parses `text` as a stream that delivers at most `piece` bytes per read.
-Result<Snapshot> ParseInPieces(const std::string& text, size_t piece, const std::string& name) {
+// Parses `text` as a stream that delivers at most `piece` bytes per read, and says it holds
+// `size_hint` bytes (whether it does or not).
+Result<Snapshot> ParseInPieces(const std::string& text, size_t piece, const std::string& name,
+                               std::optional<uint64_t> size_hint = std::nullopt) {
   size_t pos = 0;
   auto src = MakeCallbackSource(
       [&](char* buf, size_t n) -> Result<size_t> {
@@ -32,8 +34,16 @@ Result<Snapshot> ParseInPieces(const std::string& text, size_t piece, const std:
         pos += k;
         return k;
       },
-      name);
+      name, size_hint);
   return ParseSnapshot(*src);
+}
+
+// The whole of a file's bytes.
+std::string ReadText(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream text;
+  text << f.rdbuf();
+  return text.str();
 }
 
 // Parses `text` from a std::istream; returns why it failed (Ok if it did not).
@@ -72,10 +82,7 @@ TEST_CASE("field offsets come from meta: a reordered layout parses to the same g
 }
 
 TEST_CASE("a stream delivered a few bytes at a time parses the same as the file") {
-  std::ifstream f(kFixtures + "tiny.heapsnapshot", std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  std::string text = ss.str();
+  const std::string text = ReadText(kFixtures + "tiny.heapsnapshot");
   Result<Snapshot> a = ParseInPieces(text, 3, "trickle");
   Result<Snapshot> b = ParseSnapshotFile(kFixtures + "tiny.heapsnapshot");
   REQUIRE(a.ok());
@@ -428,10 +435,7 @@ TEST_CASE("a file read on two threads parses exactly as a sequential read" * doc
   // The file is cut between the threads at the start of a line inside the edges array, where
   // V8 starts each record: near the start of the array, near its end, in the middle.
   {
-    std::ifstream text(series, std::ios::binary);
-    std::ostringstream read;
-    read << text.rdbuf();
-    const std::string all = read.str();
+    const std::string all = ReadText(series);
     const size_t edges_at = all.find("\"edges\":[");
     const size_t edges_end = all.find(']', edges_at);
     REQUIRE(edges_at != std::string::npos);
@@ -527,30 +531,15 @@ TEST_CASE("a file read on two threads parses exactly as a sequential read" * doc
 // refills: the whole snapshot still parses, as read through the default buffer.
 TEST_CASE("a source smaller than its data says parses through the small buffer" * doctest::test_suite("real")) {
   const std::string series = std::string(OOMSCOPE_FIXTURE_DIR) + "/story-3.heapsnapshot";
-  std::ifstream text(series, std::ios::binary);
-  std::ostringstream read;
-  read << text.rdbuf();
-  const std::string all = read.str();
+  const std::string all = ReadText(series);
   REQUIRE(all.size() > (size_t{1} << 20));
-  auto parse = [&](std::optional<uint64_t> hint, size_t piece) {
-    size_t pos = 0;
-    auto src = MakeCallbackSource(
-        [&](char* buf, size_t n) -> Result<size_t> {
-          const size_t k = std::min<size_t>({n, piece, all.size() - pos});
-          std::memcpy(buf, all.data() + pos, k);
-          pos += k;
-          return k;
-        },
-        "hinted", hint);
-    return ParseSnapshot(*src);
-  };
-  Result<Snapshot> whole = parse(std::nullopt, all.size());
+  Result<Snapshot> whole = ParseInPieces(all, all.size(), "unhinted");
   REQUIRE_MESSAGE(whole.ok(), whole.status().ToString());
   for (uint64_t hint : {uint64_t{1000}, uint64_t{100000}, uint64_t{(1 << 20) - 1}}) {
     for (size_t piece : {size_t{4093}, all.size()}) {
       CAPTURE(hint);
       CAPTURE(piece);
-      Result<Snapshot> r = parse(hint, piece);
+      Result<Snapshot> r = ParseInPieces(all, piece, "hinted", hint);
       REQUIRE_MESSAGE(r.ok(), r.status().ToString());
       CHECK(r->node_id == whole->node_id);
       CHECK(r->node_self_size == whole->node_self_size);
