@@ -113,6 +113,7 @@ int AnalyzeCommand(int argc, char** argv) {
   options.suspects.max_suspects = std::max<size_t>(top, 10);
   options.progress = progress.get();
   options.spill_dir = spill_dir;
+  options.expected_snapshots = files.size();
   heap::SeriesAnalyzer analyzer(options);
   for (const auto& f : files) {
     Status st = analyzer.AddFile(f);

@@ -7,7 +7,8 @@ namespace oomscope::heap {
 
 SizeColumn::SizeColumn(size_t n) : small_(HugeVector<uint32_t>(n, 0)) {}
 
-Graph BuildGraph(const Snapshot& snap, Progress* progress, bool with_distances) {
+Graph BuildGraph(const Snapshot& snap, Progress* progress, bool with_distances,
+                 const std::function<void()>& beside) {
   Graph g;
   if (progress) progress->Begin("edge index", 0);
   BuildEdgeIndex(snap, g);
@@ -20,10 +21,13 @@ Graph BuildGraph(const Snapshot& snap, Progress* progress, bool with_distances) 
   // the file more at the peak). Not from 2^24 nodes, where the pass's columns take 4 bytes an
   // entry, not 3: its peak is then 0.91 of the file, and 0.98 with the BFS beside (2 GB).
   if (snap.edge_count() >= kLargeGraphEdges && snap.node_count() < (1u << 24)) {
-    ComputeDominators(snap, g, progress, [&] { ComputeDistances(snap, g); });
+    ComputeDominators(snap, g, progress, [&] {
+      ComputeDistances(snap, g);
+      if (beside) beside();
+    });
     return g;
   }
-  ComputeDominators(snap, g, progress);
+  ComputeDominators(snap, g, progress, beside);
   if (with_distances) {
     if (progress) progress->Begin("distances", 0);
     ComputeDistances(snap, g);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <unordered_map>
 #include <vector>
 
@@ -83,7 +84,9 @@ uint32_t Distance(const Snapshot& snap, const Graph& g, NodeOrdinal n);
 // distances are left to the caller (the series analysis runs them beside the class summary,
 // ComputeClassSummaryAndDistances in class_summary.h), except on graphs of kLargeGraphEdges
 // or more (and fewer than 2^24 nodes), where they always run beside the dominators pass, at no
-// cost in time.
-Graph BuildGraph(const Snapshot& snap, Progress* progress, bool with_distances = true);
+// cost in time. `beside`, when given, is more work that reads the snapshot only: it runs on the
+// dominators pass's second thread (after the distances there, on those large graphs).
+Graph BuildGraph(const Snapshot& snap, Progress* progress, bool with_distances = true,
+                 const std::function<void()>& beside = {});
 
 }  // namespace oomscope::heap
