@@ -35,6 +35,16 @@ Engine Load(const std::string& path) {
   REQUIRE_MESSAGE(s.ok(), s.status().ToString());
   Engine e{std::move(s).value(), {}};
   e.g = BuildGraph(e.snap, nullptr);
+  // The same with the page rule applied during the dominators pass, as from 2^20 edges (the
+  // DFS through the page first); on two threads there from that size.
+  for (const uint32_t defer : {0u, UINT32_MAX}) {
+    Graph other = BuildGraph(e.snap, nullptr, true, {}, defer);
+    CHECK(other.essential == e.g.essential);
+    CHECK(other.dominator == e.g.dominator);
+    bool same_retained = true;
+    for (NodeOrdinal o = 0; o < e.snap.node_count(); ++o) same_retained &= other.retained[o] == e.g.retained[o];
+    CHECK(same_retained);
+  }
   return e;
 }
 

@@ -130,7 +130,7 @@ class SharedScan {
 }  // namespace
 
 void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const std::function<void()>& beside,
-                       uint32_t shared_min_retainers) {
+                       uint32_t shared_min_retainers, const std::function<void()>& page_rule) {
   const uint32_t count = snap.node_count();
   const size_t len = static_cast<size_t>(count) + 1;
   // Retainers by ordinal (BuildRetainers) are not used: they are rebuilt below, by DFS number,
@@ -200,13 +200,17 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
     par.Resize(len);
     GrowPrefaulted(tree_bit, tree_words);
   };
-  std::latch arrays_ready(1), retained_found(1);
+  std::latch arrays_ready(1), retained_found(1), page_ruled(1);
   std::atomic<bool> helper_done{false};  // its work all done: the CPU is free for SharedScan
   Thread helper;  // joined when the pass returns
   if (two_threads) {
     helper = Thread([&] {
       zero_upper();
       arrays_ready.count_down();
+      if (page_rule) {
+        page_rule();
+        page_ruled.count_down();
+      }
       find_retained();
       if (edge_count >= kLargeGraphEdges) {
         uint64_t essential = 0;
@@ -221,8 +225,6 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
   } else {
     zero_upper();
     arrays_ready.count_down();
-    find_retained();
-    retained_found.count_down();
   }
   std::memset(work.data(), 0, len * sizeof(uint32_t));
   vert.Resize(len);
@@ -237,6 +239,11 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
   // every essential edge of the vertices it reaches once, so it counts them (cnt); the edges
   // of vertices it does not reach are counted after it.
   auto is_tree_edge = [&](EdgeOrdinal e) { return (tree_bit[e >> 6] >> (e & 63)) & 1; };
+  // The DFS reads the essential bits atomically: with `page_rule`, the second thread clears
+  // some meanwhile (ApplyPageRule), in words the DFS may read, of edges it reaches only after.
+  auto essential = [&](EdgeOrdinal e) {
+    return (__atomic_load_n(&g.essential[e >> 6], __ATOMIC_RELAXED) >> (e & 63)) & 1;
+  };
   // How far ahead the edge loops prefetch the target's number.
   constexpr EdgeOrdinal kAhead = 16;
   // Calls f(w) for the target w of each essential edge of vertex v other than a tree edge.
@@ -278,7 +285,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
           __builtin_prefetch(&num(ahead), 1);
           __builtin_prefetch(&snap.first_edge[ahead]);
         }
-        if (!g.IsEssential(e)) continue;
+        if (!essential(e)) continue;
         NodeOrdinal w = snap.edge_to[e];
         if (num(w) != 0) {
           ++cnt(w);  // never a tree edge: the one that reached w was taken below
@@ -293,7 +300,37 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
     }
   };
 
-  dfs(snap.root, 0);
+  if (page_rule) {
+    // The page's objects first. From the root's shortcut edges (V8's, to the user global
+    // objects) the DFS reaches objects of the page only (over edges that are not weak), whose
+    // edges the page rule leaves as they are, while the second thread finds the page and
+    // applies the rule; then the root's other edges, into V8's own roots.
+    num(snap.root) = ++n;
+    vert.Set(n, snap.root);
+    par.Set(n, 0);
+    for (const bool shortcuts : {true, false}) {
+      if (!shortcuts) {
+        if (two_threads) page_ruled.wait();
+        else page_rule();
+      }
+      for (EdgeOrdinal e = snap.first_edge[snap.root]; e < snap.first_edge[snap.root + 1]; ++e) {
+        if ((snap.edge_type[e] == EdgeType::kShortcut) != shortcuts || !essential(e)) continue;
+        const NodeOrdinal w = snap.edge_to[e];
+        if (num(w) != 0) {
+          ++cnt(w);
+          continue;
+        }
+        tree_bit[e >> 6] |= uint64_t{1} << (e & 63);
+        dfs(w, 1);
+      }
+    }
+  } else {
+    dfs(snap.root, 0);
+  }
+  if (!two_threads) {
+    find_retained();
+    retained_found.count_down();
+  }
   retained_found.wait();  // the bits are read below
   // With nothing beside, the helper is done: joined now, as before it ran `beside`, so that the
   // thread made later in the pass can reuse its stack (glibc keeps those of joined threads).

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <charconv>
 
 #include "oomscope/common/thread.h"
@@ -30,7 +31,9 @@ int64_t WeakMapTableId(std::string_view name) {
 
 namespace {
 
-// IsEssentialEdge's rules but the last, which needs the page-object flags.
+// IsEssentialEdge's rules but the last, which needs the page-object flags. The cache's entries
+// are read and written atomically (relaxed): two threads marking edges may work out the same
+// name at once, with the same result.
 bool RetainsRegardlessOfPage(const Snapshot& snap, NodeOrdinal from, EdgeOrdinal e,
                              std::vector<int64_t>* table_of_name) {
   const EdgeType type = snap.edge_type[e];
@@ -40,9 +43,12 @@ bool RetainsRegardlessOfPage(const Snapshot& snap, NodeOrdinal from, EdgeOrdinal
   if (type == EdgeType::kInternal) {
     int64_t table;
     if (table_of_name) {
-      int64_t& cached = (*table_of_name)[snap.edge_name[e]];
-      if (cached == -2) cached = WeakMapTableId(snap.edge_name_string(e));
-      table = cached;
+      int64_t* cached = &(*table_of_name)[snap.edge_name[e]];
+      table = __atomic_load_n(cached, __ATOMIC_RELAXED);
+      if (table == -2) {
+        table = WeakMapTableId(snap.edge_name_string(e));
+        __atomic_store_n(cached, table, __ATOMIC_RELAXED);
+      }
     } else {
       table = WeakMapTableId(snap.edge_name_string(e));
     }
@@ -57,13 +63,26 @@ bool RetainsAcrossPage(const Snapshot& snap, const Graph& g, NodeOrdinal from, N
   return from == snap.root || !(g.flags[to] & kPageObject) || (g.flags[from] & kPageObject);
 }
 
+// Sets the bits of g.essential (sized) for the edges [from_e, to_e) that pass `retains(v, e)`.
+// Calls on ranges cut at multiples of 64 write distinct words.
+template <typename Retains>
+void MarkEdgeRange(const Snapshot& snap, Graph& g, EdgeOrdinal from_e, EdgeOrdinal to_e, Retains&& retains) {
+  if (from_e >= to_e) return;
+  // The node whose edges include from_e: the last one whose first edge is at or before it.
+  const auto first = snap.first_edge.begin();
+  NodeOrdinal v = static_cast<NodeOrdinal>(std::upper_bound(first, first + snap.node_count(), from_e) - first) - 1;
+  for (; v < snap.node_count() && snap.first_edge[v] < to_e; ++v) {
+    const EdgeOrdinal end = std::min(snap.first_edge[v + 1], to_e);
+    for (EdgeOrdinal e = std::max(snap.first_edge[v], from_e); e < end; ++e)
+      if (retains(v, e)) g.essential[e >> 6] |= uint64_t{1} << (e & 63);
+  }
+}
+
 // Sets g.essential to the edges that pass `retains(v, e)`.
 template <typename Retains>
 void MarkEdges(const Snapshot& snap, Graph& g, Retains&& retains) {
   g.essential.assign((size_t{snap.edge_count()} + 63) / 64, 0);
-  for (NodeOrdinal v = 0; v < snap.node_count(); ++v)
-    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e)
-      if (retains(v, e)) g.essential[e >> 6] |= uint64_t{1} << (e & 63);
+  MarkEdgeRange(snap, g, 0, snap.edge_count(), retains);
 }
 
 }  // namespace
@@ -88,6 +107,33 @@ void BuildEssentialEdges(const Snapshot& snap, Graph& g) {
   MarkEdges(snap, g, [&](NodeOrdinal v, EdgeOrdinal e) { return IsEssentialEdge(snap, g, v, e, &table_of_name); });
 }
 
+void MarkEdgesButPageRule(const Snapshot& snap, Graph& g, bool two_threads) {
+  g.essential.assign((size_t{snap.edge_count()} + 63) / 64, 0);
+  std::vector<int64_t> table_of_name(snap.strings.size(), -2);
+  auto mark = [&](EdgeOrdinal from_e, EdgeOrdinal to_e) {
+    MarkEdgeRange(snap, g, from_e, to_e, [&](NodeOrdinal v, EdgeOrdinal e) {
+      return RetainsRegardlessOfPage(snap, v, e, &table_of_name);
+    });
+  };
+  const EdgeOrdinal edges = snap.edge_count();
+  if (!two_threads) {
+    mark(0, edges);
+    return;
+  }
+  const EdgeOrdinal cut = edges / 2 & ~EdgeOrdinal{63};  // a word boundary
+  Thread other([&] { mark(cut, edges); });
+  mark(0, cut);
+}
+
+void ApplyPageRule(const Snapshot& snap, Graph& g) {
+  for (NodeOrdinal v = 0; v < snap.node_count(); ++v) {
+    if (g.flags[v] & kPageObject) continue;
+    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e)
+      if (!RetainsAcrossPage(snap, g, v, snap.edge_to[e]))
+        __atomic_fetch_and(&g.essential[e >> 6], ~(uint64_t{1} << (e & 63)), __ATOMIC_RELAXED);
+  }
+}
+
 void BuildEdgeIndex(const Snapshot& snap, Graph& g, uint32_t parallel_min_edges) {
   if (snap.edge_count() < parallel_min_edges) {
     BuildFlags(snap, g);
@@ -100,16 +146,9 @@ void BuildEdgeIndex(const Snapshot& snap, Graph& g, uint32_t parallel_min_edges)
   // a Node.js heap of millions.
   {
     Thread flags([&] { BuildFlags(snap, g); });
-    std::vector<int64_t> table_of_name(snap.strings.size(), -2);
-    MarkEdges(snap, g, [&](NodeOrdinal v, EdgeOrdinal e) {
-      return RetainsRegardlessOfPage(snap, v, e, &table_of_name);
-    });
+    MarkEdgesButPageRule(snap, g, /*two_threads=*/false);
   }
-  for (NodeOrdinal v = 0; v < snap.node_count(); ++v) {
-    if (g.flags[v] & kPageObject) continue;
-    for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e)
-      if (!RetainsAcrossPage(snap, g, v, snap.edge_to[e])) g.essential[e >> 6] &= ~(uint64_t{1} << (e & 63));
-  }
+  ApplyPageRule(snap, g);
 }
 
 }  // namespace oomscope::heap

@@ -85,8 +85,10 @@ uint32_t Distance(const Snapshot& snap, const Graph& g, NodeOrdinal n);
 // ComputeClassSummaryAndDistances in class_summary.h), except on graphs of kLargeGraphEdges
 // or more (and fewer than 2^24 nodes), where they always run beside the dominators pass, at no
 // cost in time. `beside`, when given, is more work that reads the snapshot only: it runs on the
-// dominators pass's second thread (after the distances there, on those large graphs).
+// dominators pass's second thread (after the distances there, on those large graphs). From
+// `defer_page_rule_min_edges` edges the page rule of the essential edges is applied during the
+// dominators pass (ComputeDominators' page_rule); the result is the same either way.
 Graph BuildGraph(const Snapshot& snap, Progress* progress, bool with_distances = true,
-                 const std::function<void()>& beside = {});
+                 const std::function<void()>& beside = {}, uint32_t defer_page_rule_min_edges = 1u << 20);
 
 }  // namespace oomscope::heap

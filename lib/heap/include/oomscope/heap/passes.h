@@ -27,6 +27,14 @@ void BuildEssentialEdges(const Snapshot& snap, Graph& g);
 // `parallel_min_edges` edges or more the flags' search runs on a second thread beside the
 // rules that do not need the flags.
 void BuildEdgeIndex(const Snapshot& snap, Graph& g, uint32_t parallel_min_edges = 1u << 20);
+// BuildEdgeIndex in two steps, for a caller that runs the flags' search later: g.essential by
+// every rule but the page one (on two threads, cut at a word, when `two_threads`), then
+// ApplyPageRule, the flags built, which clears the edges out of objects outside the page into
+// it. It clears with atomic operations: another thread may read the bits meanwhile, as long as
+// it reads them atomically too and needs only those of edges out of the page's objects (which
+// it never clears).
+void MarkEdgesButPageRule(const Snapshot& snap, Graph& g, bool two_threads);
+void ApplyPageRule(const Snapshot& snap, Graph& g);
 
 // retainers.cc: reverse CSR over essential edges.
 void BuildRetainers(const Snapshot& snap, Graph& g);
@@ -43,9 +51,14 @@ void ComputeDistances(const Snapshot& snap, Graph& g);
 // of a node with `shared_min_retainers` or more of them (a hidden class's instances) is shared
 // with a second thread once the first is done; the result does not depend on it.
 inline constexpr uint32_t kSharedScanMinRetainers = 1u << 14;
+// `page_rule`, when given, completes the essential edges (BuildFlags, then ApplyPageRule): the
+// caller marked them without the page rule (MarkEdgesButPageRule). On graphs of 2^20 edges or
+// more it runs first on the second thread, while the DFS goes through the page's objects, which
+// it reaches from the root's shortcut edges first; otherwise on this thread, at that point.
 void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress,
                        const std::function<void()>& beside = {},
-                       uint32_t shared_min_retainers = kSharedScanMinRetainers);
+                       uint32_t shared_min_retainers = kSharedScanMinRetainers,
+                       const std::function<void()>& page_rule = {});
 
 // From this many edges (a 150 MB snapshot) the passes spend memory on speed where the peak RSS
 // has room: below it, at 30 MB, the peak is within 1% of the file and nothing gains much.
