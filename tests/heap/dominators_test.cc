@@ -15,6 +15,7 @@
 #include "oomscope/heap/passes.h"
 
 using namespace oomscope::heap;
+using oomscope::heap::testing::SameDominance;
 using oomscope::heap::testing::SnapshotBuilder;
 
 namespace {
@@ -27,10 +28,7 @@ Built Build(const SnapshotBuilder& b) {
   r.g = BuildGraph(r.snap, nullptr);
   // Every graph here also with the page rule left to the dominators pass, as from 2^20 edges
   // (BuildGraph): the DFS goes through the page first and the rule is applied mid-pass.
-  Graph deferred = BuildGraph(r.snap, nullptr, true, {}, /*defer_page_rule_min_edges=*/0);
-  CHECK(deferred.essential == r.g.essential);
-  CHECK(deferred.dominator == r.g.dominator);
-  for (NodeOrdinal o = 0; o < r.snap.node_count(); ++o) CHECK(deferred.retained[o] == r.g.retained[o]);
+  CHECK(SameDominance(r.snap, BuildGraph(r.snap, nullptr, true, {}, /*defer_page_rule_min_edges=*/0), r.g));
   return r;
 }
 // The class summary of `g` both ways an analysis computes it: with the dominator array freed and

@@ -116,4 +116,11 @@ LargeValues LargeValuesGraph(uint64_t big, uint32_t entries) {
   return g;
 }
 
+bool SameDominance(const Snapshot& snap, const Graph& a, const Graph& b) {
+  if (a.essential != b.essential || a.dominator != b.dominator) return false;
+  for (NodeOrdinal o = 0; o < snap.node_count(); ++o)
+    if (a.retained[o] != b.retained[o]) return false;
+  return true;
+}
+
 }  // namespace oomscope::heap::testing

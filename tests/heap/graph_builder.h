@@ -7,9 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "oomscope/heap/graph.h"
 #include "oomscope/heap/snapshot.h"
 
 namespace oomscope::heap::testing {
+
+// Whether two graphs of `snap` agree on the essential edges, the dominators and the retained
+// sizes: BuildGraph's result with the page rule applied before the dominators pass and during it.
+bool SameDominance(const Snapshot& snap, const Graph& a, const Graph& b);
 
 class SnapshotBuilder {
  public:

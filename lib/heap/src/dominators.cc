@@ -147,7 +147,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
   // with an atomic slot counter, gained nothing: locked increments stop the misses from
   // overlapping; nor did two threads each filling the retainers of half of the nodes, 52 ->
   // 65 ms, each reading all the edges.)
-  const bool two_threads = edge_count >= (1u << 20);
+  const bool two_threads = edge_count >= kTwoThreadEdges;
 
   // Nodes with at least one essential retainer (a bit each): the others are orphans. Read only
   // after the DFS from the root.
@@ -262,10 +262,25 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
     EdgeOrdinal next;
   };
   std::vector<Frame> stack;
-  auto visit = [&](NodeOrdinal v, uint32_t parent_number) {
+  // Gives v the next DFS number, under its parent's.
+  auto number = [&](NodeOrdinal v, uint32_t parent_number) {
     num(v) = ++n;
     vert.Set(n, v);
     par.Set(n, parent_number);
+  };
+  // An essential edge e seen from a numbered vertex: true when it reaches a vertex not numbered
+  // yet, and becomes the DFS tree's edge into it; otherwise it counts among the target's other
+  // retainers (never a tree edge: the one that reached the target was taken earlier).
+  auto tree_edge_to = [&](EdgeOrdinal e, NodeOrdinal w) {
+    if (num(w) != 0) {
+      ++cnt(w);
+      return false;
+    }
+    tree_bit[e >> 6] |= uint64_t{1} << (e & 63);
+    return true;
+  };
+  auto visit = [&](NodeOrdinal v, uint32_t parent_number) {
+    number(v, parent_number);
     const EdgeOrdinal first_edge = snap.first_edge[v];
     const EdgeOrdinal end = std::min(snap.first_edge[v + 1], first_edge + kAhead / 4);
     for (EdgeOrdinal e = first_edge; e < end; ++e) __builtin_prefetch(&num(snap.edge_to[e]), 1);
@@ -286,12 +301,8 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
           __builtin_prefetch(&snap.first_edge[ahead]);
         }
         if (!essential(e)) continue;
-        NodeOrdinal w = snap.edge_to[e];
-        if (num(w) != 0) {
-          ++cnt(w);  // never a tree edge: the one that reached w was taken below
-          continue;
-        }
-        tree_bit[e >> 6] |= uint64_t{1} << (e & 63);
+        const NodeOrdinal w = snap.edge_to[e];
+        if (!tree_edge_to(e, w)) continue;
         visit(w, num(f.v));  // may reallocate: `f` is not used after this
         descended = true;
         break;
@@ -305,9 +316,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
     // objects) the DFS reaches objects of the page only (over edges that are not weak), whose
     // edges the page rule leaves as they are, while the second thread finds the page and
     // applies the rule; then the root's other edges, into V8's own roots.
-    num(snap.root) = ++n;
-    vert.Set(n, snap.root);
-    par.Set(n, 0);
+    number(snap.root, 0);
     for (const bool shortcuts : {true, false}) {
       if (!shortcuts) {
         if (two_threads) page_ruled.wait();
@@ -316,12 +325,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
       for (EdgeOrdinal e = snap.first_edge[snap.root]; e < snap.first_edge[snap.root + 1]; ++e) {
         if ((snap.edge_type[e] == EdgeType::kShortcut) != shortcuts || !essential(e)) continue;
         const NodeOrdinal w = snap.edge_to[e];
-        if (num(w) != 0) {
-          ++cnt(w);
-          continue;
-        }
-        tree_bit[e >> 6] |= uint64_t{1} << (e & 63);
-        dfs(w, 1);
+        if (tree_edge_to(e, w)) dfs(w, 1);
       }
     }
   } else {
@@ -350,11 +354,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
   const uint32_t first_fiat = n + 1;
   if (n < count) {
     for (NodeOrdinal v = 0; v < count; ++v) {
-      if (num(v) == 0) {
-        num(v) = ++n;
-        vert.Set(n, v);
-        par.Set(n, 1);
-      }
+      if (num(v) == 0) number(v, 1);
     }
   }
   std::vector<Frame>().swap(stack);

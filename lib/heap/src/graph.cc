@@ -11,13 +11,13 @@ Graph BuildGraph(const Snapshot& snap, Progress* progress, bool with_distances,
                  const std::function<void()>& beside, uint32_t defer_page_rule_min_edges) {
   Graph g;
   if (progress) progress->Begin("edge index", 0);
-  // Every rule but the page one is applied here (on two threads from 2^20 edges), and the
+  // Every rule but the page one is applied here (on two threads from kTwoThreadEdges), and the
   // page's flags, a search through the whole heap, are found on the dominators pass's second
   // thread while its DFS goes through the page's objects (ComputeDominators' page_rule). At
   // 300 MB the search took as long as the rules (45 and 38 ms), beside them.
   std::function<void()> page_rule;
   if (snap.edge_count() >= defer_page_rule_min_edges) {
-    MarkEdgesButPageRule(snap, g, snap.edge_count() >= (1u << 20));
+    MarkEdgesButPageRule(snap, g, snap.edge_count() >= kTwoThreadEdges);
     page_rule = [&] {
       BuildFlags(snap, g);
       ApplyPageRule(snap, g);

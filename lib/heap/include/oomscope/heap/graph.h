@@ -80,6 +80,10 @@ struct Graph {
 // node held only weakly. Precondition: the distances pass ran.
 uint32_t Distance(const Snapshot& snap, const Graph& g, NodeOrdinal n);
 
+// From this many edges the passes split their work with a second thread (the edge index, the
+// dominators pass); below it the threads' start and hand-offs cost about what they save.
+inline constexpr uint32_t kTwoThreadEdges = 1u << 20;
+
 // Runs every pass above on `snap`. `progress` may be null. With `with_distances` false the
 // distances are left to the caller (the series analysis runs them beside the class summary,
 // ComputeClassSummaryAndDistances in class_summary.h), except on graphs of kLargeGraphEdges
@@ -89,6 +93,6 @@ uint32_t Distance(const Snapshot& snap, const Graph& g, NodeOrdinal n);
 // `defer_page_rule_min_edges` edges the page rule of the essential edges is applied during the
 // dominators pass (ComputeDominators' page_rule); the result is the same either way.
 Graph BuildGraph(const Snapshot& snap, Progress* progress, bool with_distances = true,
-                 const std::function<void()>& beside = {}, uint32_t defer_page_rule_min_edges = 1u << 20);
+                 const std::function<void()>& beside = {}, uint32_t defer_page_rule_min_edges = kTwoThreadEdges);
 
 }  // namespace oomscope::heap

@@ -26,7 +26,7 @@ void BuildEssentialEdges(const Snapshot& snap, Graph& g);
 // The flags and the essential edges together, as BuildFlags then BuildEssentialEdges; with
 // `parallel_min_edges` edges or more the flags' search runs on a second thread beside the
 // rules that do not need the flags.
-void BuildEdgeIndex(const Snapshot& snap, Graph& g, uint32_t parallel_min_edges = 1u << 20);
+void BuildEdgeIndex(const Snapshot& snap, Graph& g, uint32_t parallel_min_edges = kTwoThreadEdges);
 // BuildEdgeIndex in two steps, for a caller that runs the flags' search later: g.essential by
 // every rule but the page one (on two threads, cut at a word, when `two_threads`), then
 // ApplyPageRule, the flags built, which clears the edges out of objects outside the page into
@@ -52,8 +52,8 @@ void ComputeDistances(const Snapshot& snap, Graph& g);
 // with a second thread once the first is done; the result does not depend on it.
 inline constexpr uint32_t kSharedScanMinRetainers = 1u << 14;
 // `page_rule`, when given, completes the essential edges (BuildFlags, then ApplyPageRule): the
-// caller marked them without the page rule (MarkEdgesButPageRule). On graphs of 2^20 edges or
-// more it runs first on the second thread, while the DFS goes through the page's objects, which
+// caller marked them without the page rule (MarkEdgesButPageRule). On graphs of kTwoThreadEdges
+// or more it runs first on the second thread, while the DFS goes through the page's objects, which
 // it reaches from the root's shortcut edges first; otherwise on this thread, at that point.
 void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress,
                        const std::function<void()>& beside = {},
