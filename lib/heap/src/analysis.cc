@@ -79,7 +79,7 @@ struct SeriesAnalyzer::Last {
   // Below kLargeGraphEdges the class summary hands over the dominator tree and leaves
   // graph.dominator empty: a single snapshot's report does not need the array (largest_above
   // was read from it), and a series' earlier snapshots drop it for their digests. Finish reads
-  // it back from the tree for a series' suspects: once, for the last snapshot.
+  // it back from the tree for a series' suspects, which leave the tree here again at the end.
   DominatorTree tree;
   // OrdinalsById, sorted during the dominators pass when more snapshots follow (see
   // AnalyzeOptions::expected_snapshots), for the digest; empty otherwise.
@@ -353,7 +353,8 @@ Report SeriesAnalyzer::Finish() {
       std::vector<std::optional<double>> times;
       for (const auto& i : infos_) times.push_back(i.captured_at);
       SuspectOptions so = options_.suspects;
-      r.suspects = FindSuspects(earlier, L.snap, L.graph, times, so, &read_error, std::move(by_id));
+      // The tree goes back where the class summary put it: Finish again reads the array back.
+      r.suspects = FindSuspects(earlier, L.snap, L.graph, times, so, &read_error, std::move(by_id), &L.tree);
       if (progress) progress->End();
     }
   } else {

@@ -131,7 +131,7 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
                                   const Snapshot& last, Graph& g,
                                   const std::vector<std::optional<double>>& capture_times,
                                   const SuspectOptions& options, std::string* read_error,
-                                  std::vector<NodeOrdinal> last_by_id) {
+                                  std::vector<NodeOrdinal> last_by_id, DominatorTree* tree_out) {
   std::vector<Suspect> out;
   const size_t k = earlier.size();  // snapshots before the last one
   if (k == 0) return out;
@@ -270,10 +270,12 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
     candidates.push_back({v, entries_last, maybe_bytes});
   }
   if (cluster_thread.joinable()) cluster_thread.join();
-  // Done with the tree and the per-node arrays: the dominator array back as it came.
+  // Done with the tree and the per-node arrays: the tree to the caller, or the dominator array
+  // back as it came (at the end of a series nothing reads it again: 1.9 ms at 30 MB).
   std::vector<uint8_t>().swap(birth);
   first_retained = SizeColumn();
-  g.dominator = DominatorsFromTree(last, std::move(tree));
+  if (tree_out) *tree_out = std::move(tree);
+  else g.dominator = DominatorsFromTree(last, std::move(tree));
   // series_values[c * k + j]: candidate c's retained size and entry count in snapshot j.
   std::vector<std::pair<uint64_t, uint32_t>> series_values(candidates.size() * k);
   {

@@ -27,8 +27,10 @@ struct SuspectOptions {
 //    snapshot and alive in every later one, clustered under their nearest pre-existing dominator.
 // An owner must grow to be reported, so a bounded cache that churns is not a leak.
 // The last snapshot's dominator tree is built here first, and g.dominator freed while the tree
-// stands in for it (read back from the tree once the tree is done with), so that the tree, the
-// dominator array and the first step's per-node arrays never add up at the peak.
+// stands in for it, so that the tree, the dominator array and the first step's per-node arrays
+// never add up at the peak. Once the tree is done with, it goes to `tree_out` when given, and
+// g.dominator stays empty (the caller reads it back from the tree only if it needs the array
+// again: DominatorsFromTree); otherwise the array is read back here.
 // `read_error`, when given, gets what went wrong reading a spilled digest (see DigestCursor):
 // the suspects are then incomplete. `last_by_id`: OrdinalsById(last), when the caller has it
 // (the series' class diff sorted it); sorted here otherwise. Freed once read.
@@ -36,6 +38,7 @@ std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earl
                                   const Snapshot& last, Graph& g,
                                   const std::vector<std::optional<double>>& capture_times,
                                   const SuspectOptions& options, std::string* read_error = nullptr,
-                                  std::vector<NodeOrdinal> last_by_id = {});
+                                  std::vector<NodeOrdinal> last_by_id = {},
+                                  DominatorTree* tree_out = nullptr);
 
 }  // namespace oomscope::heap
