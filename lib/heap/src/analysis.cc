@@ -353,8 +353,8 @@ Report SeriesAnalyzer::Finish() {
       std::vector<std::optional<double>> times;
       for (const auto& i : infos_) times.push_back(i.captured_at);
       SuspectOptions so = options_.suspects;
-      // The tree goes back where the class summary put it: Finish again reads the array back.
-      r.suspects = FindSuspects(earlier, L.snap, L.graph, times, so, &read_error, std::move(by_id), &L.tree);
+      // The tree goes where the class summary put it: Finish again reads the array back.
+      r.suspects = FindSuspects(earlier, L.snap, L.graph, L.tree, times, so, &read_error, std::move(by_id));
       if (progress) progress->End();
     }
   } else {

@@ -26,19 +26,17 @@ struct SuspectOptions {
 //  - accumulating allocations (memlab's baseline/target/final): objects born after the first
 //    snapshot and alive in every later one, clustered under their nearest pre-existing dominator.
 // An owner must grow to be reported, so a bounded cache that churns is not a leak.
-// The last snapshot's dominator tree is built here first, and g.dominator freed while the tree
-// stands in for it, so that the tree, the dominator array and the first step's per-node arrays
-// never add up at the peak. Once the tree is done with, it goes to `tree_out` when given, and
-// g.dominator stays empty (the caller reads it back from the tree only if it needs the array
-// again: DominatorsFromTree); otherwise the array is read back here.
+// The last snapshot's dominator tree is built here first, into `tree`, and g.dominator freed
+// while the tree stands in for it, so that the tree, the dominator array and the first step's
+// per-node arrays never add up at the peak. The tree is left there: a caller that needs the
+// array again reads it back (DominatorsFromTree). (With no earlier snapshot, nothing changes.)
 // `read_error`, when given, gets what went wrong reading a spilled digest (see DigestCursor):
 // the suspects are then incomplete. `last_by_id`: OrdinalsById(last), when the caller has it
 // (the series' class diff sorted it); sorted here otherwise. Freed once read.
 std::vector<Suspect> FindSuspects(const std::vector<const SnapshotDigest*>& earlier,
-                                  const Snapshot& last, Graph& g,
+                                  const Snapshot& last, Graph& g, DominatorTree& tree,
                                   const std::vector<std::optional<double>>& capture_times,
                                   const SuspectOptions& options, std::string* read_error = nullptr,
-                                  std::vector<NodeOrdinal> last_by_id = {},
-                                  DominatorTree* tree_out = nullptr);
+                                  std::vector<NodeOrdinal> last_by_id = {});
 
 }  // namespace oomscope::heap
