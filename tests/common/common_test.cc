@@ -2,9 +2,12 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <string>
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -16,34 +19,69 @@
 using namespace oomscope;
 using namespace std::chrono_literals;
 
-TEST_CASE("huge vectors: filled like any vector, their memory advised for huge pages") {
+// The VmFlags of the mapping holding `at` (/proc/self/smaps: "hg" advised for huge pages, "nh"
+// advised against them), with a space before each; nullopt where the kernel has no transparent
+// huge pages or no smaps.
+static std::optional<std::string> VmFlagsAt(const void* at) {
+  std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::ifstream smaps("/proc/self/smaps");
+  if (!thp || !smaps) return std::nullopt;
+  const auto where = reinterpret_cast<uintptr_t>(at);
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2) {  // a mapping's first line
+      inside = lo <= where && where < hi;
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line.substr(8) + " ";
+    }
+  }
+  return std::nullopt;
+}
+
+TEST_CASE("huge vectors: filled like any vector; advised for huge pages only while they are on") {
   std::vector<uint32_t> small = oomscope::HugeVector<uint32_t>(3, 7);
   CHECK(small == std::vector<uint32_t>{7, 7, 7});
   CHECK(oomscope::HugeVector<uint8_t>(0).empty());
   oomscope::AdviseHugePages(nullptr, 0);                 // nothing to advise: no effect
   oomscope::AdviseHugePages(small.data(), sizeof(uint32_t));
   const size_t n = size_t{64} << 20;
+  // Off by default: 4 KiB pages (on a VM whose host takes free memory back, huge pages are
+  // mostly memory it must back afresh).
+  CHECK_FALSE(oomscope::HugePagesOn());
+  std::vector<uint8_t> plain = oomscope::HugeVector<uint8_t>(n, 2);
+  REQUIRE(plain.size() == n);
+  CHECK(plain.front() == 2);
+  CHECK(plain.back() == 2);
+  const std::optional<std::string> plain_flags = VmFlagsAt(plain.data() + n / 2);
+  oomscope::UseHugePages(true);
   std::vector<uint8_t> big = oomscope::HugeVector<uint8_t>(n, 1);
+  oomscope::UseHugePages(false);
   REQUIRE(big.size() == n);
   CHECK(big.front() == 1);
   CHECK(big.back() == 1);
   // Where the kernel has transparent huge pages, the mapping holding the array carries the
-  // advice ("hg" in /proc/self/smaps' VmFlags), whatever pages it was then given.
-  std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
-  std::ifstream smaps("/proc/self/smaps");
-  if (!thp || !smaps) return;
-  const uintptr_t middle = reinterpret_cast<uintptr_t>(big.data()) + n / 2;
-  bool inside = false, advised = false;
-  for (std::string line; std::getline(smaps, line);) {
-    unsigned long lo = 0, hi = 0;
-    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2) {  // a mapping's first line
-      inside = lo <= middle && middle < hi;
-    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
-      advised = line.find(" hg") != std::string::npos;
-      break;
-    }
-  }
-  CHECK(advised);
+  // advice while they are on, whatever pages it was then given, and not otherwise.
+  const std::optional<std::string> flags = VmFlagsAt(big.data() + n / 2);
+  if (!flags) return;
+  CHECK(flags->find(" hg ") != std::string::npos);
+  REQUIRE(plain_flags.has_value());
+  CHECK(plain_flags->find(" hg ") == std::string::npos);
+}
+
+TEST_CASE("OOMSCOPE_HUGE_PAGES turns huge pages on or off; anything else leaves them") {
+  ::setenv("OOMSCOPE_HUGE_PAGES", "on", 1);
+  oomscope::UseHugePagesFromEnvironment();
+  CHECK(oomscope::HugePagesOn());
+  ::setenv("OOMSCOPE_HUGE_PAGES", "yes", 1);
+  oomscope::UseHugePagesFromEnvironment();
+  CHECK(oomscope::HugePagesOn());
+  ::setenv("OOMSCOPE_HUGE_PAGES", "off", 1);
+  oomscope::UseHugePagesFromEnvironment();
+  CHECK_FALSE(oomscope::HugePagesOn());
+  ::unsetenv("OOMSCOPE_HUGE_PAGES");
+  oomscope::UseHugePagesFromEnvironment();
+  CHECK_FALSE(oomscope::HugePagesOn());
 }
 
 TEST_CASE("MoveAppend: the destination gets every entry in order, the source ends empty") {

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <new>
+#include <string_view>
 #include <vector>
 
 #if defined(__GLIBC__)
@@ -38,6 +39,7 @@ namespace oomscope {
 namespace {
 
 constexpr size_t kBigBlock = size_t{1} << 20;
+constinit std::atomic<bool> g_huge_pages{false};
 
 #if defined(__linux__)
 // The system's page size, read once.
@@ -49,11 +51,11 @@ uintptr_t PageBytes() {
 
 #if defined(OOMSCOPE_BLOCK_ARENA)
 // Where the large blocks live while UseBlockArena is on: one range of address space, reserved
-// once and advised for transparent huge pages, carved into blocks one after another (at its
-// growing end, the frontier) and then into freed ranges (the best fit). A freed block stays
-// resident for the next ones (the heap passes free and allocate arrays of the same few sizes,
-// node- and edge-indexed: no fault, no zeroing) while that does not raise the process's peak
-// (MakeRoom); otherwise its pages go back to the system.
+// once (and advised for transparent huge pages while they are on: UseHugePages), carved into
+// blocks one after another (at its growing end, the frontier) and then into freed ranges (the
+// best fit). A freed block stays resident for the next ones (the heap passes free and allocate
+// arrays of the same few sizes, node- and edge-indexed: no fault, no zeroing) while that does
+// not raise the process's peak (MakeRoom); otherwise its pages go back to the system.
 //
 // Why one range: a huge page (one fault and 2 MiB of mappings instead of 512) needs a whole
 // aligned 2 MiB unit inside one mapping. Blocks that glibc maps one by one are rarely aligned,
@@ -155,7 +157,7 @@ class Arena {
   }
 
   // Makes [0, need) readable and writable, kCommitStep at a time (committed memory is counted
-  // here, not at the reservation), advised for huge pages.
+  // here, not at the reservation), advised for huge pages while they are on.
   bool Commit(size_t need) {
     if (need <= committed_) return true;
     size_t want = std::max(need, committed_ + kCommitStep);
@@ -163,7 +165,7 @@ class Arena {
     char* from = Base() + committed_;
     if (mprotect(from, want - committed_, PROT_READ | PROT_WRITE) != 0) return false;
 #if defined(MADV_HUGEPAGE)
-    (void)madvise(from, want - committed_, MADV_HUGEPAGE);
+    if (HugePagesOn()) (void)madvise(from, want - committed_, MADV_HUGEPAGE);
 #endif
     committed_ = want;
     return true;
@@ -331,7 +333,18 @@ static void AdviseWholeUnits(void* p, size_t bytes, uintptr_t unit, int advice) 
 }
 #endif
 
+void UseHugePages(bool on) { g_huge_pages.store(on, std::memory_order_relaxed); }
+bool HugePagesOn() { return g_huge_pages.load(std::memory_order_relaxed); }
+
+void UseHugePagesFromEnvironment() {
+  const char* asked = std::getenv("OOMSCOPE_HUGE_PAGES");
+  const std::string_view mode = asked != nullptr ? asked : "";
+  if (mode == "on") UseHugePages(true);
+  if (mode == "off") UseHugePages(false);
+}
+
 void AdviseHugePages(void* p, size_t bytes) {
+  if (!HugePagesOn()) return;
 #if defined(OOMSCOPE_BLOCK_ARENA)
   // The arena advised its whole range when it made it writable (Commit). Advising again would
   // change nothing but take the address space's lock for writing, which waits for any

@@ -22,11 +22,11 @@ namespace oomscope {
 // Does nothing where the C library is not glibc.
 void TuneAllocator(int max_arenas = 0);
 
-// While on, blocks of 1 MiB or more are carved from one range of address space advised for
-// transparent huge pages (the best-fitting freed range, else the range's end), so that the
-// units between neighbouring blocks are whole 2 MiB pages too: a fault and a TLB entry per
-// 2 MiB instead of per 4 KiB, and at exit the kernel frees 15 pages where it freed 7,500. A
-// freed block stays resident for the next ones while that does not raise the process's peak
+// While on, blocks of 1 MiB or more are carved from one range of address space (the
+// best-fitting freed range, else the range's end). With huge pages on (UseHugePages), the range
+// is advised for them, and the units between neighbouring blocks are whole 2 MiB pages too: a
+// fault and a TLB entry per 2 MiB instead of per 4 KiB, and at exit the kernel frees 15 pages
+// where it freed 7,500. A freed block stays resident for the next ones while that does not raise the process's peak
 // (the passes free and allocate arrays of the same few sizes: no fault, no zeroing), and is
 // given back otherwise. 30 MB analysis: 78 -> 71 ms, at the same peak. For a process that runs
 // one job on a few large arrays (the CLI's analyze). Blocks taken while on go back to the
@@ -39,12 +39,27 @@ void UseBlockArena(bool on);
 // reservation carved from kept memory would hold its unwritten pages resident.
 void ReleaseKeptBlocks();
 
+// Whether the large arrays are advised for transparent huge pages (AdviseHugePages, the block
+// arena's range): off unless a process turns them on, before its first large block. Huge pages
+// cost a fault per 2 MiB instead of 512, fewer TLB misses and almost nothing to free at exit,
+// but each comes whole from the kernel's free 2 MiB blocks, and on a VM whose balloon hands
+// free memory back to its host (virtio free page reporting, which reports exactly such blocks)
+// those are mostly memory the host must back afresh. Measured on such a VM (bench/README.md):
+// 300 MB faulted in as huge pages took 14-26 ms right after another process freed it and
+// 460-590 ms after three seconds idle, against 105-126 ms as 4 KiB pages either way (those
+// come from smaller free blocks, which are never reported); 300 MB analyses 1.5 s apart took
+// 0.59-0.87 s with huge pages and 0.53-0.58 s without. Where the host keeps memory backed, huge
+// pages are 10-15% faster.
+void UseHugePages(bool on);
+bool HugePagesOn();
+// Turns huge pages on or off as OOMSCOPE_HUGE_PAGES says ("on" or "off"); else leaves them.
+void UseHugePagesFromEnvironment();
+
 // Asks the kernel to back [p, p + bytes) with transparent huge pages (MADV_HUGEPAGE, for the
-// whole 2 MiB pages inside it), before the memory is first touched. Systems whose THP setting
-// is "madvise" (Debian's default) give huge pages only to memory so marked. For the large
-// arrays of the heap passes that means one fault per 2 MiB instead of per 4 KiB, and far fewer
-// TLB misses in their random walks: a 2 GB snapshot's analysis took 14.6 s instead of 18.1 s,
-// at the same peak RSS. Does nothing elsewhere.
+// whole 2 MiB pages inside it), before the memory is first touched, while HugePagesOn().
+// Systems whose THP setting is "madvise" (Debian's default) give huge pages only to memory so
+// marked. For the large arrays of the heap passes that means one fault per 2 MiB instead of
+// per 4 KiB. Does nothing elsewhere.
 void AdviseHugePages(void* p, size_t bytes);
 
 // Maps the whole pages inside [p, p + bytes) in one call (MADV_POPULATE_WRITE, Linux 5.14),
