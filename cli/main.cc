@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   }
   if (cmd == "analyze") {
     oomscope::UseBlockArena(true);  // one job on a few large arrays
-    oomscope::UseHugePagesFromEnvironment();  // off unless asked: see UseHugePages
+    oomscope::ChooseHugePages();  // unless the host takes free memory back: see UseHugePages
     return oomscope::cli::AnalyzeCommand(argc - 1, argv + 1);
   }
   if (cmd == "capture" || cmd == "demo") return RunNetCommand(argv);

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   // freed there: with a thread per upload, freed parses stayed resident and the process grew
   // past --memory-budget-bytes (bench/analyzer: peak RSS 1.4x the budget; with 2 arenas, 0.7x).
   TuneAllocator(/*max_arenas=*/2);
-  UseHugePagesFromEnvironment();  // off unless OOMSCOPE_HUGE_PAGES=on (allocator.h)
+  ChooseHugePages();  // unless the host takes free memory back (allocator.h)
   for (int i = 1; i < argc; ++i)
     if (std::string(argv[i]) == "--help") return std::fputs(kConfigHelp, stdout), 0;
   Result<Config> config = ParseConfig(argc, argv, oomscope::ProcessEnvironment());

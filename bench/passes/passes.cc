@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   }
   oomscope::TuneAllocator();
   oomscope::UseBlockArena(true);
-  oomscope::UseHugePagesFromEnvironment();  // as the CLI
+  oomscope::ChooseHugePages();  // as the CLI
   const int runs = argc > 2 ? std::max(1, std::atoi(argv[2])) : 7;
   for (int i = 3; i < argc; ++i) g_only.emplace_back(argv[i]);
   Snapshot snap;

@@ -69,19 +69,42 @@ TEST_CASE("huge vectors: filled like any vector; advised for huge pages only whi
   CHECK(plain_flags->find(" hg ") == std::string::npos);
 }
 
-TEST_CASE("OOMSCOPE_HUGE_PAGES turns huge pages on or off; anything else leaves them") {
+TEST_CASE("a balloon that reports free pages to the host is found among the virtio devices") {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("oomscope-virtio-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  auto device = [&](const std::string& name, const std::string& id, const std::string& features) {
+    fs::create_directories(root / name);
+    std::ofstream(root / name / "device") << id << "\n";
+    std::ofstream(root / name / "features") << features << "\n";
+  };
+  CHECK_FALSE(oomscope::BalloonReportsFreePages((root / "missing").string()));
+  // A network device with bit 5 set, and a balloon without it (statistics and deflate on OOM).
+  device("virtio0", "0x0001", "11000101101110110000000000000100");
+  device("virtio1", "0x0005", "01100000000000000000000000000000");
+  CHECK_FALSE(oomscope::BalloonReportsFreePages(root.string()));
+  // A balloon with VIRTIO_BALLOON_F_REPORTING (bit 5), as a Firecracker guest's.
+  device("virtio2", "0x0005", "01100101000000000000000000000000");
+  CHECK(oomscope::BalloonReportsFreePages(root.string()));
+  fs::remove_all(root);
+}
+
+TEST_CASE("huge pages: OOMSCOPE_HUGE_PAGES says on or off; otherwise on unless the balloon reports free pages") {
   ::setenv("OOMSCOPE_HUGE_PAGES", "on", 1);
-  oomscope::UseHugePagesFromEnvironment();
-  CHECK(oomscope::HugePagesOn());
-  ::setenv("OOMSCOPE_HUGE_PAGES", "yes", 1);
-  oomscope::UseHugePagesFromEnvironment();
+  oomscope::ChooseHugePages();
   CHECK(oomscope::HugePagesOn());
   ::setenv("OOMSCOPE_HUGE_PAGES", "off", 1);
-  oomscope::UseHugePagesFromEnvironment();
+  oomscope::ChooseHugePages();
   CHECK_FALSE(oomscope::HugePagesOn());
+  for (const char* other : {"yes", ""}) {
+    ::setenv("OOMSCOPE_HUGE_PAGES", other, 1);
+    oomscope::ChooseHugePages();
+    CHECK(oomscope::HugePagesOn() == !oomscope::BalloonReportsFreePages());
+  }
   ::unsetenv("OOMSCOPE_HUGE_PAGES");
-  oomscope::UseHugePagesFromEnvironment();
-  CHECK_FALSE(oomscope::HugePagesOn());
+  oomscope::ChooseHugePages();
+  CHECK(oomscope::HugePagesOn() == !oomscope::BalloonReportsFreePages());
+  oomscope::UseHugePages(false);
 }
 
 TEST_CASE("MoveAppend: the destination gets every entry in order, the source ends empty") {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>  // defines __GLIBC__ with glibc
 #include <cstring>
 #include <map>
@@ -15,6 +16,7 @@
 #include <malloc.h>
 #endif
 #if defined(__linux__)
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -336,11 +338,46 @@ static void AdviseWholeUnits(void* p, size_t bytes, uintptr_t unit, int advice) 
 void UseHugePages(bool on) { g_huge_pages.store(on, std::memory_order_relaxed); }
 bool HugePagesOn() { return g_huge_pages.load(std::memory_order_relaxed); }
 
-void UseHugePagesFromEnvironment() {
+bool BalloonReportsFreePages(const std::string& virtio_devices) {
+#if defined(__linux__)
+  DIR* dir = opendir(virtio_devices.c_str());
+  if (dir == nullptr) return false;
+  // The first line of a small sysfs file, or "" where it cannot be read.
+  auto first_line = [](const std::string& path) {
+    std::string line;
+    if (FILE* f = std::fopen(path.c_str(), "re")) {
+      char buf[512];
+      if (std::fgets(buf, sizeof buf, f) != nullptr) line = buf;
+      std::fclose(f);
+    }
+    while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+    return line;
+  };
+  constexpr size_t kReportingBit = 5;  // VIRTIO_BALLOON_F_REPORTING
+  bool reports = false;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    const std::string device = virtio_devices + "/" + entry->d_name;
+    if (first_line(device + "/device") != "0x0005") continue;  // a memory balloon
+    const std::string features = first_line(device + "/features");
+    if (features.size() > kReportingBit && features[kReportingBit] == '1') reports = true;
+  }
+  closedir(dir);
+  return reports;
+#else
+  (void)virtio_devices;
+  return false;
+#endif
+}
+
+void ChooseHugePages() {
   const char* asked = std::getenv("OOMSCOPE_HUGE_PAGES");
   const std::string_view mode = asked != nullptr ? asked : "";
-  if (mode == "on") UseHugePages(true);
-  if (mode == "off") UseHugePages(false);
+  if (mode == "on" || mode == "off") {
+    UseHugePages(mode == "on");
+    return;
+  }
+  UseHugePages(!BalloonReportsFreePages());
 }
 
 void AdviseHugePages(void* p, size_t bytes) {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -52,8 +53,15 @@ void ReleaseKeptBlocks();
 // pages are 10-15% faster.
 void UseHugePages(bool on);
 bool HugePagesOn();
-// Turns huge pages on or off as OOMSCOPE_HUGE_PAGES says ("on" or "off"); else leaves them.
-void UseHugePagesFromEnvironment();
+
+// Whether this machine's memory balloon reports free pages to its host: a virtio balloon
+// (device 0x0005) among `virtio_devices` (sysfs: /sys/bus/virtio/devices) with feature bit 5,
+// VIRTIO_BALLOON_F_REPORTING, in its `features` (one '0' or '1' per bit, bit 0 first).
+bool BalloonReportsFreePages(const std::string& virtio_devices = "/sys/bus/virtio/devices");
+
+// Huge pages as OOMSCOPE_HUGE_PAGES says ("on" or "off"); otherwise on, unless the balloon
+// reports free pages (above).
+void ChooseHugePages();
 
 // Asks the kernel to back [p, p + bytes) with transparent huge pages (MADV_HUGEPAGE, for the
 // whole 2 MiB pages inside it), before the memory is first touched, while HugePagesOn().
