@@ -63,7 +63,11 @@ int main(int argc, char** argv) {
   if (cmd == "analyze") {
     oomscope::UseBlockArena(true);  // one job on a few large arrays
     oomscope::ChooseHugePages();  // unless the host takes free memory back: see UseHugePages
-    return oomscope::cli::AnalyzeCommand(argc - 1, argv + 1);
+    const int status = oomscope::cli::AnalyzeCommand(argc - 1, argv + 1);
+    // Its arrays are all freed, kept by the arena: given back on two threads, where the kernel
+    // would free them on one at exit (300 MB: about 10 ms less).
+    oomscope::ReleaseKeptBlocks(/*two_threads=*/true);
+    return status;
   }
   if (cmd == "capture" || cmd == "demo") return RunNetCommand(argv);
   std::fprintf(stderr, "oomscope: unknown command '%s'\n", argv[1]);

@@ -10,7 +10,10 @@
 #include <mutex>
 #include <new>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include "oomscope/common/thread.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -79,6 +82,8 @@ class Arena {
   static constexpr size_t kUnit = size_t{2} << 20;
   static constexpr size_t kReserve = size_t{1} << 40;  // address space, never memory
   static constexpr size_t kCommitStep = size_t{64} << 20;
+  // Below this much kept memory, a second thread costs more than it saves.
+  static constexpr size_t kTwoThreadRelease = size_t{64} << 20;
 
   // A block of at least n bytes, or nullptr when the arena cannot have one (the caller then
   // uses malloc).
@@ -131,11 +136,41 @@ class Arena {
     Insert(off, len, true);
   }
 
-  // Gives back the pages of every kept range (ReleaseKeptBlocks, UseBlockArena(false)).
-  void Release() {
+  // Gives back the pages of every kept range (ReleaseKeptBlocks, UseBlockArena(false)); from
+  // kTwoThreadRelease bytes on, half of them on a second thread.
+  void Release(bool two_threads) {
     std::lock_guard lock(mu_);
     TrimSlack();
-    while (resident_free_ > 0) DropLargestKept();
+    if (!two_threads || resident_free_ < kTwoThreadRelease) {
+      while (resident_free_ > 0) DropLargestKept();
+      return;
+    }
+    std::vector<std::pair<size_t, size_t>> kept;  // offset, length
+    for (const auto& [off, f] : free_)
+      if (f.resident) kept.emplace_back(off, f.len);
+    for (const auto& [off, len] : kept) {
+      free_.erase(off);
+      resident_free_ -= len;
+      Insert(off, len, false);
+    }
+    // The first half of the bytes, in order, for the second thread (a range cut where the
+    // half ends); the rest for this one. Nothing else takes the lock meanwhile.
+    size_t total = 0;
+    for (const auto& r : kept) total += r.second;
+    std::vector<std::pair<size_t, size_t>> theirs;
+    size_t half = (total / 2) & ~(kPage - 1);
+    while (half > 0 && !kept.empty()) {
+      auto& [off, len] = kept.back();
+      const size_t take = std::min(len, half);
+      theirs.emplace_back(off + len - take, take);
+      half -= take;
+      len -= take;
+      if (len == 0) kept.pop_back();
+    }
+    Thread other([&] {
+      for (const auto& [off, len] : theirs) Drop(off, len);
+    });
+    for (const auto& [off, len] : kept) Drop(off, len);
   }
 
  private:
@@ -311,9 +346,11 @@ void TuneAllocator(int max_arenas) {
 #endif
 }
 
-void ReleaseKeptBlocks() {
+void ReleaseKeptBlocks(bool two_threads) {
 #if defined(OOMSCOPE_BLOCK_ARENA)
-  if (Arena* arena = g_arena.load(std::memory_order_acquire)) arena->Release();
+  if (Arena* arena = g_arena.load(std::memory_order_acquire)) arena->Release(two_threads);
+#else
+  (void)two_threads;
 #endif
 }
 
