@@ -374,6 +374,13 @@ main() {
     else
       echo "- oomscope: not built (${OOMSCOPE#"$root"/} missing), rows skipped"
     fi
+    # The pages oomscope takes (allocator.h, ChooseHugePages): huge ones unless the VM's virtio
+    # balloon reports free pages to its host (feature bit 5), or as OOMSCOPE_HUGE_PAGES says.
+    local reporting=no d
+    for d in /sys/bus/virtio/devices/*; do
+      [ "$(cat "$d/device" 2>/dev/null)" = 0x0005 ] && [ "$(cut -c6 "$d/features" 2>/dev/null)" = 1 ] && reporting=yes
+    done
+    echo "- oomscope's pages: OOMSCOPE_HUGE_PAGES=${OOMSCOPE_HUGE_PAGES:-unset}; the VM's balloon reports free pages to its host: $reporting (huge pages unless it does or the variable says off: bench/README.md)"
     echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on the machine inflate wall time; CPU s = user + sys is steadier)"
     [ -n "$(host_passes)" ] && echo "- '*' after a run in 'wall s, each run': the host's free page reporting ran during it or since the command before ended (the count in /sys/module/page_reporting/parameters/passes went up), so memory the run took may have had to be backed afresh by the host (the run after one as well): a short tool's slow runs are among these or right after them (bench/README.md)"
     echo "- wall time from the shell's clock around each command (ms), CPU and peak RSS from /usr/bin/time -v$([ "$repeat" -gt 1 ] && echo ", the run of median wall time of $repeat ('wall s, each run' lists them in order; 'fastest vs fastest' = the tool's fastest run / oomscope's)"); per-command timeout ${tmo} s;$([ "$warmup" -gt 0 ] && echo " each command run $warmup time(s) unmeasured first;") page cache warmed before each size; raw logs in results/logs/$stamp/"
