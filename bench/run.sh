@@ -125,14 +125,28 @@ measure() {
   echo "     median of $repeat: wall ${R_WALL}s cpu ${R_CPU}s rss ${R_RSS}MiB" >&2
 }
 
+# The harness's own wall time in seconds: time -v and timeout around /bin/true, the median of
+# 21 runs (2.5-2.7 ms here: 4% of a 30 MB analysis). measure_once takes it off every run.
+HARNESS_S=0
+calibrate_harness() {
+  local i start end walls=()
+  for ((i = 0; i < 21; i++)); do
+    start=$EPOCHREALTIME
+    "$TIME" -v -o "$logdir/harness.time" timeout -k 30 "$tmo" true > /dev/null 2>&1
+    end=$EPOCHREALTIME
+    walls+=("$(awk -v a="${start/,/.}" -v b="${end/,/.}" 'BEGIN { printf "%.6f", b - a }')")
+  done
+  HARNESS_S=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n 11p)
+}
+
 # measure_once NAME CMD... : runs CMD once under time -v and timeout, fills R_*.
 measure_once() {
   local name="$1"; shift
   local base="$logdir/$name"
   printf '%s\n' "$*" > "$base.cmd"
   # Wall time to the millisecond from bash's clock around the command: time -v gives hundredths,
-  # a tenth of a 30 MB analysis. It includes starting time and timeout (about a millisecond,
-  # the same for every tool).
+  # a tenth of a 30 MB analysis. Less the harness's own time (HARNESS_S: starting time and
+  # timeout, the same for every tool), as hyperfine takes off its shell's.
   local start=$EPOCHREALTIME
   "$TIME" -v -o "$base.time" timeout -k 30 "$tmo" "$@" > "$base.out" 2> "$base.err"
   local rc=$? end=$EPOCHREALTIME
@@ -145,7 +159,7 @@ measure_once() {
   PASSES_SEEN=$passes_after
   local rss
   rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$base.time")
-  R_WALL=$(awk -v a="${start/,/.}" -v b="${end/,/.}" 'BEGIN { printf "%.3f", b - a }')
+  R_WALL=$(awk -v a="${start/,/.}" -v b="${end/,/.}" -v h="$HARNESS_S" 'BEGIN { w = b - a - h; printf "%.3f", (w > 0 ? w : 0) }')
   R_CPU=$(awk -F': ' '/User time \(seconds\)|System time \(seconds\)/ { s += $2 } END { printf "%.2f", s }' "$base.time")
   R_RSS=$(awk -v k="${rss:-0}" 'BEGIN { printf "%.1f", k / 1024 }')
   R_STATUS=ok
@@ -364,6 +378,7 @@ table() { # table MB
 # The whole run is one function, parsed before it starts, so editing this
 # file while a run is going does not disturb it.
 main() {
+  calibrate_harness
   {
     echo "# Heap engine benchmark, $(date '+%F %T %Z')"
     echo
@@ -381,6 +396,7 @@ main() {
       [ "$(cat "$d/device" 2>/dev/null)" = 0x0005 ] && [ "$(cut -c6 "$d/features" 2>/dev/null)" = 1 ] && reporting=yes
     done
     echo "- oomscope's pages: OOMSCOPE_HUGE_PAGES=${OOMSCOPE_HUGE_PAGES:-unset}; the VM's balloon reports free pages to its host: $reporting (huge pages unless it does or the variable says off: bench/README.md)"
+    echo "- the harness's own time (time -v and timeout around /bin/true, median of 21): $(awk -v h="$HARNESS_S" 'BEGIN { printf "%.1f", h * 1000 }') ms, taken off every wall time below (as hyperfine takes off its shell's)"
     echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on the machine inflate wall time; CPU s = user + sys is steadier)"
     [ -n "$(host_passes)" ] && echo "- '*' after a run in 'wall s, each run': the host's free page reporting ran during it or since the command before ended (the count in /sys/module/page_reporting/parameters/passes went up), so memory the run took may have had to be backed afresh by the host (the run after one as well): a short tool's slow runs are among these or right after them (bench/README.md)"
     echo "- wall time from the shell's clock around each command (ms), CPU and peak RSS from /usr/bin/time -v$([ "$repeat" -gt 1 ] && echo ", the run of median wall time of $repeat ('wall s, each run' lists them in order; 'fastest vs fastest' = the tool's fastest run / oomscope's)"); per-command timeout ${tmo} s;$([ "$warmup" -gt 0 ] && echo " each command run $warmup time(s) unmeasured first;") page cache warmed before each size; raw logs in results/logs/$stamp/"
