@@ -27,9 +27,9 @@ void TuneAllocator(int max_arenas = 0);
 // best-fitting freed range, else the range's end). With huge pages on (UseHugePages), the range
 // is advised for them, and the units between neighbouring blocks are whole 2 MiB pages too: a
 // fault and a TLB entry per 2 MiB instead of per 4 KiB, and at exit the kernel frees 15 pages
-// where it freed 7,500. A freed block stays resident for the next ones while that does not raise the process's peak
-// (the passes free and allocate arrays of the same few sizes: no fault, no zeroing), and is
-// given back otherwise. 30 MB analysis: 78 -> 71 ms, at the same peak. For a process that runs
+// where it freed 7,500. A freed block stays resident for the next ones while that does not
+// raise the process's peak (the passes free and allocate arrays of the same few sizes: no
+// fault, no zeroing), and is given back otherwise. 30 MB analysis: 78 -> 71 ms, at the same peak. For a process that runs
 // one job on a few large arrays (the CLI's analyze). Blocks taken while on go back to the
 // range whenever they are freed; turning it off gives back the kept ones. Does nothing without
 // glibc and under AddressSanitizer.
