@@ -92,6 +92,32 @@ TEST_CASE("a stream delivered a few bytes at a time parses the same as the file"
   CHECK(a->strings.size() == b->strings.size());
 }
 
+TEST_CASE("long runs of spaces between numbers parse; an overlong number is an error, not a hang") {
+  // Found by the fuzzer: an element that ran past the buffered data with 64 bytes or more
+  // buffered was rescanned from its start forever.
+  const std::string text = ReadText(kFixtures + "tiny.heapsnapshot");
+  const size_t nodes = text.find("\"nodes\":[");
+  REQUIRE(nodes != std::string::npos);
+  const size_t comma = text.find(',', nodes + 9);
+  std::string spaced = text;
+  spaced.insert(comma + 1, std::string(5000, ' '));
+  Result<Snapshot> b = ParseSnapshotFile(kFixtures + "tiny.heapsnapshot");
+  REQUIRE(b.ok());
+  for (size_t piece : {size_t{3}, size_t{100}, size_t{4096}}) {
+    Result<Snapshot> a = ParseInPieces(spaced, piece, "spaced");
+    REQUIRE_MESSAGE(a.ok(), a.status().ToString());
+    CHECK(a->node_id == b->node_id);
+    CHECK(a->edge_to == b->edge_to);
+  }
+  std::string digits = text;
+  digits.insert(comma + 1, std::string(300, '7'));
+  for (size_t piece : {size_t{3}, size_t{100}}) {
+    Result<Snapshot> a = ParseInPieces(digits, piece, "digits");
+    REQUIRE_FALSE(a.ok());
+    CHECK(a.status().message().find("too large") != std::string::npos);
+  }
+}
+
 TEST_CASE("strings: escapes, surrogate pairs, lone surrogates and invalid UTF-8 stay visible") {
   Result<Snapshot> r = ParseSnapshotFile(kFixtures + "bad/unicode.heapsnapshot");
   REQUIRE_MESSAGE(r.ok(), r.status().ToString());

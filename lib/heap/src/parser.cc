@@ -713,17 +713,23 @@ class Parser {
         size_t nd = static_cast<size_t>(p - digits);
         while (p < e && Reader::IsSpace(*p)) ++p;
         if (p >= e) {
-          // The element runs past the buffered data: refill from its start, or fail at EOF.
+          // The element runs past the buffered data: refill from its start (past the spaces,
+          // when it is nothing else yet: a run of them may be longer than the buffer), asking
+          // for more than is buffered, or fail at EOF. (Ensure(64) at the top of the loop would
+          // not read on while 64 bytes are buffered: an element longer than that looped.)
+          if (nd == 0) start = e;
           in_.Set(start);
+          const size_t have = static_cast<size_t>(e - start);
+          if (!in_.eof() && in_.error().ok() && in_.Ensure(have + 64) > have) break;
+          in_.Set(in_.end());
           if (in_.eof() || !in_.error().ok()) {
-            in_.Set(e);
             if (cut_at_end_ && nd == 0 && in_.error().ok()) {
               array_cut_ = true;
               return Status::Ok();
             }
             return Truncated(name + "[" + std::to_string(pos) + "]");
           }
-          break;
+          return Error(name + "[" + std::to_string(pos) + "] is longer than the read buffer");
         }
         if (nd == 0 || nd > 19) {
           in_.Set(digits);
