@@ -128,6 +128,27 @@ TEST_CASE("a node held only by a weak edge is not retained by its weak holder") 
   CHECK(g.g.retained[0] == 108);  // DevTools hangs weakly-held nodes off the root
 }
 
+TEST_CASE("a weakly held node retains what only it holds, whichever comes first in node order") {
+  // The DFS from the root reaches none of these. C and D come before O in node order and are
+  // held by O alone (D through C), so only O starts a subtree under the root and retains them;
+  // a retained node found only among the edges the DFS reached would start its own.
+  SnapshotBuilder b;
+  uint32_t a = b.Node("object", "A", 3), c = b.Node("object", "C", 20), d = b.Node("object", "D", 40);
+  uint32_t o = b.Node("object", "O", 10);
+  b.Edge(0, "element", "1", a);
+  b.Edge(a, "weak", "ref", o);
+  b.Edge(o, "property", "c", c);
+  b.Edge(c, "property", "d", d);
+  b.Edge(d, "weak", "back", o);
+  Built g = Build(b);
+  CHECK(g.g.dominator[o] == 0);
+  CHECK(g.g.dominator[c] == o);
+  CHECK(g.g.dominator[d] == c);
+  CHECK(g.g.retained[o] == 10 + 20 + 40);
+  CHECK(g.g.retained[a] == 3);
+  CHECK(g.g.retained[0] == 3 + 10 + 20 + 40);
+}
+
 TEST_CASE("unreachable nodes and an unreachable clique hang off the root one by one") {
   SnapshotBuilder b;
   uint32_t a = b.Node("object", "A", 5), lone = b.Node("object", "Lone", 7);

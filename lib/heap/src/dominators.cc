@@ -140,27 +140,18 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
   if (progress) progress->Begin("dominators", 2ull * count);
 
   const EdgeOrdinal edge_count = snap.edge_count();
-  // Large graphs find the orphans' bits below on a second thread while the DFS runs, which
-  // then runs `beside` (the BFS, BuildGraph) beside the rest of the DFS and of the pass: at
-  // 300 MB the bits and the BFS took 65-70 ms of the DFS's 110, and the BFS's queue is gone
-  // before the pass's peak (274 MiB instead of 276). (Filling the retainers on two threads,
+  // Large graphs apply the page rule on a second thread while the DFS runs (below), which then
+  // runs `beside` (the BFS, BuildGraph) beside the rest of the DFS and of the pass, and the
+  // BFS's queue is gone before the pass's peak (274 MiB instead of 276 at 300 MB). (Filling the retainers on two threads,
   // with an atomic slot counter, gained nothing: locked increments stop the misses from
   // overlapping; nor did two threads each filling the retainers of half of the nodes, 52 ->
   // 65 ms, each reading all the edges.)
   const bool two_threads = edge_count >= kTwoThreadEdges;
 
-  // Nodes with at least one essential retainer (a bit each): the others are orphans. Read only
-  // after the DFS from the root.
-  std::vector<uint64_t> retained_bit((len + 63) / 64, 0);
-  // And whether every retained size fits 32 bits (all of them together do): the sizes are then
+  // Whether every retained size fits 32 bits (all of them together do): the sizes are then
   // added up by DFS number at the end, in the block the semidominators used.
   bool sizes_fit = false;
-  auto find_retained = [&] {
-    for (EdgeOrdinal e = 0; e < edge_count; ++e) {
-      if (!g.IsEssential(e)) continue;
-      const NodeOrdinal to = snap.edge_to[e];
-      retained_bit[to >> 6] |= uint64_t{1} << (to & 63);
-    }
+  auto find_sizes_fit = [&] {
     uint64_t total = 0;
     for (uint32_t size : snap.node_self_size) total += size;
     sizes_fit = snap.big_self_sizes.empty() && total < UINT32_MAX;
@@ -200,7 +191,7 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
     par.Resize(len);
     GrowPrefaulted(tree_bit, tree_words);
   };
-  std::latch arrays_ready(1), retained_found(1), page_ruled(1);
+  std::latch arrays_ready(1), sized(1), page_ruled(1);
   std::atomic<bool> helper_done{false};  // its work all done: the CPU is free for SharedScan
   Thread helper;  // joined when the pass returns
   if (two_threads) {
@@ -211,14 +202,14 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
         page_rule();
         page_ruled.count_down();
       }
-      find_retained();
+      find_sizes_fit();
       if (edge_count >= kLargeGraphEdges) {
         uint64_t essential = 0;
         for (uint64_t word : g.essential) essential += static_cast<uint64_t>(__builtin_popcountll(word));
         const uint64_t at_least = essential > count - 1 ? essential - (count - 1) : 0;
         ret_ahead = PackedColumn(at_least, len, essential);
       }
-      retained_found.count_down();
+      sized.count_down();
       if (beside) beside();
       helper_done.store(true, std::memory_order_release);
     });
@@ -229,7 +220,6 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
   std::memset(work.data(), 0, len * sizeof(uint32_t));
   vert.Resize(len);
   arrays_ready.wait();
-  auto has_retainer = [&](NodeOrdinal v) { return (retained_bit[v >> 6] >> (v & 63)) & 1; };
   auto num = [&](NodeOrdinal v) -> uint32_t& { return work[2 * size_t{v}]; };
   auto cnt = [&](NodeOrdinal v) -> uint32_t& { return work[2 * size_t{v} + 1]; };
   uint32_t n = 0;
@@ -332,10 +322,10 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
     dfs(snap.root, 0);
   }
   if (!two_threads) {
-    find_retained();
-    retained_found.count_down();
+    find_sizes_fit();
+    sized.count_down();
   }
-  retained_found.wait();  // the bits are read below
+  sized.wait();  // ret_ahead is read below
   // With nothing beside, the helper is done: joined now, as before it ran `beside`, so that the
   // thread made later in the pass can reuse its stack (glibc keeps those of joined threads).
   if (!beside) {
@@ -343,12 +333,26 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
   } else if (!two_threads) {
     helper = Thread(beside);
   }
-  // Orphans: nodes with only weak retainers start their own subtree under the root.
+  // Orphans: nodes with only weak retainers start their own subtree under the root. An essential
+  // edge out of a vertex the DFS reached led it to the edge's target, so a vertex it did not
+  // reach can only be retained by another it did not reach: only their edges are read, not all
+  // of them (a pass over every edge, 20 ms at 300 MB, on the second thread while the DFS waited
+  // for it), and the essential bits are final by now (page_ruled).
   if (n < count) {
-    for (NodeOrdinal v = 0; v < count; ++v)
-      if (num(v) == 0 && !has_retainer(v)) dfs(v, 1);
+    std::vector<NodeOrdinal> unreached;
+    std::vector<uint64_t> retained_bit((len + 63) / 64, 0);
+    for (NodeOrdinal v = 0; v < count; ++v) {
+      if (num(v) != 0) continue;
+      unreached.push_back(v);
+      for (EdgeOrdinal e = snap.first_edge[v]; e < snap.first_edge[v + 1]; ++e) {
+        if (!g.IsEssential(e)) continue;
+        const NodeOrdinal to = snap.edge_to[e];
+        retained_bit[to >> 6] |= uint64_t{1} << (to & 63);
+      }
+    }
+    for (NodeOrdinal v : unreached)
+      if (num(v) == 0 && !((retained_bit[v >> 6] >> (v & 63)) & 1)) dfs(v, 1);
   }
-  std::vector<uint64_t>().swap(retained_bit);
   // What is left retains itself in cycles: each hangs off the root, which becomes its
   // predecessor (its semidominator is then the root, the smallest number).
   const uint32_t first_fiat = n + 1;
