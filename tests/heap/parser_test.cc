@@ -134,6 +134,52 @@ TEST_CASE("strings: escapes, surrogate pairs, lone surrogates and invalid UTF-8 
   CHECK(has("\\xFF"));                // a raw invalid byte, visible
 }
 
+TEST_CASE("strings: a quote, a backslash or a non-ASCII byte at any place of a 16-byte block") {
+  // The plain runs of a string are found 16 bytes at a time: each special byte is put at every
+  // offset of a block, with the text read in pieces that end anywhere.
+  const std::string text = ReadText(kFixtures + "tiny.heapsnapshot");
+  const size_t strings = text.find("\"strings\":[\"");
+  REQUIRE(strings != std::string::npos);
+  const size_t at = strings + 12;  // inside the first string, after its opening quote
+  struct Special {
+    std::string json, value;
+  };
+  const std::vector<Special> specials = {
+      {"\\\"", "\""}, {"\\\\", "\\"}, {"\\n", "\n"}, {"\\u00e9", "\xC3\xA9"}, {"\xC3\xA9", "\xC3\xA9"}, {"\xFF", "\\xFF"}};
+  const Result<Snapshot> base = ParseSnapshotFile(kFixtures + "tiny.heapsnapshot");
+  REQUIRE(base.ok());
+  const std::string first(base->strings.at(0));
+  for (const Special& sp : specials) {
+    for (size_t offset = 0; offset < 40; ++offset) {
+      const std::string before(offset, 'a'), after(37 - offset % 17, 'b');
+      std::string edited = text;
+      edited.insert(at, before + sp.json + after);
+      for (size_t piece : {size_t{7}, size_t{4096}}) {
+        CAPTURE(sp.json);
+        CAPTURE(offset);
+        CAPTURE(piece);
+        Result<Snapshot> r = ParseInPieces(edited, piece, "special");
+        REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+        CHECK(std::string(r->strings.at(0)) == before + sp.value + after + first);
+        CHECK(std::string(r->strings.at(1)) == std::string(base->strings.at(1)));
+      }
+    }
+  }
+}
+
+TEST_CASE("a node name past 2^24 is kept whole and named in the error") {
+  // Names are stored 3 bytes each until one needs a fourth: the node whose name is past the
+  // string table is the one the error names, with its whole value.
+  const std::string text = ReadText(kFixtures + "tiny.heapsnapshot");
+  const size_t third = text.find(",9,3,5,0,2,0,0");
+  REQUIRE(third != std::string::npos);
+  std::string edited = text;
+  edited.replace(third, 14, ",9,16777221,5,0,2,0,0");
+  Result<Snapshot> r = ParseInPieces(edited, 4096, "wide name");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("node 2 (id 5): name 16777221 is outside the string table") != std::string::npos);
+}
+
 TEST_CASE("bad input: a clear error that says what and where") {
   struct Case {
     const char* file;

@@ -148,6 +148,25 @@ inline const char* ScanWindow(const char* p, OnNumber&& on_number, bool* stopped
   return p + at;
 }
 
+// The end of the run of plain ASCII at p (no '"', no '\\', no byte >= 0x80), or e: 16 bytes at a
+// time. Reads up to 15 bytes past e, which the reader's padding after its sentinel makes safe.
+inline const char* PlainRunEnd(const char* p, const char* e) {
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\');
+  for (; p < e; p += 16) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    // The sign bit of each byte is its movemask: bytes >= 0x80 stop the run as the others do.
+    const unsigned stop = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_or_si128(b, _mm_or_si128(_mm_cmpeq_epi8(b, quote), _mm_cmpeq_epi8(b, backslash)))));
+    if (stop != 0) return std::min(e, p + __builtin_ctz(stop));
+  }
+  return e;
+#else
+  while (p < e && *p != '"' && *p != '\\' && static_cast<unsigned char>(*p) < 0x80) ++p;
+  return p;
+#endif
+}
+
 // Bytes are read through a buffer with a NUL sentinel after the last valid byte, so scanning
 // loops stop at the end of the data without a bounds check per byte.
 class Reader {
@@ -828,6 +847,26 @@ class Parser {
     uint64_t edges_total = 0;
     const size_t type_count = node_type_map_.size();
     uint64_t rec_at = 0;  // byte offset where the record starts: errors point there
+    // The columns' pointers and the largest name in locals, as in ParseEdges: the stores of
+    // types and names are byte stores, after which the compiler would load members again.
+    // Taken again after the slow path, which may grow the columns.
+    const NodeType* type_map = node_type_map_.data();
+    NodeType* type_out;
+    uint8_t *name_out, *detached_out;
+    uint32_t *id_out, *size_out;
+    EdgeOrdinal* first_edge_out;
+    size_t room;
+    auto take_columns = [&] {
+      type_out = s.node_type.data();
+      name_out = s.node_name.InOrderBytes();
+      id_out = s.node_id.data();
+      size_out = s.node_self_size.data();
+      first_edge_out = s.first_edge.data();
+      detached_out = s.node_detachedness.data();
+      room = name_out ? std::min<size_t>(s.node_type.size(), kMaxNodes) : 0;
+    };
+    take_columns();
+    uint64_t max_name = max_node_string_;
     Status st = ScanUintArray("nodes", [&](uint64_t v, uint64_t pos, const char* at) __attribute__((always_inline)) -> bool {
       if (field == 0) rec_at = in_.OffsetOf(at);
       rec[field] = v;
@@ -835,8 +874,8 @@ class Parser {
       field = 0;
       const uint64_t type = rec[t_off];
       // One test for everything that is rare (the messages are built apart, out of this loop).
-      if (count >= s.node_type.size() || count >= kMaxNodes || type >= type_count ||
-          rec[i_off] > UINT32_MAX) [[unlikely]] {
+      // A name of 2^24 or more, or a column with a top byte (room 0), goes this way too.
+      if (count >= room || type >= type_count || rec[i_off] > UINT32_MAX || rec[n_off] >= (1u << 24)) [[unlikely]] {
         auto slow = [&]() __attribute__((noinline, cold)) -> bool {
           const uint64_t record_pos = pos + 1 - nf;
           if (count >= kMaxNodes) return Stop(ErrorAt(rec_at, "too many nodes (more than 2^31 - 1)"));
@@ -858,27 +897,35 @@ class Parser {
           return true;
         };
         if (!slow()) return false;
+        take_columns();
       }
-      s.node_type[count] = node_type_map_[type];
+      type_out[count] = type_map[type];
       const StringId name = static_cast<StringId>(std::min<uint64_t>(rec[n_off], UINT32_MAX));
-      s.node_name.Set(count, name);
-      max_node_string_ = std::max<uint64_t>(max_node_string_, name);
-      s.node_id[count] = static_cast<uint32_t>(rec[i_off]);
+      if (name_out && name < (1u << 24)) {
+        uint32_t w = name;  // U24Column::InOrderBytes
+        if constexpr (std::endian::native != std::endian::little) w = __builtin_bswap32(w);
+        std::memcpy(name_out + 3 * count, &w, 4);
+      } else {
+        s.node_name.Set(count, name);
+      }
+      max_name = std::max<uint64_t>(max_name, name);
+      id_out[count] = static_cast<uint32_t>(rec[i_off]);
       uint64_t size = rec[s_off];
-      if (size >= Snapshot::kSizeOverflow) {
+      if (size >= Snapshot::kSizeOverflow) [[unlikely]] {
         s.big_self_sizes[static_cast<NodeOrdinal>(count)] = size;
         size = Snapshot::kSizeOverflow;
       }
-      s.node_self_size[count] = static_cast<uint32_t>(size);
-      s.first_edge[count] = static_cast<EdgeOrdinal>(edges_total);
+      size_out[count] = static_cast<uint32_t>(size);
+      first_edge_out[count] = static_cast<EdgeOrdinal>(edges_total);
       edges_total += rec[e_off];
       if (edges_total >= UINT32_MAX) [[unlikely]] {
         return Stop(ErrorAt(rec_at, NodeWhere(pos + 1 - nf + e_off, "edge_count") + ": too many edges"));
       }
-      if (d_off != kNoField) s.node_detachedness[count] = static_cast<uint8_t>(std::min<uint64_t>(rec[d_off], 255));
+      if (d_off != kNoField) detached_out[count] = static_cast<uint8_t>(std::min<uint64_t>(rec[d_off], 255));
       ++count;
       return true;
     });
+    max_node_string_ = max_name;
     OOMSCOPE_RETURN_IF_ERROR(st);
     if (field != 0) {
       return Error("the nodes array holds " + std::to_string(count * nf + field) +
@@ -1002,22 +1049,69 @@ class Parser {
     ReserveHuge(s.edge_type, cap);
     s.edge_name.reserve(cap);
     s.edge_to.reserve(cap);
-    uint64_t* rec = edge_carry_;
+    // The loop's state is held in locals, not members nor the layout (whose address the slow
+    // path takes): the edges' stores are byte stores, which may alias anything else in memory,
+    // so the compiler would load those again after each edge. The common edge, checked as
+    // StoreEdge checks it, is stored here; StoreEdge takes every other, and the columns'
+    // pointers are taken again after it (it may grow them).
+    uint64_t rec[64];
     size_t field = 0, count = 0;
     uint64_t rec_at = 0;  // byte offset where the record starts: errors point there
+    const size_t t_off = l.t_off, n_off = l.n_off, to_off = l.to_off, nf = l.nf;
+    const uint64_t type_count = l.type_count, node_count = std::min<uint64_t>(l.node_count, 1u << 24);
+    const uint64_t nf_inverse = l.nf_inverse;
+    const EdgeType* type_map = edge_type_map_.data();
+    uint8_t *type_out, *name_out, *to_out;
+    size_t room;
+    auto take_columns = [&] {
+      type_out = reinterpret_cast<uint8_t*>(s.edge_type.data());
+      name_out = s.edge_name.InOrderBytes();
+      to_out = s.edge_to.InOrderBytes();
+      room = name_out && to_out && nf_inverse ? std::min(s.edge_type.size(), s.edge_name.size()) : 0;
+      room = std::min(room, s.edge_to.size());
+    };
+    take_columns();
+    uint64_t max_to = max_edge_to_, max_string = max_edge_string_;
+    auto store24 = [](uint8_t* p, uint64_t v) {
+      uint32_t w = static_cast<uint32_t>(v);
+      if constexpr (std::endian::native != std::endian::little) w = __builtin_bswap32(w);
+      std::memcpy(p, &w, 4);
+    };
     Status st = ScanUintArray("edges", [&](uint64_t v, uint64_t pos, const char* at) __attribute__((always_inline)) -> bool {
       if (field == 0) rec_at = in_.OffsetOf(at);
       rec[field] = v;
       if (++field < ef) return true;
       field = 0;
-      if (!StoreEdge(l, rec, count, pos + 1 - ef, rec_at)) return false;
+      const uint64_t type = rec[t_off], to = rec[to_off], name = rec[n_off];
+      // nf_inverse is not 0 when room is not: NodeOf without its wide case, to < 2^32 below.
+      __extension__ using U128 = unsigned __int128;
+      const uint64_t node = static_cast<uint64_t>((static_cast<U128>(nf_inverse) * to) >> 64);
+      if (count < room && type < type_count && to <= UINT32_MAX && node * nf == to && node < node_count &&
+          name < (1u << 24)) [[likely]] {
+        const EdgeType t = type_map[type];
+        type_out[count] = static_cast<uint8_t>(t);
+        store24(name_out + 3 * count, name);
+        store24(to_out + 3 * count, node);
+        max_to = std::max(max_to, node);
+        if (!EdgeHasIndex(t)) max_string = std::max(max_string, name);
+      } else {
+        max_edge_to_ = max_to;
+        max_edge_string_ = max_string;
+        if (!StoreEdge(l, rec, count, pos + 1 - ef, rec_at)) return false;
+        max_to = max_edge_to_;
+        max_string = max_edge_string_;
+        take_columns();
+      }
       ++count;
       return true;
     }, /*opened=*/tail_part);
+    max_edge_to_ = max_to;
+    max_edge_string_ = max_string;
     OOMSCOPE_RETURN_IF_ERROR(st);
     if (array_cut_) {
       // The first half of a split array: the second half's numbers continue the record left
       // open here (edge_carry_[0 .. field)); Merge() joins them.
+      std::copy(rec, rec + field, edge_carry_);
       edges_cut_ = true;
       edge_carry_count_ = field;
       edges_parsed_ = count;
@@ -1102,8 +1196,7 @@ class Parser {
       const char* p = in_.p();
       const char* e = in_.end();
       // Fast path: a run of plain ASCII.
-      const char* q = p;
-      while (q < e && *q != '"' && *q != '\\' && static_cast<unsigned char>(*q) < 0x80) ++q;
+      const char* q = PlainRunEnd(p, e);
       out.append(p, q);
       in_.Set(q);
       if (q == e) continue;
