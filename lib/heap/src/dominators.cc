@@ -290,6 +290,13 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
           __builtin_prefetch(&num(ahead), 1);
           __builtin_prefetch(&snap.first_edge[ahead]);
         }
+        if (e + 2 < end) {
+          // And, for a target nearer still, the line of its first edges, which the descent
+          // reads next: its offset was asked for two edges ago (DFS at 300 MB: the pass's
+          // fastest of 9 runs 220 -> 215 ms).
+          const NodeOrdinal nearer = snap.edge_to[e + 2];
+          snap.edge_to.Prefetch(snap.first_edge[nearer]);
+        }
         if (!essential(e)) continue;
         const NodeOrdinal w = snap.edge_to[e];
         if (!tree_edge_to(e, w)) continue;
