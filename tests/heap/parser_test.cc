@@ -365,6 +365,15 @@ TEST_CASE("packed columns: 3 bytes an entry below 2^24, 4 from there on") {
     CHECK((*c)[1] == top - 1);
     CHECK((*c)[2] == 7);
     CHECK((*c)[3] == top - 3);
+    // Through the copies of its pointer that hot loops hold: the same entries, the same bytes.
+    const PackedColumn::Writer w = c->writer();
+    w.Set(3, top);
+    CHECK(w.ReadBack(3) == top);
+    CHECK(w.ReadBack(2) == 7);
+    CHECK(w.ReadBack(4) == top - 4);
+    const PackedColumn::Reader r = c->reader();
+    for (uint32_t i = 0; i < 5; ++i) CHECK(r[i] == (*c)[i]);
+    CHECK(r[3] == top);
   }
   CHECK(PackedColumn().empty());
 }

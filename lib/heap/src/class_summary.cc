@@ -53,28 +53,32 @@ DominatorTree BuildDominatorTree(const Snapshot& snap, const Graph& g) {
   // Counted and filled in place, 3 bytes an entry: no offsets of 4 bytes beside, which the
   // series' suspects would hold at their peak. Counts and cursors go up at random, and often
   // again at once (siblings and chains are mostly adjacent in node order): ReadBack.
-  PackedColumn& first = t.first_child;
-  first = PackedColumn(static_cast<size_t>(n) + 1, n + 1);
+  // The columns are written through local copies of their pointers (PackedColumn::Writer):
+  // their byte stores may alias anything, and the compiler would load the pointers again.
+  t.first_child = PackedColumn(static_cast<size_t>(n) + 1, n + 1);
+  const PackedColumn::Writer first = t.first_child.writer();
+  const NodeOrdinal* dominator = g.dominator.data();
   for (NodeOrdinal o = 0; o < n; ++o) {
     if (o == snap.root) continue;
-    const NodeOrdinal d = g.dominator[o] + 1;
+    const NodeOrdinal d = dominator[o] + 1;
     first.Set(d, first.ReadBack(d) + 1);
   }
   uint32_t sum = 0;
   for (uint32_t i = 1; i <= n; ++i) {
-    sum += first[i];
+    sum += first.ReadBack(i);
     first.Set(i, sum);
   }
-  t.children = PackedColumn(first[n], n);
+  t.children = PackedColumn(sum, n);
+  const PackedColumn::Writer children = t.children.writer();
   // Fill with first_child[d] as d's cursor (no second array of n words), then shift back.
   for (NodeOrdinal o = 0; o < n; ++o) {
     if (o == snap.root) continue;
-    const NodeOrdinal d = g.dominator[o];
+    const NodeOrdinal d = dominator[o];
     const uint32_t at = first.ReadBack(d);
-    t.children.Set(at, o);
+    children.Set(at, o);
     first.Set(d, at + 1);
   }
-  for (uint32_t i = n; i >= 1; --i) first.Set(i, first[i - 1]);
+  for (uint32_t i = n; i >= 1; --i) first.Set(i, first.ReadBack(i - 1));
   first.Set(0, 0);
   return t;
 }

@@ -253,10 +253,13 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
   };
   std::vector<Frame> stack;
   // Gives v the next DFS number, under its parent's.
+  // Through local copies of the columns' pointers (PackedColumn::Writer): the byte stores may
+  // alias anything, and the compiler would load every array's pointer again after each vertex.
+  const PackedColumn::Writer vert_out = vert.writer(), par_out = par.writer();
   auto number = [&](NodeOrdinal v, uint32_t parent_number) {
     num(v) = ++n;
-    vert.Set(n, v);
-    par.Set(n, parent_number);
+    vert_out.Set(n, v);
+    par_out.Set(n, parent_number);
   };
   // An essential edge e seen from a numbered vertex: true when it reaches a vertex not numbered
   // yet, and becomes the DFS tree's edge into it; otherwise it counts among the target's other
@@ -442,12 +445,16 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
   // atomics: plain loads and stores on x86.) Elsewhere one thread reads and writes the halves.
   using PairWord [[gnu::may_alias]] = uint64_t;
   constexpr int kLabelShift = std::endian::native == std::endian::little ? 0 : 32;
-  auto pair_of = [&](uint32_t v) { return __atomic_load_n(reinterpret_cast<PairWord*>(&label(v)), __ATOMIC_RELAXED); };
+  // The pairs through a local copy of the block's pointer: a may_alias store may change
+  // anything, and the compiler would read the vector's pointer again after each one (so too
+  // the retainers' column, through `retainers`, and the vertex being processed, `limit`).
+  PairWord* const pairs = reinterpret_cast<PairWord*>(la.data());
+  auto pair_of = [pairs](uint32_t v) { return __atomic_load_n(&pairs[v], __ATOMIC_RELAXED); };
   auto pair_label = [&](uint64_t p) { return static_cast<uint32_t>(p >> kLabelShift); };
   auto pair_anc = [&](uint64_t p) { return static_cast<uint32_t>(p >> (32 - kLabelShift)); };
-  auto set_pair = [&](uint32_t v, uint32_t lv, uint32_t av) {
+  auto set_pair = [pairs](uint32_t v, uint32_t lv, uint32_t av) {
     const uint64_t p = (uint64_t{lv} << kLabelShift) | (uint64_t{av} << (32 - kLabelShift));
-    __atomic_store_n(reinterpret_cast<PairWord*>(&label(v)), p, __ATOMIC_RELAXED);
+    __atomic_store_n(&pairs[v], p, __ATOMIC_RELAXED);
   };
 
   // EVAL for a processed vertex v (number > the current w): the smallest semidominator on the
@@ -476,13 +483,15 @@ void ComputeDominators(const Snapshot& snap, Graph& g, Progress* progress, const
   // processed (`scanned`), over its entries [from, to).
   uint32_t scanned = 0;
   auto semi_over = [&](uint32_t from, uint32_t to) {
+    const PackedColumn::Reader retainers = ret.reader();
+    const uint32_t limit = scanned;
     uint32_t s = UINT32_MAX;
     for (uint32_t k = from; k < to; ++k) {
       // A retainer's pair, and the pair of its forest ancestor, which EVAL reads next.
-      if (k + kAhead < to) __builtin_prefetch(&label(ret[k + kAhead]));
-      if (k + kAhead / 2 < to) __builtin_prefetch(&label(pair_anc(pair_of(ret[k + kAhead / 2]))));
-      const uint32_t v = ret[k];
-      const uint32_t c = v < scanned ? v : eval(v);
+      if (k + kAhead < to) __builtin_prefetch(&pairs[retainers[k + kAhead]]);
+      if (k + kAhead / 2 < to) __builtin_prefetch(&pairs[pair_anc(pair_of(retainers[k + kAhead / 2]))]);
+      const uint32_t v = retainers[k];
+      const uint32_t c = v < limit ? v : eval(v);
       if (c < s) s = c;
     }
     return s;

@@ -191,6 +191,51 @@ class PackedColumn {
     return lo | uint32_t{p[2]} << 16;
   }
   void Prefetch(size_t i) const { __builtin_prefetch(At(i)); }
+  // Entries read through a pointer copied out of the column, for a hot loop that also stores
+  // through a pointer that may alias anything (a byte store, or a may_alias type): after each
+  // such store the compiler reads a member's pointer again, where a local copy stays in a
+  // register. Valid while the column neither grows nor moves.
+  struct Reader {
+    const uint8_t* bytes;
+    bool wide;
+    uint32_t operator[](size_t i) const {
+      uint32_t v;
+      std::memcpy(&v, bytes + (wide ? 4 * i : 3 * i), 4);
+      if constexpr (std::endian::native != std::endian::little) v = __builtin_bswap32(v);
+      return wide ? v : v & 0xFFFFFF;
+    }
+  };
+  Reader reader() const { return {bytes_.data(), wide_}; }
+  // And read back and set so (Reader says why; ReadBack, below, what it is for).
+  struct Writer {
+    uint8_t* bytes;
+    bool wide;
+    uint32_t ReadBack(size_t i) const {
+      const uint8_t* p = bytes + (wide ? 4 * i : 3 * i);
+      if (wide) {
+        uint32_t v;
+        std::memcpy(&v, p, 4);
+        if constexpr (std::endian::native != std::endian::little) v = __builtin_bswap32(v);
+        return v;
+      }
+      uint16_t lo;
+      std::memcpy(&lo, p, 2);
+      if constexpr (std::endian::native != std::endian::little) lo = __builtin_bswap16(lo);
+      return lo | uint32_t{p[2]} << 16;
+    }
+    void Set(size_t i, uint32_t v) const {
+      uint8_t* p = bytes + (wide ? 4 * i : 3 * i);
+      if (wide) {
+        if constexpr (std::endian::native != std::endian::little) v = __builtin_bswap32(v);
+        std::memcpy(p, &v, 4);
+        return;
+      }
+      p[0] = static_cast<uint8_t>(v);
+      p[1] = static_cast<uint8_t>(v >> 8);
+      p[2] = static_cast<uint8_t>(v >> 16);
+    }
+  };
+  Writer writer() { return {bytes_.data(), wide_}; }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   bool wide() const { return wide_; }
