@@ -145,7 +145,8 @@ TEST_CASE("strings: a quote, a backslash or a non-ASCII byte at any place of a 1
     std::string json, value;
   };
   const std::vector<Special> specials = {
-      {"\\\"", "\""}, {"\\\\", "\\"}, {"\\n", "\n"}, {"\\u00e9", "\xC3\xA9"}, {"\xC3\xA9", "\xC3\xA9"}, {"\xFF", "\\xFF"}};
+      {"\\\"", "\""},           {"\\\\", "\\"},           {"\\n", "\n"},
+      {"\\u00e9", "\xC3\xA9"}, {"\xC3\xA9", "\xC3\xA9"}, {"\xFF", "\\xFF"}};
   const Result<Snapshot> base = ParseSnapshotFile(kFixtures + "tiny.heapsnapshot");
   REQUIRE(base.ok());
   const std::string first(base->strings.at(0));

@@ -117,7 +117,8 @@ namespace {
 // node whose edges they are followed alongside, and each word of 64 bits made in a register and
 // stored once. The rules but the WeakMap one are a few compares without a branch; that one,
 // for internal edges only, reads the name's cached table id. (MarkEdgeRange's loop, a call and
-// a read-modify-write of the word per edge, took 20 ms of each thread at 300 MB.)
+// a read-modify-write of the word per edge, took 20 ms of each thread at 300 MB.) from_e is a
+// multiple of 64, and so is to_e unless it is the last edge's end: each word is this call's.
 void MarkRangeButPageRule(const Snapshot& snap, Graph& g, EdgeOrdinal from_e, EdgeOrdinal to_e,
                           std::vector<int64_t>& table_of_name) {
   if (from_e >= to_e) return;
