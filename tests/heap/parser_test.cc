@@ -473,6 +473,33 @@ TEST_CASE("edge and node names keep every value: 3 bytes each until one needs a 
   CHECK(r->edge_name.wide());
   for (size_t i = 0; i < indices.size(); ++i) CHECK(r->edge_name[r->first_edge[holder] + i] == indices[i]);
   CHECK(r->name(holder) == "Holder");
+
+  // Read on two threads, cut at every number of the edges (the builder writes no lines, so the
+  // cut is at a ','): the wide values before the cut, after it or on both sides, the parts'
+  // columns joined with their top bytes (U24Column::MoveAppend, at a record).
+  const std::string text = b.Json();
+  const std::string path = std::filesystem::temp_directory_path() / ("oomscope-wide-" + std::to_string(::getpid()));
+  std::ofstream(path, std::ios::binary) << text;
+  const size_t edges_at = text.find("\"edges\":[");
+  const size_t edges_end = text.find(']', edges_at);
+  REQUIRE(edges_at != std::string::npos);
+  size_t split_reads = 0;
+  for (size_t at = edges_at; at < edges_end; at = text.find(',', at + 1)) {
+    CAPTURE(at);
+    ParseOptions split;
+    split.split_min_bytes = 0;
+    split.split_edges_at = at;
+    bool two = false;
+    split.used_two_threads = &two;
+    Result<Snapshot> t = ParseSnapshotFile(path, split);
+    REQUIRE_MESSAGE(t.ok(), t.status().ToString());
+    split_reads += two;
+    CHECK(t->edge_name == r->edge_name);
+    CHECK(t->edge_to == r->edge_to);
+    CHECK(t->edge_name.wide());
+  }
+  std::filesystem::remove(path);
+  CHECK(split_reads >= indices.size());
 }
 
 TEST_CASE("a declared count never drives a huge allocation") {

@@ -852,7 +852,8 @@ class Parser {
     // Taken again after the slow path, which may grow the columns.
     const NodeType* type_map = node_type_map_.data();
     NodeType* type_out;
-    uint8_t *name_out, *detached_out;
+    U24Column::InOrder name_out;
+    uint8_t* detached_out;
     uint32_t *id_out, *size_out;
     EdgeOrdinal* first_edge_out;
     size_t room;
@@ -863,7 +864,7 @@ class Parser {
       size_out = s.node_self_size.data();
       first_edge_out = s.first_edge.data();
       detached_out = s.node_detachedness.data();
-      room = name_out ? std::min<size_t>(s.node_type.size(), kMaxNodes) : 0;
+      room = std::min<size_t>(s.node_type.size(), kMaxNodes);
     };
     take_columns();
     uint64_t max_name = max_node_string_;
@@ -874,7 +875,7 @@ class Parser {
       field = 0;
       const uint64_t type = rec[t_off];
       // One test for everything that is rare (the messages are built apart, out of this loop).
-      // A name of 2^24 or more, or a column with a top byte (room 0), goes this way too.
+      // A name of 2^24 or more goes this way too.
       if (count >= room || type >= type_count || rec[i_off] > UINT32_MAX || rec[n_off] >= (1u << 24)) [[unlikely]] {
         auto slow = [&]() __attribute__((noinline, cold)) -> bool {
           const uint64_t record_pos = pos + 1 - nf;
@@ -901,12 +902,14 @@ class Parser {
       }
       type_out[count] = type_map[type];
       const StringId name = static_cast<StringId>(std::min<uint64_t>(rec[n_off], UINT32_MAX));
-      if (name_out && name < (1u << 24)) {
-        uint32_t w = name;  // U24Column::InOrderBytes
+      if (name < (1u << 24) || name_out.high) {
+        uint32_t w = name & 0xFFFFFF;  // U24Column::InOrderBytes
         if constexpr (std::endian::native != std::endian::little) w = __builtin_bswap32(w);
-        std::memcpy(name_out + 3 * count, &w, 4);
+        std::memcpy(name_out.low + 3 * count, &w, 4);
+        if (name_out.high) name_out.high[count] = static_cast<uint8_t>(name >> 24);
       } else {
-        s.node_name.Set(count, name);
+        s.node_name.Set(count, name);  // the column's first top byte
+        take_columns();
       }
       max_name = std::max<uint64_t>(max_name, name);
       id_out[count] = static_cast<uint32_t>(rec[i_off]);
@@ -1058,24 +1061,26 @@ class Parser {
     size_t field = 0, count = 0;
     uint64_t rec_at = 0;  // byte offset where the record starts: errors point there
     const size_t t_off = l.t_off, n_off = l.n_off, to_off = l.to_off, nf = l.nf;
-    const uint64_t type_count = l.type_count, node_count = std::min<uint64_t>(l.node_count, 1u << 24);
+    const uint64_t type_count = l.type_count, node_count = std::min<uint64_t>(l.node_count, kNoNode);
     const uint64_t nf_inverse = l.nf_inverse;
     const EdgeType* type_map = edge_type_map_.data();
-    uint8_t *type_out, *name_out, *to_out;
+    uint8_t* type_out;
+    U24Column::InOrder name_out, to_out;
     size_t room;
     auto take_columns = [&] {
       type_out = reinterpret_cast<uint8_t*>(s.edge_type.data());
       name_out = s.edge_name.InOrderBytes();
       to_out = s.edge_to.InOrderBytes();
-      room = name_out && to_out && nf_inverse ? std::min(s.edge_type.size(), s.edge_name.size()) : 0;
-      room = std::min(room, s.edge_to.size());
+      room = nf_inverse ? std::min({s.edge_type.size(), s.edge_name.size(), s.edge_to.size()}) : 0;
     };
     take_columns();
     uint64_t max_to = max_edge_to_, max_string = max_edge_string_;
-    auto store24 = [](uint8_t* p, uint64_t v) {
-      uint32_t w = static_cast<uint32_t>(v);
+    // Entry i of a column being filled in order (U24Column::InOrderBytes).
+    auto store = [](const U24Column::InOrder& out, size_t i, uint64_t v) {
+      uint32_t w = static_cast<uint32_t>(v) & 0xFFFFFF;
       if constexpr (std::endian::native != std::endian::little) w = __builtin_bswap32(w);
-      std::memcpy(p, &w, 4);
+      std::memcpy(out.low + 3 * i, &w, 4);
+      if (out.high) out.high[i] = static_cast<uint8_t>(v >> 24);
     };
     Status st = ScanUintArray("edges", [&](uint64_t v, uint64_t pos, const char* at) __attribute__((always_inline)) -> bool {
       if (field == 0) rec_at = in_.OffsetOf(at);
@@ -1086,12 +1091,14 @@ class Parser {
       // nf_inverse is not 0 when room is not: NodeOf without its wide case, to < 2^32 below.
       __extension__ using U128 = unsigned __int128;
       const uint64_t node = static_cast<uint64_t>((static_cast<U128>(nf_inverse) * to) >> 64);
-      if (count < room && type < type_count && to <= UINT32_MAX && node * nf == to && node < node_count &&
-          name < (1u << 24)) [[likely]] {
+      // A value of 2^24 or more goes StoreEdge's way while its column has no top bytes yet.
+      const bool fit = (node < (1u << 24) || to_out.high) && (name < (1u << 24) || (name_out.high && name <= UINT32_MAX));
+      if (count < room && type < type_count && to <= UINT32_MAX && node * nf == to && node < node_count && fit)
+          [[likely]] {
         const EdgeType t = type_map[type];
         type_out[count] = static_cast<uint8_t>(t);
-        store24(name_out + 3 * count, name);
-        store24(to_out + 3 * count, node);
+        store(name_out, count, name);
+        store(to_out, count, node);
         max_to = std::max(max_to, node);
         if (!EdgeHasIndex(t)) max_string = std::max(max_string, name);
       } else {

@@ -116,11 +116,18 @@ void U24Column::reserve(size_t n) {
 void U24Column::MoveAppend(U24Column& from) {
   const size_t at = size(), n = from.size();
   if (n == 0) return;
-  if (wide() || from.wide()) {  // a top byte somewhere (values of 2^24 or more): rare, entry by entry
-    resize(at + n);
-    for (size_t i = 0; i < n; ++i) Set(at + i, from[i]);
-    from = U24Column();
-    return;
+  // The top bytes, where either side has them (values of 2^24 or more: the edges' targets from
+  // 2^24 nodes, a 2 GB snapshot), appended first: zeros for a side without. (Entry by entry,
+  // the join of a split 2 GB parse took 230 ms.)
+  if (wide() || from.wide()) {
+    high_.reserve(at + n);
+    high_.resize(at, 0);
+    if (from.wide()) {
+      high_.insert(high_.end(), from.high_.begin(), from.high_.end());
+    } else {
+      high_.resize(at + n, 0);
+    }
+    std::vector<uint8_t>().swap(from.high_);
   }
   // The padding byte after the last entry goes first, so the rest is whole entries.
   if (!low_.empty()) low_.pop_back();

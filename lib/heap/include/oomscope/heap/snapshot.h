@@ -123,12 +123,17 @@ class U24Column {
     p[1] = static_cast<uint8_t>(v >> 8);
     p[2] = static_cast<uint8_t>(v >> 16);
   }
-  // For a writer that fills entries front to back (the parser), holding the pointer in a local
-  // where byte stores cannot make the compiler read it again: entry i takes one 4-byte store at
-  // bytes() + 3 * i of a value below 2^24, whose top byte, 0, lands on the next entry's first
-  // (written after it) or on the padding after the last (0 too). nullptr once the column has a
-  // top byte (wide()): Set then. Valid until the column is resized or grows.
-  uint8_t* InOrderBytes() { return high_.empty() ? low_.data() : nullptr; }
+  // For a writer that fills entries front to back (the parser), holding the pointers in locals
+  // where byte stores cannot make the compiler read them again: entry i takes one 4-byte store
+  // at low + 3 * i of its low 24 bits, whose top byte, 0, lands on the next entry's first
+  // (written after it) or on the padding after the last (0 too), and, once the column has top
+  // bytes (wide(); high not nullptr), high[i] = its top byte. A value of 2^24 or more in a
+  // column without them goes through Set, which adds them. Valid until the column grows.
+  struct InOrder {
+    uint8_t* low;
+    uint8_t* high;
+  };
+  InOrder InOrderBytes() { return {low_.data(), high_.empty() ? nullptr : high_.data()}; }
   size_t size() const { return low_.empty() ? 0 : (low_.size() - 1) / 3; }
   size_t capacity() const { return low_.capacity() == 0 ? 0 : (low_.capacity() - 1) / 3; }
   void resize(size_t n);  // new entries are 0
