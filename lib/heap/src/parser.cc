@@ -903,10 +903,7 @@ class Parser {
       type_out[count] = type_map[type];
       const StringId name = static_cast<StringId>(std::min<uint64_t>(rec[n_off], UINT32_MAX));
       if (name < (1u << 24) || name_out.high) {
-        uint32_t w = name & 0xFFFFFF;  // U24Column::InOrderBytes
-        if constexpr (std::endian::native != std::endian::little) w = __builtin_bswap32(w);
-        std::memcpy(name_out.low + 3 * count, &w, 4);
-        if (name_out.high) name_out.high[count] = static_cast<uint8_t>(name >> 24);
+        name_out.Set(count, name);
       } else {
         s.node_name.Set(count, name);  // the column's first top byte
         take_columns();
@@ -1075,13 +1072,6 @@ class Parser {
     };
     take_columns();
     uint64_t max_to = max_edge_to_, max_string = max_edge_string_;
-    // Entry i of a column being filled in order (U24Column::InOrderBytes).
-    auto store = [](const U24Column::InOrder& out, size_t i, uint64_t v) {
-      uint32_t w = static_cast<uint32_t>(v) & 0xFFFFFF;
-      if constexpr (std::endian::native != std::endian::little) w = __builtin_bswap32(w);
-      std::memcpy(out.low + 3 * i, &w, 4);
-      if (out.high) out.high[i] = static_cast<uint8_t>(v >> 24);
-    };
     Status st = ScanUintArray("edges", [&](uint64_t v, uint64_t pos, const char* at) __attribute__((always_inline)) -> bool {
       if (field == 0) rec_at = in_.OffsetOf(at);
       rec[field] = v;
@@ -1097,8 +1087,8 @@ class Parser {
           [[likely]] {
         const EdgeType t = type_map[type];
         type_out[count] = static_cast<uint8_t>(t);
-        store(name_out, count, name);
-        store(to_out, count, node);
+        name_out.Set(count, static_cast<uint32_t>(name));
+        to_out.Set(count, static_cast<uint32_t>(node));
         max_to = std::max(max_to, node);
         if (!EdgeHasIndex(t)) max_string = std::max(max_string, name);
       } else {

@@ -132,6 +132,13 @@ class U24Column {
   struct InOrder {
     uint8_t* low;
     uint8_t* high;
+    // Precondition: v < 2^24, or high is not nullptr.
+    void Set(size_t i, uint32_t v) const {
+      uint32_t w = v & 0xFFFFFF;
+      if constexpr (std::endian::native != std::endian::little) w = __builtin_bswap32(w);
+      std::memcpy(low + 3 * i, &w, 4);
+      if (high) high[i] = static_cast<uint8_t>(v >> 24);
+    }
   };
   InOrder InOrderBytes() { return {low_.data(), high_.empty() ? nullptr : high_.data()}; }
   size_t size() const { return low_.empty() ? 0 : (low_.size() - 1) / 3; }
@@ -166,68 +173,37 @@ class PackedColumn {
   PackedColumn(size_t n, uint64_t bound, size_t capacity);
   // n entries, at most the capacity it was made with: zeros past the old size; nothing moves.
   void Resize(size_t n);
-  uint32_t operator[](size_t i) const {
-    uint32_t v;
-    std::memcpy(&v, At(i), 4);  // the byte after the last 3-byte entry is padding
-    if constexpr (std::endian::native != std::endian::little) v = __builtin_bswap32(v);
-    return wide_ ? v : v & 0xFFFFFF;
-  }
-  void Set(size_t i, uint32_t v) {
-    uint8_t* p = At(i);
-    if (wide_) {
-      if constexpr (std::endian::native != std::endian::little) v = __builtin_bswap32(v);
-      std::memcpy(p, &v, 4);
-      return;
-    }
-    p[0] = static_cast<uint8_t>(v);
-    p[1] = static_cast<uint8_t>(v >> 8);
-    p[2] = static_cast<uint8_t>(v >> 16);
-  }
-  // Entry i read with loads of exactly the bytes Set stores (two, then one), for an entry or its
-  // neighbour written moments ago: the stores forward to these loads, where operator[]'s 4-byte
-  // load, which also covers the next entry's first byte, waits for them to reach the cache
-  // (counters and cursors that go up at random: a quarter faster measured).
-  uint32_t ReadBack(size_t i) const {
-    if (wide_) return (*this)[i];
-    const uint8_t* p = At(i);
-    uint16_t lo;
-    std::memcpy(&lo, p, 2);
-    if constexpr (std::endian::native != std::endian::little) lo = __builtin_bswap16(lo);
-    return lo | uint32_t{p[2]} << 16;
-  }
-  void Prefetch(size_t i) const { __builtin_prefetch(At(i)); }
-  // Entries read through a pointer copied out of the column, for a hot loop that also stores
-  // through a pointer that may alias anything (a byte store, or a may_alias type): after each
-  // such store the compiler reads a member's pointer again, where a local copy stays in a
-  // register. Valid while the column neither grows nor moves.
+  // The entries through a pointer copied out of the column: for a hot loop that also stores
+  // through a pointer that may alias anything (a byte store, or a may_alias type), after each
+  // of which the compiler reads a member's pointer again, where a local copy stays in a
+  // register. The column's own accessors below go through them too. Valid while the column
+  // neither grows nor moves.
   struct Reader {
     const uint8_t* bytes;
     bool wide;
     uint32_t operator[](size_t i) const {
       uint32_t v;
-      std::memcpy(&v, bytes + (wide ? 4 * i : 3 * i), 4);
+      std::memcpy(&v, bytes + (wide ? 4 * i : 3 * i), 4);  // the byte after the last 3-byte entry is padding
       if constexpr (std::endian::native != std::endian::little) v = __builtin_bswap32(v);
       return wide ? v : v & 0xFFFFFF;
     }
-  };
-  Reader reader() const { return {bytes_.data(), wide_}; }
-  // And read back and set so (Reader says why; ReadBack, below, what it is for).
-  struct Writer {
-    uint8_t* bytes;
-    bool wide;
+    // Entry i read with loads of exactly the bytes Set stores (two, then one), for an entry or
+    // its neighbour written moments ago: the stores forward to these loads, where operator[]'s
+    // 4-byte load, which also covers the next entry's first byte, waits for them to reach the
+    // cache (counters and cursors that go up at random: a quarter faster measured).
     uint32_t ReadBack(size_t i) const {
-      const uint8_t* p = bytes + (wide ? 4 * i : 3 * i);
-      if (wide) {
-        uint32_t v;
-        std::memcpy(&v, p, 4);
-        if constexpr (std::endian::native != std::endian::little) v = __builtin_bswap32(v);
-        return v;
-      }
+      if (wide) return (*this)[i];
+      const uint8_t* p = bytes + 3 * i;
       uint16_t lo;
       std::memcpy(&lo, p, 2);
       if constexpr (std::endian::native != std::endian::little) lo = __builtin_bswap16(lo);
       return lo | uint32_t{p[2]} << 16;
     }
+  };
+  struct Writer {
+    uint8_t* bytes;
+    bool wide;
+    uint32_t ReadBack(size_t i) const { return Reader{bytes, wide}.ReadBack(i); }
     void Set(size_t i, uint32_t v) const {
       uint8_t* p = bytes + (wide ? 4 * i : 3 * i);
       if (wide) {
@@ -240,15 +216,17 @@ class PackedColumn {
       p[2] = static_cast<uint8_t>(v >> 16);
     }
   };
+  Reader reader() const { return {bytes_.data(), wide_}; }
   Writer writer() { return {bytes_.data(), wide_}; }
+  uint32_t operator[](size_t i) const { return reader()[i]; }
+  void Set(size_t i, uint32_t v) { writer().Set(i, v); }
+  uint32_t ReadBack(size_t i) const { return reader().ReadBack(i); }
+  void Prefetch(size_t i) const { __builtin_prefetch(bytes_.data() + (wide_ ? 4 * i : 3 * i)); }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   bool wide() const { return wide_; }
 
  private:
-  uint8_t* At(size_t i) { return bytes_.data() + (wide_ ? 4 * i : 3 * i); }
-  const uint8_t* At(size_t i) const { return bytes_.data() + (wide_ ? 4 * i : 3 * i); }
-
   std::vector<uint8_t> bytes_;
   size_t size_ = 0;
   bool wide_ = false;
